@@ -1,0 +1,213 @@
+//! Rich-text labels: plain text plus `_{sub}` and `^{sup}` groups, e.g. `"σ_{w}^{2}"`,
+//! `"q^{l-1}"`, `"6ξ_{c}"`. Everything else (including Unicode such as `σ`, `μ₂`, `²`) is
+//! drawn as is.
+
+use crate::PlotError;
+use crate::Rgb;
+use crate::canvas::{Canvas, Pt};
+
+/// Ascent, cap height and descent of DejaVu Sans as fractions of the plotters font size.
+pub(crate) const ASCENT: f64 = 0.797;
+pub(crate) const CAP: f64 = 0.626;
+pub(crate) const DESCENT: f64 = 0.203;
+
+const SCRIPT_SCALE: f64 = 0.72;
+const SUP_RISE: f64 = 0.36;
+const SUB_RISE: f64 = -0.16;
+
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct Seg {
+    pub text: String,
+    /// Size relative to the base size.
+    pub scale: f64,
+    /// Baseline shift upwards, in units of the base size.
+    pub rise: f64,
+}
+
+/// Splits `s` into normal, subscript and superscript runs.
+pub(crate) fn parse(s: &str) -> Vec<Seg> {
+    let mut out: Vec<Seg> = Vec::new();
+    let mut plain = String::new();
+    let chars: Vec<char> = s.chars().collect();
+    let mut i = 0;
+    while i < chars.len() {
+        let c = chars[i];
+        if (c == '_' || c == '^') && chars.get(i + 1) == Some(&'{') {
+            if let Some(close) = chars[i + 2..].iter().position(|&ch| ch == '}') {
+                if !plain.is_empty() {
+                    out.push(Seg {
+                        text: std::mem::take(&mut plain),
+                        scale: 1.0,
+                        rise: 0.0,
+                    });
+                }
+                let inner: String = chars[i + 2..i + 2 + close].iter().collect();
+                if !inner.is_empty() {
+                    out.push(Seg {
+                        text: inner,
+                        scale: SCRIPT_SCALE,
+                        rise: if c == '^' { SUP_RISE } else { SUB_RISE },
+                    });
+                }
+                i += close + 3;
+                continue;
+            }
+        }
+        plain.push(c);
+        i += 1;
+    }
+    if !plain.is_empty() {
+        out.push(Seg {
+            text: plain,
+            scale: 1.0,
+            rise: 0.0,
+        });
+    }
+    out
+}
+
+/// Horizontal anchor.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum HAlign {
+    Left,
+    Center,
+    Right,
+}
+
+/// Vertical anchor (for rotated text: across the text direction, "top" = the side the letters'
+/// tops point to).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum VAlign {
+    /// Anchor is at the top of the ascenders.
+    Top,
+    /// Anchor is at the middle of the capital letters.
+    Middle,
+    /// Anchor is at the bottom of the descenders.
+    Bottom,
+}
+
+/// Width of rich text `s` at `size`.
+pub(crate) fn width(cv: &Canvas, s: &str, size: f64) -> f64 {
+    parse(s)
+        .iter()
+        .map(|g| cv.text_width(&g.text, size * g.scale))
+        .sum()
+}
+
+/// How far superscripts in `s` reach above the normal ascent (0 without superscripts).
+pub(crate) fn extra_above(s: &str, size: f64) -> f64 {
+    parse(s)
+        .iter()
+        .filter(|g| g.rise > 0.0)
+        .map(|g| (g.rise + g.scale * ASCENT - ASCENT) * size)
+        .fold(0.0, f64::max)
+}
+
+/// Height a text line occupies (ascent + descent).
+pub(crate) fn line_height(size: f64) -> f64 {
+    (ASCENT + DESCENT) * size
+}
+
+/// How to draw one label.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Style {
+    pub size: f64,
+    pub color: Rgb,
+    pub h: HAlign,
+    pub v: VAlign,
+    pub rotated: bool,
+}
+
+impl Style {
+    pub fn new(size: f64, color: Rgb, h: HAlign, v: VAlign) -> Self {
+        Style {
+            size,
+            color,
+            h,
+            v,
+            rotated: false,
+        }
+    }
+    pub fn rotated(mut self) -> Self {
+        self.rotated = true;
+        self
+    }
+}
+
+/// Draws rich text anchored at `at`.
+pub(crate) fn draw(cv: &mut Canvas, s: &str, at: Pt, st: Style) -> Result<(), PlotError> {
+    let size = st.size;
+    let w = width(cv, s, size);
+    let along = match st.h {
+        HAlign::Left => 0.0,
+        HAlign::Center => -w / 2.0,
+        HAlign::Right => -w,
+    };
+    // offset from the anchor to the baseline, measured "downwards" in text space
+    let down = match st.v {
+        VAlign::Top => ASCENT * size,
+        VAlign::Middle => CAP * size / 2.0,
+        VAlign::Bottom => -DESCENT * size,
+    };
+    // text-space (u along, d down) → screen
+    let to_screen = |u: f64, d: f64| -> Pt {
+        if st.rotated {
+            (at.0 + d, at.1 - u)
+        } else {
+            (at.0 + u, at.1 + d)
+        }
+    };
+    let mut u = along;
+    for g in parse(s) {
+        let gs = size * g.scale;
+        let origin = to_screen(u, down - g.rise * size);
+        cv.draw_text(&g.text, gs, origin, st.color, st.rotated)?;
+        u += cv.text_width(&g.text, gs);
+    }
+    Ok(())
+}
+
+/// Like [`draw`], with a `halo`-coloured outline so the text stays legible on any background.
+pub(crate) fn draw_with_halo(
+    cv: &mut Canvas,
+    s: &str,
+    at: Pt,
+    st: Style,
+    halo: Rgb,
+) -> Result<(), PlotError> {
+    let d = (st.size * 0.08).max(1.0);
+    let mut hs = st;
+    hs.color = halo;
+    for k in 0..12 {
+        let ang = f64::from(k) * std::f64::consts::PI / 6.0;
+        draw(cv, s, (at.0 + d * ang.cos(), at.1 + d * ang.sin()), hs)?;
+    }
+    draw(cv, s, at, st)
+}
+
+/// Largest size ≤ `size` (but ≥ `min`) at which `s` fits in `max_w`.
+pub(crate) fn fit_size(cv: &Canvas, s: &str, size: f64, min: f64, max_w: f64) -> f64 {
+    let w = width(cv, s, size);
+    if w <= max_w || w <= 0.0 {
+        return size;
+    }
+    (size * max_w / w).max(min)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parse_scripts() {
+        let segs = parse("σ_{w}^{2} and q^{l-1}");
+        let texts: Vec<&str> = segs.iter().map(|s| s.text.as_str()).collect();
+        assert_eq!(texts, vec!["σ", "w", "2", " and q", "l-1"]);
+        assert!(segs[1].rise < 0.0 && segs[2].rise > 0.0);
+        // unmatched braces and lone markers stay literal
+        let segs = parse("a_b ^{x");
+        assert_eq!(segs.len(), 1);
+        assert_eq!(segs[0].text, "a_b ^{x");
+        assert!(parse("").is_empty());
+    }
+}

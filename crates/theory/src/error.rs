@@ -1,0 +1,83 @@
+//! The one error type of the theory crate.
+
+use thiserror::Error;
+
+/// Everything that can go wrong when building or evaluating a theory object.
+///
+/// Variants name the offending parameter and carry its value, so a message can
+/// be shown to a user as is.
+#[derive(Debug, Clone, PartialEq, Error)]
+#[non_exhaustive]
+pub enum TheoryError {
+    /// A numeric parameter is NaN, infinite or outside its valid range.
+    #[error("`{context}`: {name} = {value} is out of range; valid range is {valid}")]
+    InvalidParameter {
+        /// Where the parameter appeared (a noise spec, an activation, a flag).
+        context: String,
+        /// The parameter's name.
+        name: &'static str,
+        /// The value given.
+        value: f64,
+        /// The valid range in interval notation.
+        valid: &'static str,
+    },
+    /// A parameter value could not be read as a number.
+    #[error("`{context}`: {name} = `{text}` is not a number")]
+    NotANumber {
+        /// The spec the value came from.
+        context: String,
+        /// The parameter's name.
+        name: String,
+        /// What was given.
+        text: String,
+    },
+    /// An unknown activation, noise kind or parameter name.
+    #[error("unknown {what} `{name}`; valid: {valid}")]
+    Unknown {
+        /// What kind of name it was ("activation", "noise", "parameter of `dropout`").
+        what: String,
+        /// The name given.
+        name: String,
+        /// The valid names, comma separated.
+        valid: String,
+    },
+    /// A spec string that does not follow the expected shape.
+    #[error("malformed {what} `{text}`: {hint}")]
+    Malformed {
+        /// What was being parsed.
+        what: &'static str,
+        /// The text given.
+        text: String,
+        /// How it should look.
+        hint: String,
+    },
+    /// A grid was asked for with no points or an invalid range.
+    #[error("invalid grid for {axis}: {reason}")]
+    InvalidGrid {
+        /// Which axis.
+        axis: String,
+        /// Why it is invalid.
+        reason: String,
+    },
+}
+
+/// Checks that `value` is finite and satisfies `ok`, else returns
+/// [`TheoryError::InvalidParameter`].
+pub(crate) fn check(
+    context: &str,
+    name: &'static str,
+    value: f64,
+    valid: &'static str,
+    ok: impl Fn(f64) -> bool,
+) -> Result<f64, TheoryError> {
+    if value.is_finite() && ok(value) {
+        Ok(value)
+    } else {
+        Err(TheoryError::InvalidParameter {
+            context: context.to_string(),
+            name,
+            value,
+            valid,
+        })
+    }
+}

@@ -1,0 +1,99 @@
+//! Backward-pass theory (spec 2.11).
+//!
+//! With the layer layout h^{l+1} = W^{l+1}(ε^l ⊙ φ(h^l)) and the same noise in
+//! the backward pass, δ^l = φ′(h^l) ⊙ ε^l ⊙ (W^{l+1})ᵀ δ^{l+1}. Under the
+//! gradient-independence assumption, for equal widths,
+//!
+//! * E[(δ^l)²] = χ₁(q^l) E[(δ^{l+1})²], χ₁(q) = σ_w² μ₂ E[φ′(√q z)²];
+//! * E[δ^l_a δ^l_b] = σ_w² E[φ′(u_a)φ′(u_b)] E[ε_a ε_b] E[δ^{l+1}_a δ^{l+1}_b]
+//!   with E[ε_a ε_b] = 1 (independent draws, mean 1), so the gradient
+//!   correlation between two inputs changes by the factor
+//!   σ_w² E[φ′(u_a)φ′(u_b)] / χ₁ per layer — χ_c at criticality (spec 2.11).
+//!
+//! Additive noise does not enter the backward factors (∂x̃/∂x = 1).
+
+use serde::Serialize;
+
+use crate::mean_field::MeanField;
+
+/// Theory of one layer of the backward pass.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct GradientLayer {
+    /// Layer index l (the gradient with respect to h^l).
+    pub layer: usize,
+    /// E[(δ^l)²] relative to the top layer.
+    pub second_moment: f64,
+    /// Correlation of δ^l between the two inputs.
+    pub correlation: f64,
+}
+
+impl MeanField {
+    /// σ_w² E[φ′(u_a)φ′(u_b)] at equal variances q and correlation c: the
+    /// per-layer factor of the gradient covariance of two inputs.
+    pub fn gradient_covariance_factor(&self, q: f64, c: f64) -> f64 {
+        self.sigma_w2 * self.kernel.cross(q, q, c).dphi_dphi
+    }
+
+    /// Backward theory along a forward trajectory `forward` = [(q^l, c^l)],
+    /// l = 0..=L, with the top gradient δ^L of second moment 1 and
+    /// correlation `top_correlation` between the inputs. Returns layers
+    /// 0..=L.
+    pub fn gradient_trajectory(
+        &self,
+        forward: &[(f64, f64)],
+        top_correlation: f64,
+    ) -> Vec<GradientLayer> {
+        let Some(top) = forward.len().checked_sub(1) else {
+            return Vec::new();
+        };
+        let mut out = vec![
+            GradientLayer {
+                layer: top,
+                second_moment: 1.0,
+                correlation: top_correlation,
+            };
+            forward.len()
+        ];
+        let (mut second, mut cov) = (1.0, top_correlation);
+        for l in (0..top).rev() {
+            let (q, c) = forward[l];
+            second *= self.chi_1(q);
+            cov *= self.gradient_covariance_factor(q, c);
+            out[l] = GradientLayer {
+                layer: l,
+                second_moment: second,
+                correlation: if second > 0.0 { cov / second } else { f64::NAN },
+            };
+        }
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::{Activation, Integration, MeanField, Network, Noise, NoiseLaw};
+
+    #[test]
+    fn critical_relu_gradients_keep_their_norm_and_lose_correlation_at_chi_c() {
+        let p = 0.6;
+        let net = Network::new(
+            Activation::Relu,
+            Noise::from_law(NoiseLaw::Dropout { keep: p }),
+            2.0 * p,
+            0.0,
+        )
+        .unwrap();
+        let mf = MeanField::new(&net, Integration::default());
+        let c_star = 0.283_910_5;
+        let fwd = vec![(3.0, c_star); 11];
+        let g = mf.gradient_trajectory(&fwd, 1.0);
+        assert!((g[0].second_moment - 1.0).abs() < 1e-12);
+        // per layer: σ_w²(1/4 + asin(c)/(2π)) = χ_c (spec 2.11).
+        let chi_c = (0.5 + c_star.asin() / std::f64::consts::PI) / (1.0 / p);
+        assert!((g[0].correlation - chi_c.powi(10)).abs() < 1e-10);
+        // off criticality the norm changes by σ_w² μ₂ / 2 per layer.
+        let m2 = mf.with_sigma_w2(1.5);
+        let g = m2.gradient_trajectory(&fwd, 0.5);
+        assert!((g[0].second_moment - (1.5 / p / 2.0f64).powi(10)).abs() < 1e-9);
+    }
+}

@@ -1,0 +1,249 @@
+//! The network under study and the mean-field object that evaluates its maps.
+
+use serde::Serialize;
+
+use crate::activation::Activation;
+use crate::error::{TheoryError, check};
+use crate::gauss::{GaussKernel, Method};
+use crate::noise::Noise;
+
+/// A random fully connected noisy network in the mean-field limit (spec 1.1):
+/// `h^l = W^l (φ(h^{l−1}) ⊙ ε) + b^l`, W ~ N(0, σ_w²/N), b ~ N(0, σ_b²).
+///
+/// Validated at construction: σ_w² > 0 and σ_b² ≥ 0, both finite.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Network {
+    activation: Activation,
+    noise: Noise,
+    sigma_w2: f64,
+    sigma_b2: f64,
+}
+
+impl Network {
+    /// Builds a network description.
+    ///
+    /// # Errors
+    /// [`TheoryError::InvalidParameter`] when σ_w² ∉ (0, ∞) or σ_b² ∉ [0, ∞).
+    pub fn new(
+        activation: Activation,
+        noise: Noise,
+        sigma_w2: f64,
+        sigma_b2: f64,
+    ) -> Result<Self, TheoryError> {
+        check("--sigma-w2", "sigma_w2", sigma_w2, "(0, inf)", |x| x > 0.0)?;
+        check("--sigma-b2", "sigma_b2", sigma_b2, "[0, inf)", |x| x >= 0.0)?;
+        Ok(Network {
+            activation,
+            noise,
+            sigma_w2,
+            sigma_b2,
+        })
+    }
+
+    /// The same network with another σ_w².
+    ///
+    /// # Errors
+    /// As [`Network::new`].
+    pub fn with_sigma_w2(&self, sigma_w2: f64) -> Result<Self, TheoryError> {
+        Network::new(self.activation, self.noise.clone(), sigma_w2, self.sigma_b2)
+    }
+
+    /// The same network with another σ_b².
+    ///
+    /// # Errors
+    /// As [`Network::new`].
+    pub fn with_sigma_b2(&self, sigma_b2: f64) -> Result<Self, TheoryError> {
+        Network::new(self.activation, self.noise.clone(), self.sigma_w2, sigma_b2)
+    }
+
+    /// The same network with another noise stack.
+    pub fn with_noise(&self, noise: Noise) -> Self {
+        Network {
+            noise,
+            ..self.clone()
+        }
+    }
+
+    /// φ.
+    pub fn activation(&self) -> Activation {
+        self.activation
+    }
+    /// The noise stack.
+    pub fn noise(&self) -> &Noise {
+        &self.noise
+    }
+    /// σ_w².
+    pub fn sigma_w2(&self) -> f64 {
+        self.sigma_w2
+    }
+    /// σ_b².
+    pub fn sigma_b2(&self) -> f64 {
+        self.sigma_b2
+    }
+}
+
+/// Which quadrature rule integrates activations without closed forms.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum QuadratureRule {
+    /// [`Method::GaussLegendre`] (default).
+    #[default]
+    GaussLegendre,
+    /// [`Method::GaussHermite`].
+    GaussHermite,
+}
+
+/// How Gaussian expectations are computed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Integration {
+    /// Use closed forms where the activation has them.
+    pub closed_form: bool,
+    /// The quadrature rule otherwise.
+    pub rule: QuadratureRule,
+    /// Nodes per dimension; `None` lets [`crate::analyze`] raise the order
+    /// until the n vs 2n error estimate is small.
+    pub nodes: Option<usize>,
+}
+
+impl Default for Integration {
+    fn default() -> Self {
+        Integration {
+            closed_form: true,
+            rule: QuadratureRule::GaussLegendre,
+            nodes: None,
+        }
+    }
+}
+
+impl Integration {
+    /// Quadrature even where closed forms exist (adaptive order).
+    pub fn quadrature() -> Self {
+        Integration {
+            closed_form: false,
+            ..Integration::default()
+        }
+    }
+
+    /// Quadrature with exactly `nodes` per dimension (rounded up to a power of
+    /// two in [4, 1024]), even where closed forms exist.
+    pub fn nodes(nodes: usize) -> Self {
+        Integration {
+            closed_form: false,
+            nodes: Some(nodes),
+            ..Integration::default()
+        }
+    }
+
+    /// The kernel this integration uses for `act`.
+    pub fn kernel(&self, act: Activation) -> GaussKernel {
+        let n = self.nodes.unwrap_or(DEFAULT_NODES);
+        if self.closed_form && act.has_closed_form() {
+            GaussKernel::auto(act, n)
+        } else {
+            match self.rule {
+                QuadratureRule::GaussLegendre => GaussKernel::quadrature(act, n),
+                QuadratureRule::GaussHermite => GaussKernel::hermite(act, n),
+            }
+        }
+    }
+}
+
+/// Default starting order of adaptive quadrature.
+pub const DEFAULT_NODES: usize = 32;
+/// Highest order adaptive quadrature goes to.
+pub const MAX_NODES: usize = 256;
+
+/// A network's mean-field parameters together with the kernel that integrates
+/// its activation: the object every map and fixed point is computed from.
+/// Cheap to copy, so grids can vary one parameter per cell.
+#[derive(Debug, Clone, Copy)]
+pub struct MeanField {
+    pub(crate) kernel: GaussKernel,
+    pub(crate) sigma_w2: f64,
+    pub(crate) sigma_b2: f64,
+    /// (A, B) of the noise: E[x̃²] = A·E[x²] + B.
+    pub(crate) a: f64,
+    pub(crate) b: f64,
+}
+
+impl MeanField {
+    /// The mean field of `net`, with the kernel `integration` selects (at the
+    /// starting order [`DEFAULT_NODES`] when adaptive).
+    pub fn new(net: &Network, integration: Integration) -> Self {
+        MeanField::with_kernel(net, integration.kernel(net.activation()))
+    }
+
+    /// The mean field of `net` with an explicit kernel.
+    pub fn with_kernel(net: &Network, kernel: GaussKernel) -> Self {
+        let (a, b) = net.noise().affine();
+        MeanField {
+            kernel,
+            sigma_w2: net.sigma_w2(),
+            sigma_b2: net.sigma_b2(),
+            a,
+            b,
+        }
+    }
+
+    /// The activation.
+    pub fn activation(&self) -> Activation {
+        self.kernel.activation()
+    }
+
+    /// The kernel.
+    pub fn kernel(&self) -> &GaussKernel {
+        &self.kernel
+    }
+
+    /// The integration method in use.
+    pub fn method(&self) -> Method {
+        self.kernel.method()
+    }
+
+    /// σ_w².
+    pub fn sigma_w2(&self) -> f64 {
+        self.sigma_w2
+    }
+
+    /// σ_b².
+    pub fn sigma_b2(&self) -> f64 {
+        self.sigma_b2
+    }
+
+    /// μ₂ of the multiplicative noise (A of [`Noise::affine`]).
+    pub fn mu2(&self) -> f64 {
+        self.a
+    }
+
+    /// Effective additive noise variance (B of [`Noise::affine`]).
+    pub fn additive_variance(&self) -> f64 {
+        self.b
+    }
+
+    /// Same, with another σ_w² (unchecked: callers pass validated values).
+    pub fn with_sigma_w2(self, sigma_w2: f64) -> Self {
+        MeanField { sigma_w2, ..self }
+    }
+
+    /// Same, with another σ_b² (unchecked).
+    pub fn with_sigma_b2(self, sigma_b2: f64) -> Self {
+        MeanField { sigma_b2, ..self }
+    }
+
+    /// Same, with the multiplicative part of the noise replaced by μ₂ = `mu2`
+    /// (additive variances then count as applied after it).
+    pub fn with_mu2(self, mu2: f64, additive: f64) -> Self {
+        MeanField {
+            a: mu2,
+            b: additive,
+            ..self
+        }
+    }
+
+    /// Same network, kernel with `nodes` per dimension.
+    pub fn with_nodes(self, nodes: usize) -> Self {
+        MeanField {
+            kernel: self.kernel.with_nodes(nodes),
+            ..self
+        }
+    }
+}
