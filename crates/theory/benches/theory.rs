@@ -1,7 +1,7 @@
 //! Benchmarks of the theory engine (issue 2 targets):
-#![allow(clippy::unwrap_used)]
 //! ReLU c*/χ_c/ξ_c well under 1 µs; tanh + dropout + bias fully analysed
 //! under 1 ms; a 1000 × 1000 ReLU phase diagram under 1 s on 2 cores.
+#![allow(clippy::unwrap_used)]
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use std::hint::black_box;

@@ -405,7 +405,7 @@ mod tests {
     #[test]
     fn polar_rule_handles_kinks() {
         // P(z₁ > 0, z₁ cos a + z₂ sin a > 0) = 1/4 + asin(cos a)/(2π).
-        for a in [0.01, 0.3, 1.2, 2.9] {
+        for a in [0.01f64, 0.3, 1.2, 2.9] {
             let (sa, ca) = a.sin_cos();
             let kinks = [PI / 2.0, -PI / 2.0, a + PI / 2.0, a - PI / 2.0];
             let (p, one) = polar_legendre_sectors(&kinks, 8, 32, TRUNCATION, |_, c, s| {
