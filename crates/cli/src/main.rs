@@ -1,1 +1,79 @@
-fn main() {}
+/*!
+The `noisyprop` command line: a thin shell over the noisyprop library crates.
+Each subcommand lives in `cmd/<name>.rs`; shared flags in `args.rs`; output
+formatting in `output.rs`.
+
+Exit status: 0 success, 1 a check came out negative (e.g. a simulation
+verdict FAIL), 2 an error (bad input, I/O). A closed stdout (broken pipe)
+exits 0.
+*/
+
+mod args;
+mod cmd;
+mod output;
+
+use std::io::{self, Write};
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+/// Signal propagation in noisy deep networks: mean-field theory, critical
+/// initialisation and depth predictions (Pretorius et al., NeurIPS 2018)
+#[derive(Debug, Parser)]
+#[command(name = "noisyprop", version, about, long_about = None)]
+#[command(
+    after_help = "Exit status: 0 success, 1 a check came out negative, 2 an error.\n\
+Sections such as \"spec 2.7\" refer to the paper spec shipped with the project."
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    Analyze(cmd::analyze::AnalyzeArgs),
+    Init(cmd::init::InitArgs),
+    Trajectory(cmd::trajectory::TrajectoryArgs),
+    Phase(cmd::phase::PhaseArgs),
+}
+
+/// What a command reports besides errors.
+pub enum Outcome {
+    /// Done.
+    Success,
+    /// A check came out negative (exit 1).
+    Negative,
+}
+
+fn run(cli: &Cli) -> anyhow::Result<Outcome> {
+    let stdout = io::stdout();
+    let mut out = io::BufWriter::new(stdout.lock());
+    match &cli.command {
+        Command::Analyze(a) => cmd::analyze::run(a, &mut out)?,
+        Command::Init(a) => cmd::init::run(a, &mut out)?,
+        Command::Trajectory(a) => cmd::trajectory::run(a, &mut out)?,
+        Command::Phase(a) => cmd::phase::run(a, &mut out)?,
+    }
+    out.flush()?;
+    Ok(Outcome::Success)
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match run(&cli) {
+        Ok(Outcome::Success) => ExitCode::SUCCESS,
+        Ok(Outcome::Negative) => ExitCode::from(1),
+        Err(err) => {
+            let broken_pipe = err.chain().any(|e| {
+                e.downcast_ref::<io::Error>()
+                    .is_some_and(|e| e.kind() == io::ErrorKind::BrokenPipe)
+            });
+            if broken_pipe {
+                return ExitCode::SUCCESS;
+            }
+            eprintln!("error: {err:#}");
+            ExitCode::from(2)
+        }
+    }
+}

@@ -15,6 +15,7 @@ use serde::Serialize;
 
 use crate::mean_field::MeanField;
 use crate::roots::brent;
+use crate::spec::fmt_num;
 
 /// A critical initialisation.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
@@ -52,9 +53,10 @@ impl MeanField {
                 return Err(NoCriticalPoint {
                     code: "additive-noise",
                     reason: format!(
-                        "additive noise adds σ_w²·σ_ε² = {:.6} per layer at σ_w² = {sigma_w2:.6}, the only σ_w² with χ₁ = 1, \
+                        "additive noise adds σ_w²·σ_ε² = {} per layer at σ_w² = {}, the only σ_w² with χ₁ = 1, \
                          so the variance grows linearly without a fixed point; below it q* exists but χ₁ < 1 (spec 2.3)",
-                        sigma_w2 * b
+                        fmt_num(sigma_w2 * b),
+                        fmt_num(sigma_w2)
                     ),
                 });
             }
@@ -62,8 +64,10 @@ impl MeanField {
                 return Err(NoCriticalPoint {
                     code: "bias",
                     reason: format!(
-                        "the bias adds σ_b² = {sb2} per layer at σ_w² = {sigma_w2:.6}, the only σ_w² with χ₁ = 1, \
-                         so the variance grows linearly without a fixed point; set σ_b² = 0 (spec 2.4)"
+                        "the bias adds σ_b² = {} per layer at σ_w² = {}, the only σ_w² with χ₁ = 1, \
+                         so the variance grows linearly without a fixed point; set σ_b² = 0 (spec 2.4)",
+                        fmt_num(sb2),
+                        fmt_num(sigma_w2)
                     ),
                 });
             }

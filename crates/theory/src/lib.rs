@@ -71,6 +71,11 @@ mod roots;
 mod spec;
 pub mod variance_map;
 
+/// The README's Rust example is compiled and run as a doctest.
+#[doc = include_str!("../../../README.md")]
+#[cfg(doctest)]
+pub struct ReadmeDoctests;
+
 pub use activation::{ACTIVATION_NAMES, Activation};
 pub use analysis::{Analysis, AnalysisOptions, IntegrationReport, RangeExitDepths, analyze};
 pub use correlation_map::{CorrelationBasis, CorrelationFixedPoint, CorrelationMap, depth_scale};

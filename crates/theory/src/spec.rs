@@ -110,8 +110,18 @@ fn normalise(s: &str) -> String {
     s.trim().to_ascii_lowercase().replace('_', "-")
 }
 
-/// Formats a float compactly for canonical spec strings (`0.6`, `1e-05`).
+/// Formats a float compactly for canonical spec strings: the shortest
+/// representation, rounded to 12 significant digits so that `1 − 0.3` reads
+/// `0.7` (`0.6`, `1e-5`, `0.111111111111`).
 pub(crate) fn fmt_num(x: f64) -> String {
-    let s = format!("{x}");
-    if s.len() > 12 { format!("{x:e}") } else { s }
+    if x == 0.0 || !x.is_finite() {
+        return format!("{x}");
+    }
+    let rounded: f64 = format!("{x:.11e}").parse().unwrap_or(x);
+    let s = format!("{rounded}");
+    if s.len() > 14 {
+        format!("{rounded:e}")
+    } else {
+        s
+    }
 }

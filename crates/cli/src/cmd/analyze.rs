@@ -1,0 +1,173 @@
+//! `noisyprop analyze`: everything the theory says about one network.
+
+use std::io::Write;
+
+use anyhow::Result;
+use clap::Args;
+
+use noisyprop_theory::{Analysis, AnalysisOptions, CorrelationBasis, Method, RangeExit, analyze};
+
+use crate::args::{IntegrationArgs, NetArgs, SigmaSource, network};
+use crate::output::{Report, g, opt, print_json};
+
+/// Variance and correlation maps, fixed points, χ₁, depth scales, critical
+/// σ_w², trainable depth and float overflow depth of one noisy network
+#[derive(Debug, Args)]
+pub struct AnalyzeArgs {
+    #[command(flatten)]
+    pub net: NetArgs,
+
+    /// Variance q⁰ of the input (treated as a pre-activation, spec 1.2)
+    #[arg(
+        long,
+        default_value_t = 1.0,
+        value_name = "Q",
+        allow_negative_numbers = true
+    )]
+    pub q0: f64,
+
+    /// k in the trainable-depth prediction k·ξ_c
+    #[arg(
+        long = "depth-multiplier",
+        default_value_t = 6.0,
+        value_name = "K",
+        allow_negative_numbers = true
+    )]
+    pub depth_multiplier: f64,
+
+    #[command(flatten)]
+    pub integration: IntegrationArgs,
+
+    /// Print one JSON object instead of the table
+    #[arg(long)]
+    pub json: bool,
+}
+
+pub fn run(args: &AnalyzeArgs, out: &mut impl Write) -> Result<()> {
+    let integration = args.integration.integration()?;
+    let (net, source) = network(&args.net, integration)?;
+    let opts = AnalysisOptions {
+        q0: args.q0,
+        depth_multiplier: args.depth_multiplier,
+        integration,
+    };
+    let a = analyze(&net, &opts)?;
+    if args.json {
+        return print_json(out, "analysis", &a);
+    }
+    report(&a, source).write(out)
+}
+
+fn report(a: &Analysis, source: SigmaSource) -> Report {
+    let mut r = Report::default();
+    r.section(&format!(
+        "noisyprop analyze: {} with noise {}",
+        a.activation, a.noise
+    ));
+    for stage in &a.noise_stages {
+        if let Some(fw) = &stage.framework {
+            r.row(
+                "noise convention",
+                format!("{} ({})", fw.text, fw.convention),
+            );
+        }
+    }
+    r.row("μ₂ (multiplicative)", g(a.mu2));
+    r.row("σ_ε² (additive)", g(a.additive_variance));
+    let sw = match source {
+        SigmaSource::Critical => format!("{} (critical)", g(a.sigma_w2)),
+        SigmaSource::Given => g(a.sigma_w2),
+    };
+    r.row("σ_w²", sw);
+    r.row("σ_b²", g(a.sigma_b2));
+    r.row("q⁰", g(a.q0));
+
+    r.section("criticality");
+    match (a.critical_sigma_w2, &a.critical_reason) {
+        (Some(s), _) => {
+            let q = a
+                .critical_q_star
+                .map(|q| format!(" at q* = {}", g(q)))
+                .unwrap_or_else(|| " (every q is a fixed point)".into());
+            r.row("critical σ_w²", format!("{}{q}", g(s)));
+        }
+        (None, Some(reason)) => {
+            r.row("critical σ_w²", format!("none: {reason}"));
+        }
+        _ => {}
+    }
+
+    r.section("variance (length) map");
+    r.row("regime", a.regime_description.clone());
+    r.row("q*", opt(a.q_star, "none"));
+    r.row("ξ_q", opt(a.xi_q, "∞"));
+    r.row("χ₁ = σ_w² μ₂ E[φ′²]", g(a.chi_1));
+
+    r.section("correlation map");
+    let basis = match a.correlation_basis {
+        CorrelationBasis::FixedPoint => String::new(),
+        b => format!(" ({})", b.describe()),
+    };
+    r.row("c*", format!("{}{basis}", g(a.c_star)));
+    r.row("χ_c", g(a.chi_c));
+    r.row("ξ_c = −1/ln χ_c", opt(a.xi_c, "∞"));
+    r.row(
+        &format!("trainable depth {}·ξ_c", g(a.depth_multiplier)),
+        a.trainable_depth
+            .map(|d| format!("{} layers", g(d)))
+            .unwrap_or_else(|| "unbounded (ξ_c = ∞)".into()),
+    );
+
+    r.section("gradients (per layer, backward)");
+    r.row("second moment ×", g(a.chi_1));
+    r.row(
+        "covariance of two inputs ×",
+        g(a.gradient_covariance_factor),
+    );
+    r.row(
+        "correlation of two inputs ×",
+        g(a.gradient_correlation_factor),
+    );
+
+    let dir = match a.overflow_direction {
+        Some(RangeExit::Overflow) => "overflows",
+        Some(RangeExit::Underflow) => "underflows",
+        None => "leaves range",
+    };
+    r.section(&format!(
+        "depth at which the variance {dir} (from q⁰ = {})",
+        g(a.q0)
+    ));
+    let d = a.overflow_depth;
+    for (name, v) in [
+        ("f16", d.f16),
+        ("bf16", d.bf16),
+        ("f32", d.f32),
+        ("f64", d.f64),
+    ] {
+        r.row(
+            name,
+            v.map(|x| format!("{} layers", g(x)))
+                .unwrap_or_else(|| "never".into()),
+        );
+    }
+
+    r.section("integration");
+    let m = match a.integration.method {
+        Method::ClosedForm => "closed form (exact)".to_string(),
+        Method::GaussLegendre { nodes } => {
+            format!(
+                "Gauss–Legendre, {nodes} nodes per piece, error estimate {}",
+                g(a.integration.error_estimate)
+            )
+        }
+        Method::GaussHermite { nodes } => {
+            format!(
+                "Gauss–Hermite, {nodes} nodes per dimension, error estimate {}",
+                g(a.integration.error_estimate)
+            )
+        }
+    };
+    r.row("method", m);
+    r
+}

@@ -1,0 +1,7 @@
+//! One module per subcommand: a clap `Args` struct (its doc comments are the
+//! help text) and a `run` that calls the library and writes the output.
+
+pub mod analyze;
+pub mod init;
+pub mod phase;
+pub mod trajectory;
