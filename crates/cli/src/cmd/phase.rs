@@ -372,7 +372,7 @@ fn heat_map(d: &PhaseDiagram, args: &PhaseArgs, what: &str) -> Result<HeatMap> {
             if pts.len() > 1 {
                 overlays.push(
                     Series::line(
-                        &format!("{}ξ_{{c}} = {} layers", g(d.depth_multiplier), g(l)),
+                        format!("{}ξ_{{c}} = {} layers", g(d.depth_multiplier), g(l)),
                         pts,
                     )
                     .with_color(shades[i % shades.len()])
