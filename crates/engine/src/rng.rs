@@ -128,3 +128,18 @@ mod tests {
         assert!((var - 4.0).abs() < 0.1);
     }
 }
+
+/// Ids of the top-level sub-streams of a run's key (`Key::new(seed).child(tag)`),
+/// see `docs/engine-semantics.md`.
+pub mod tags {
+    /// Weight matrices.
+    pub const WEIGHTS: u64 = 1;
+    /// Bias vectors.
+    pub const BIASES: u64 = 2;
+    /// Noise draws.
+    pub const NOISE: u64 = 3;
+    /// Data shuffling.
+    pub const SHUFFLE: u64 = 4;
+    /// Simulation inputs.
+    pub const SIMULATION: u64 = 5;
+}
