@@ -1,0 +1,26 @@
+//! Errors of the simulator.
+
+use noisyprop_engine::EngineError;
+use thiserror::Error;
+
+/// What can go wrong in a simulation.
+#[derive(Debug, Clone, PartialEq, Error)]
+#[non_exhaustive]
+pub enum SimError {
+    /// A parameter is out of range.
+    #[error("{name} = {value} is out of range; valid range is {valid}")]
+    InvalidParameter {
+        /// The parameter.
+        name: &'static str,
+        /// The value given.
+        value: f64,
+        /// The valid range.
+        valid: &'static str,
+    },
+    /// The engine refused something (e.g. a noise law that cannot be sampled).
+    #[error(transparent)]
+    Engine(#[from] EngineError),
+    /// The run was stopped by its caller.
+    #[error("simulation interrupted")]
+    Interrupted,
+}

@@ -1,0 +1,141 @@
+//! Does the simulation agree with the theory? One PASS/FAIL for a run.
+//!
+//! **Rule.** Every layer l ≥ 1 of every input class gives one check per
+//! quantity (q, c when there are pairs, and with the backward pass the
+//! gradient's second moment below the top layer and its correlation). A check
+//! passes when
+//!
+//! |theory − mean over networks| ≤ t·SE + a,
+//!
+//! with SE the standard error over networks, t the Student-t quantile at the
+//! Bonferroni level 1 − 0.05/(2m) for m checks (so a correct theory fails
+//! the run with probability ≲ 5 %), and a the finite-width allowance
+//! 1/√width — relative (× |theory|) for q and the gradient's second moment,
+//! absolute for correlations — which covers the O(1/width) bias of the
+//! estimators and the O(1/√width) effects the infinite-width theory leaves
+//! out. Where a network overflowed, the check fails unless the theory itself
+//! leaves the floating-point range there. The run passes when every check
+//! does.
+
+use serde::Serialize;
+
+use crate::stats::{Summary, t_quantile};
+use crate::theory::TheoryLayers;
+use crate::{ClassResult, Precision};
+
+/// One comparison.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct Check {
+    /// Input class index.
+    pub class: usize,
+    /// Layer.
+    pub layer: usize,
+    /// `q`, `c`, `grad_q` or `grad_c`.
+    pub quantity: &'static str,
+    /// Theory value.
+    pub theory: f64,
+    /// Simulation mean.
+    pub sim_mean: f64,
+    /// Allowed |theory − mean|.
+    pub band: f64,
+    /// Whether it passed.
+    pub pass: bool,
+}
+
+/// The outcome of a comparison.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Verdict {
+    /// PASS (true) or FAIL.
+    pub pass: bool,
+    /// Number of checks.
+    pub checks: usize,
+    /// Number that failed.
+    pub failed: usize,
+    /// t multiplier used.
+    pub t: f64,
+    /// Finite-width allowance 1/√width.
+    pub allowance: f64,
+    /// The rule in words.
+    pub rule: &'static str,
+    /// The failed checks, worst (largest excess over the band) first, at most 20.
+    pub failures: Vec<Check>,
+}
+
+/// The rule in one sentence (for reports).
+pub const RULE: &str = "every layer's |theory − mean| ≤ t·SE + a, t at the Bonferroni level 1 − 0.05/(2m) over the m checks, a = 1/√width (relative for q, absolute for correlations)";
+
+/// Compares `sim` with `theory` (same classes and layers).
+pub fn verdict(sim: &[ClassResult], theory: &[TheoryLayers], width: usize, precision: Precision) -> Verdict {
+    let allowance = 1.0 / (width as f64).sqrt();
+    let max = match precision {
+        Precision::F32 => f32::MAX as f64,
+        Precision::F64 => f64::MAX,
+    };
+    type Get = fn(&crate::LayerSummary) -> Option<Summary>;
+    let quantities: [(&'static str, bool, Get, fn(&TheoryLayers) -> &Vec<f64>); 4] = [
+        ("q", true, |l| Some(l.q), |t| &t.q),
+        ("c", false, |l| l.c, |t| &t.c),
+        ("grad_q", true, |l| l.grad_q, |t| &t.grad_q),
+        ("grad_c", false, |l| l.grad_c, |t| &t.grad_c),
+    ];
+    // Collect the comparisons first to know m.
+    let mut pending = Vec::new();
+    for (ci, (class, th)) in sim.iter().zip(theory).enumerate() {
+        let depth = class.layers.len() - 1;
+        for layer in &class.layers {
+            if layer.layer == 0 {
+                continue;
+            }
+            for (name, relative, get, tget) in quantities {
+                let grad = name.starts_with("grad");
+                if grad && layer.layer == depth {
+                    continue;
+                }
+                let (Some(s), Some(&t)) = (get(layer), tget(th).get(layer.layer)) else {
+                    continue;
+                };
+                if t.is_nan() {
+                    continue;
+                }
+                pending.push((ci, layer.layer, name, relative, s, t));
+            }
+        }
+    }
+    let m = pending.len().max(1);
+    let n = sim.first().and_then(|c| c.layers.first()).map_or(2, |l| l.q.n + l.q.nonfinite);
+    let t = t_quantile(1.0 - 0.05 / (2.0 * m as f64), (n.max(2) - 1) as f64);
+    let mut checks: Vec<Check> = pending
+        .into_iter()
+        .map(|(class, layer, quantity, relative, s, th)| {
+            let a = if relative { allowance * th.abs() } else { allowance };
+            let band = t * s.standard_error() + a;
+            let pass = if s.nonfinite > 0 { th.abs() > max } else { (th - s.mean).abs() <= band };
+            Check {
+                class,
+                layer,
+                quantity,
+                theory: th,
+                sim_mean: s.mean,
+                band,
+                pass,
+            }
+        })
+        .collect();
+    let total = checks.len();
+    checks.retain(|c| !c.pass);
+    checks.sort_by(|a, b| {
+        let ex = |c: &Check| ((c.theory - c.sim_mean).abs() - c.band) / c.band.max(f64::MIN_POSITIVE);
+        ex(b).partial_cmp(&ex(a)).unwrap_or(std::cmp::Ordering::Equal)
+    });
+    let failed = checks.len();
+    checks.truncate(20);
+    Verdict {
+        pass: failed == 0 && total > 0,
+        checks: total,
+        failed,
+        t,
+        allowance,
+        rule: RULE,
+        failures: checks,
+    }
+}
