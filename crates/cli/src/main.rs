@@ -11,6 +11,7 @@ exits 0.
 mod args;
 mod cmd;
 mod output;
+mod progress;
 
 use std::io::{self, Write};
 use std::process::ExitCode;
@@ -36,6 +37,8 @@ enum Command {
     Init(cmd::init::InitArgs),
     Trajectory(cmd::trajectory::TrajectoryArgs),
     Phase(cmd::phase::PhaseArgs),
+    Simulate(cmd::simulate::SimulateArgs),
+    Figures(cmd::figures::FiguresArgs),
 }
 
 /// What a command reports besides errors.
@@ -49,14 +52,16 @@ pub enum Outcome {
 fn run(cli: &Cli) -> anyhow::Result<Outcome> {
     let stdout = io::stdout();
     let mut out = io::BufWriter::new(stdout.lock());
-    match &cli.command {
-        Command::Analyze(a) => cmd::analyze::run(a, &mut out)?,
-        Command::Init(a) => cmd::init::run(a, &mut out)?,
-        Command::Trajectory(a) => cmd::trajectory::run(a, &mut out)?,
-        Command::Phase(a) => cmd::phase::run(a, &mut out)?,
-    }
+    let outcome = match &cli.command {
+        Command::Analyze(a) => cmd::analyze::run(a, &mut out).map(|_| Outcome::Success)?,
+        Command::Init(a) => cmd::init::run(a, &mut out).map(|_| Outcome::Success)?,
+        Command::Trajectory(a) => cmd::trajectory::run(a, &mut out).map(|_| Outcome::Success)?,
+        Command::Phase(a) => cmd::phase::run(a, &mut out).map(|_| Outcome::Success)?,
+        Command::Simulate(a) => cmd::simulate::run(a, &mut out)?,
+        Command::Figures(a) => cmd::figures::run(a, &mut out).map(|_| Outcome::Success)?,
+    };
     out.flush()?;
-    Ok(Outcome::Success)
+    Ok(outcome)
 }
 
 fn main() -> ExitCode {

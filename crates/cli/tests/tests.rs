@@ -1,7 +1,8 @@
 //! End-to-end tests of the `noisyprop` binary, one module per area:
-//! `cli` (theory subcommands: schema, values, bad input), `readme` (the
-//! README examples print what the README shows).
+//! `cli` (theory subcommands: schema, values, bad input), `sim` (simulate
+//! and figures), `readme` (the README examples print what the README shows).
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod cli;
 mod readme;
+mod sim;

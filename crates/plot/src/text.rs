@@ -32,26 +32,27 @@ pub(crate) fn parse(s: &str) -> Vec<Seg> {
     let mut i = 0;
     while i < chars.len() {
         let c = chars[i];
-        if (c == '_' || c == '^') && chars.get(i + 1) == Some(&'{') {
-            if let Some(close) = chars[i + 2..].iter().position(|&ch| ch == '}') {
-                if !plain.is_empty() {
-                    out.push(Seg {
-                        text: std::mem::take(&mut plain),
-                        scale: 1.0,
-                        rise: 0.0,
-                    });
-                }
-                let inner: String = chars[i + 2..i + 2 + close].iter().collect();
-                if !inner.is_empty() {
-                    out.push(Seg {
-                        text: inner,
-                        scale: SCRIPT_SCALE,
-                        rise: if c == '^' { SUP_RISE } else { SUB_RISE },
-                    });
-                }
-                i += close + 3;
-                continue;
+        if (c == '_' || c == '^')
+            && chars.get(i + 1) == Some(&'{')
+            && let Some(close) = chars[i + 2..].iter().position(|&ch| ch == '}')
+        {
+            if !plain.is_empty() {
+                out.push(Seg {
+                    text: std::mem::take(&mut plain),
+                    scale: 1.0,
+                    rise: 0.0,
+                });
             }
+            let inner: String = chars[i + 2..i + 2 + close].iter().collect();
+            if !inner.is_empty() {
+                out.push(Seg {
+                    text: inner,
+                    scale: SCRIPT_SCALE,
+                    rise: if c == '^' { SUP_RISE } else { SUB_RISE },
+                });
+            }
+            i += close + 3;
+            continue;
         }
         plain.push(c);
         i += 1;

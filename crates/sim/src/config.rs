@@ -102,7 +102,9 @@ impl SimConfig {
     /// [`SimError::InvalidParameter`] naming the bad value, or
     /// [`SimError::Engine`] for noise that cannot be sampled.
     pub fn validate(&self) -> Result<NoiseSampler, SimError> {
-        let u = |name, v: usize, lo: usize, hi: usize, valid| range(name, v as f64, valid, (lo..=hi).contains(&v));
+        let u = |name, v: usize, lo: usize, hi: usize, valid| {
+            range(name, v as f64, valid, (lo..=hi).contains(&v))
+        };
         u("width", self.width, 1, 100_000, "[1, 100000]")?;
         u("input_dim", self.input_dim, 1, 1_000_000, "[1, 1000000]")?;
         u("depth", self.depth, 1, 100_000, "[1, 100000]")?;
@@ -128,7 +130,13 @@ impl SimConfig {
                         valid: "[1, inf) when c0 is given",
                     });
                 }
-                u("input_dim", self.input_dim, 2, 1_000_000, "[2, 1000000] for correlated inputs")?;
+                u(
+                    "input_dim",
+                    self.input_dim,
+                    2,
+                    1_000_000,
+                    "[2, 1000000] for correlated inputs",
+                )?;
             }
         }
         let total: usize = self.inputs.iter().map(InputClass::len).sum();

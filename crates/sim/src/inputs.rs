@@ -72,7 +72,11 @@ pub fn draw<T: Real>(classes: &[InputClass], dim: usize, key: Key) -> Vec<T> {
                 let proj: f64 = e.iter().zip(&base).map(|(a, b)| a * b).sum();
                 e.iter_mut().zip(&base).for_each(|(a, b)| *a -= proj * b);
                 normalise(&mut e, 1.0);
-                for ((o, &x), &y) in out[row * dim..(row + 1) * dim].iter_mut().zip(&base).zip(&e) {
+                for ((o, &x), &y) in out[row * dim..(row + 1) * dim]
+                    .iter_mut()
+                    .zip(&base)
+                    .zip(&e)
+                {
                     *o = T::from_f64(norm * (c0 * x + s0 * y));
                 }
                 row += 1;
@@ -90,8 +94,18 @@ mod tests {
     #[test]
     fn exact_variance_and_correlation() {
         let classes = [
-            InputClass { q0: 4.0, c0: Some(0.5), groups: 3, partners: 2 },
-            InputClass { q0: 0.3, c0: None, groups: 2, partners: 0 },
+            InputClass {
+                q0: 4.0,
+                c0: Some(0.5),
+                groups: 3,
+                partners: 2,
+            },
+            InputClass {
+                q0: 0.3,
+                c0: None,
+                groups: 2,
+                partners: 0,
+            },
         ];
         let dim = 50;
         let x: Vec<f64> = draw(&classes, dim, Key::new(1));

@@ -83,7 +83,11 @@ pub fn simulate(cfg: &SimConfig, progress: &(dyn Fn() + Sync)) -> Result<SimResu
     let pool = rayon::current_num_threads().max(1);
     // Few networks: give each one's products several threads (gemm's results
     // do not depend on the thread count).
-    let threads = if cfg.networks >= pool { Threads::One } else { Threads::Many(pool / cfg.networks) };
+    let threads = if cfg.networks >= pool {
+        Threads::One
+    } else {
+        Threads::Many(pool / cfg.networks)
+    };
     let runs: Vec<net::NetworkStats> = (0..cfg.networks)
         .into_par_iter()
         .map(|i| {
@@ -102,7 +106,14 @@ pub fn simulate(cfg: &SimConfig, progress: &(dyn Fn() + Sync)) -> Result<SimResu
         .enumerate()
         .map(|(ci, class)| {
             let gather = |f: &dyn Fn(&net::NetworkStats) -> &Vec<Vec<f64>>, l: usize| -> Vec<f64> {
-                runs.iter().map(|r| f(r).get(ci).and_then(|v| v.get(l)).copied().unwrap_or(f64::NAN)).collect()
+                runs.iter()
+                    .map(|r| {
+                        f(r).get(ci)
+                            .and_then(|v| v.get(l))
+                            .copied()
+                            .unwrap_or(f64::NAN)
+                    })
+                    .collect()
             };
             let layers = (0..=cfg.depth)
                 .map(|l| LayerSummary {
@@ -110,11 +121,17 @@ pub fn simulate(cfg: &SimConfig, progress: &(dyn Fn() + Sync)) -> Result<SimResu
                     q: Summary::of(&gather(&|r| &r.q, l)),
                     c: has_pairs(ci).then(|| Summary::of(&gather(&|r| &r.c, l))),
                     c_pearson: has_pairs(ci).then(|| Summary::of(&gather(&|r| &r.c_pearson, l))),
-                    grad_q: cfg.backward.then(|| Summary::of(&gather(&|r| &r.grad_q, l))),
-                    grad_c: (cfg.backward && has_pairs(ci)).then(|| Summary::of(&gather(&|r| &r.grad_c, l))),
+                    grad_q: cfg
+                        .backward
+                        .then(|| Summary::of(&gather(&|r| &r.grad_q, l))),
+                    grad_c: (cfg.backward && has_pairs(ci))
+                        .then(|| Summary::of(&gather(&|r| &r.grad_c, l))),
                 })
                 .collect();
-            ClassResult { class: *class, layers }
+            ClassResult {
+                class: *class,
+                layers,
+            }
         })
         .collect();
     Ok(SimResult { classes })

@@ -60,7 +60,11 @@ fn layer_stats<T: Real>(h: &[T], n: usize, layout: &Layout) -> Vec<(f64, f64, f6
             for &(a, b) in pairs {
                 let (sa, ma) = sums(a);
                 let (sb, mb) = sums(b);
-                let dot: f64 = row(a).iter().zip(row(b)).map(|(x, y)| x.to_f64() * y.to_f64()).sum();
+                let dot: f64 = row(a)
+                    .iter()
+                    .zip(row(b))
+                    .map(|(x, y)| x.to_f64() * y.to_f64())
+                    .sum();
                 c += dot / (sa * sb).sqrt();
                 cp += (dot - ma * mb / nf) / ((sa - ma * ma / nf) * (sb - mb * mb / nf)).sqrt();
             }
@@ -81,7 +85,11 @@ struct Net<'a> {
 
 impl Net<'_> {
     fn fan_in(&self, l: usize) -> usize {
-        if l == 0 { self.cfg.input_dim } else { self.cfg.width }
+        if l == 0 {
+            self.cfg.input_dim
+        } else {
+            self.cfg.width
+        }
     }
 
     fn noisy(&self, l: usize) -> bool {
@@ -91,7 +99,11 @@ impl Net<'_> {
     fn weights<T: Real>(&self, l: usize, w: &mut [T]) {
         let fan_in = self.fan_in(l);
         let std = (self.cfg.sigma_w2 / fan_in as f64).sqrt();
-        rng::fill_normal(&mut w[..self.cfg.width * fan_in], std, self.key.child(rng::tags::WEIGHTS).child(l as u64 + 1));
+        rng::fill_normal(
+            &mut w[..self.cfg.width * fan_in],
+            std,
+            self.key.child(rng::tags::WEIGHTS).child(l as u64 + 1),
+        );
     }
 
     /// x̃ = noise(φ(h^l)) (or h^l itself at the raw input), with the
@@ -101,7 +113,8 @@ impl Net<'_> {
         if self.noisy(l) {
             act::forward(self.cfg.activation, &h[..len], &mut xt[..len]);
             let k = self.key.child(rng::tags::NOISE).child(l as u64);
-            self.sampler.apply(k, 0, &mut xt[..len], factor.map(|f| &mut f[..len]));
+            self.sampler
+                .apply(k, 0, &mut xt[..len], factor.map(|f| &mut f[..len]));
         } else {
             xt[..len].copy_from_slice(&h[..len]);
             if let Some(f) = factor {
@@ -115,10 +128,24 @@ impl Net<'_> {
         let (b, n, k) = (self.batch, self.cfg.width, self.fan_in(l));
         self.layer_input(l, h, xt, None);
         self.weights(l, w);
-        gemm_nt(b, n, k, &mut out[..b * n], &xt[..b * k], &w[..n * k], T::ONE, T::ZERO, self.threads);
+        gemm_nt(
+            b,
+            n,
+            k,
+            &mut out[..b * n],
+            &xt[..b * k],
+            &w[..n * k],
+            T::ONE,
+            T::ZERO,
+            self.threads,
+        );
         if self.cfg.sigma_b2 > 0.0 {
             let mut bias = vec![T::ZERO; n];
-            rng::fill_normal(&mut bias, self.cfg.sigma_b2.sqrt(), self.key.child(rng::tags::BIASES).child(l as u64 + 1));
+            rng::fill_normal(
+                &mut bias,
+                self.cfg.sigma_b2.sqrt(),
+                self.key.child(rng::tags::BIASES).child(l as u64 + 1),
+            );
             for row in out[..b * n].chunks_exact_mut(n) {
                 row.iter_mut().zip(&bias).for_each(|(o, &bi)| *o += bi);
             }
@@ -126,21 +153,51 @@ impl Net<'_> {
     }
 
     /// δ^l from δ^{l+1} and h^l.
-    fn backward<T: Real>(&self, l: usize, h: &[T], delta_up: &[T], w: &mut [T], scratch: &mut [T], factor: &mut [T], delta: &mut [T]) {
+    #[allow(clippy::too_many_arguments)]
+    fn backward<T: Real>(
+        &self,
+        l: usize,
+        h: &[T],
+        delta_up: &[T],
+        w: &mut [T],
+        scratch: &mut [T],
+        factor: &mut [T],
+        delta: &mut [T],
+    ) {
         let (b, n, k) = (self.batch, self.cfg.width, self.fan_in(l));
         self.weights(l, w);
-        gemm_nn(b, k, n, &mut delta[..b * k], &delta_up[..b * n], &w[..n * k], T::ONE, T::ZERO, self.threads);
+        gemm_nn(
+            b,
+            k,
+            n,
+            &mut delta[..b * k],
+            &delta_up[..b * n],
+            &w[..n * k],
+            T::ONE,
+            T::ZERO,
+            self.threads,
+        );
         if self.noisy(l) {
             self.layer_input(l, h, scratch, Some(factor));
             act::backward_in_place(self.cfg.activation, &h[..b * k], &mut delta[..b * k]);
-            delta[..b * k].iter_mut().zip(&factor[..b * k]).for_each(|(d, &f)| *d *= f);
+            delta[..b * k]
+                .iter_mut()
+                .zip(&factor[..b * k])
+                .for_each(|(d, &f)| *d *= f);
         }
     }
 }
 
 /// Runs network `index` of the experiment.
-pub fn run<T: Real>(cfg: &SimConfig, sampler: &NoiseSampler, index: usize, threads: Threads) -> NetworkStats {
-    let key = Key::new(cfg.seed).child(rng::tags::SIMULATION).child(index as u64);
+pub fn run<T: Real>(
+    cfg: &SimConfig,
+    sampler: &NoiseSampler,
+    index: usize,
+    threads: Threads,
+) -> NetworkStats {
+    let key = Key::new(cfg.seed)
+        .child(rng::tags::SIMULATION)
+        .child(index as u64);
     let layout = inputs::layout(&cfg.inputs);
     let batch = cfg.batch();
     let net = Net {
@@ -186,8 +243,11 @@ pub fn run<T: Real>(cfg: &SimConfig, sampler: &NoiseSampler, index: usize, threa
     let mut checkpoints: Vec<Option<Vec<T>>> = vec![None; if cfg.backward { depth + 1 } else { 0 }];
     record(&mut stats, &h, cfg.input_dim);
     for l in 0..depth {
-        if cfg.backward && l % spacing == 0 {
-            checkpoints[l] = Some(h.clone());
+        if cfg.backward
+            && l % spacing == 0
+            && let Some(slot) = checkpoints.get_mut(l)
+        {
+            *slot = Some(h.clone());
         }
         net.forward(l, &h, &mut xt, &mut w, &mut next);
         std::mem::swap(&mut h, &mut next);
@@ -206,7 +266,11 @@ pub fn run<T: Real>(cfg: &SimConfig, sampler: &NoiseSampler, index: usize, threa
         let mut row = layout.classes[ci].start;
         for g in 0..class.groups {
             let mut v = vec![T::ZERO; n];
-            rng::fill_normal(&mut v, 1.0, key.child(TOP_GRADIENT).child(ci as u64).child(g as u64));
+            rng::fill_normal(
+                &mut v,
+                1.0,
+                key.child(TOP_GRADIENT).child(ci as u64).child(g as u64),
+            );
             for _ in 0..=class.partners {
                 delta[row * n..(row + 1) * n].copy_from_slice(&v);
                 row += 1;
@@ -242,7 +306,15 @@ pub fn run<T: Real>(cfg: &SimConfig, sampler: &NoiseSampler, index: usize, threa
         }
         for l in (s..seg_end).rev() {
             if let Some(hl) = stored.pop() {
-                net.backward(l, &hl, &delta, &mut w, &mut scratch, &mut factor, &mut delta_next);
+                net.backward(
+                    l,
+                    &hl,
+                    &delta,
+                    &mut w,
+                    &mut scratch,
+                    &mut factor,
+                    &mut delta_next,
+                );
                 std::mem::swap(&mut delta, &mut delta_next);
                 put(&mut grad, l, &delta, net.fan_in(l));
             }
@@ -251,7 +323,9 @@ pub fn run<T: Real>(cfg: &SimConfig, sampler: &NoiseSampler, index: usize, threa
     }
     for ci in 0..classes {
         let top = grad[ci][depth].0;
-        stats.grad_q.push(grad[ci].iter().map(|g| g.0 / top).collect());
+        stats
+            .grad_q
+            .push(grad[ci].iter().map(|g| g.0 / top).collect());
         stats.grad_c.push(grad[ci].iter().map(|g| g.1).collect());
     }
     stats

@@ -27,8 +27,16 @@ pub struct TheoryLayers {
 /// raw input the first layer is linear: q¹ = σ_w² q⁰ + σ_b²,
 /// c¹ = (σ_w² c⁰ q⁰ + σ_b²)/q¹, and the gradient picks up σ_w²·n₁/n₀ there.
 pub fn theory(cfg: &SimConfig, net: &Network) -> Vec<TheoryLayers> {
-    let mf = MeanField::with_kernel(net, Integration::default().kernel(net.activation()).with_nodes(64));
-    cfg.inputs.iter().map(|class| class_theory(cfg, &mf, class)).collect()
+    let mf = MeanField::with_kernel(
+        net,
+        Integration::default()
+            .kernel(net.activation())
+            .with_nodes(64),
+    );
+    cfg.inputs
+        .iter()
+        .map(|class| class_theory(cfg, &mf, class))
+        .collect()
 }
 
 fn class_theory(cfg: &SimConfig, mf: &MeanField, class: &InputClass) -> TheoryLayers {
@@ -56,8 +64,14 @@ fn class_theory(cfg: &SimConfig, mf: &MeanField, class: &InputClass) -> TheoryLa
     let pairs = class.c0.is_some();
     TheoryLayers {
         q: fwd.iter().map(|p| p.0).collect(),
-        c: fwd.iter().map(|p| if pairs { p.1 } else { f64::NAN }).collect(),
+        c: fwd
+            .iter()
+            .map(|p| if pairs { p.1 } else { f64::NAN })
+            .collect(),
         grad_q: grad.iter().map(|g| g.second_moment).collect(),
-        grad_c: grad.iter().map(|g| if pairs { g.correlation } else { f64::NAN }).collect(),
+        grad_c: grad
+            .iter()
+            .map(|g| if pairs { g.correlation } else { f64::NAN })
+            .collect(),
     }
 }

@@ -65,7 +65,12 @@ pub struct Verdict {
 pub const RULE: &str = "every layer's |theory − mean| ≤ t·SE + a, t at the Bonferroni level 1 − 0.05/(2m) over the m checks, a = 1/√width (relative for q, absolute for correlations)";
 
 /// Compares `sim` with `theory` (same classes and layers).
-pub fn verdict(sim: &[ClassResult], theory: &[TheoryLayers], width: usize, precision: Precision) -> Verdict {
+pub fn verdict(
+    sim: &[ClassResult],
+    theory: &[TheoryLayers],
+    width: usize,
+    precision: Precision,
+) -> Verdict {
     let allowance = 1.0 / (width as f64).sqrt();
     let max = match precision {
         Precision::F32 => f32::MAX as f64,
@@ -102,14 +107,25 @@ pub fn verdict(sim: &[ClassResult], theory: &[TheoryLayers], width: usize, preci
         }
     }
     let m = pending.len().max(1);
-    let n = sim.first().and_then(|c| c.layers.first()).map_or(2, |l| l.q.n + l.q.nonfinite);
+    let n = sim
+        .first()
+        .and_then(|c| c.layers.first())
+        .map_or(2, |l| l.q.n + l.q.nonfinite);
     let t = t_quantile(1.0 - 0.05 / (2.0 * m as f64), (n.max(2) - 1) as f64);
     let mut checks: Vec<Check> = pending
         .into_iter()
         .map(|(class, layer, quantity, relative, s, th)| {
-            let a = if relative { allowance * th.abs() } else { allowance };
+            let a = if relative {
+                allowance * th.abs()
+            } else {
+                allowance
+            };
             let band = t * s.standard_error() + a;
-            let pass = if s.nonfinite > 0 { th.abs() > max } else { (th - s.mean).abs() <= band };
+            let pass = if s.nonfinite > 0 {
+                th.abs() > max
+            } else {
+                (th - s.mean).abs() <= band
+            };
             Check {
                 class,
                 layer,
@@ -124,8 +140,11 @@ pub fn verdict(sim: &[ClassResult], theory: &[TheoryLayers], width: usize, preci
     let total = checks.len();
     checks.retain(|c| !c.pass);
     checks.sort_by(|a, b| {
-        let ex = |c: &Check| ((c.theory - c.sim_mean).abs() - c.band) / c.band.max(f64::MIN_POSITIVE);
-        ex(b).partial_cmp(&ex(a)).unwrap_or(std::cmp::Ordering::Equal)
+        let ex =
+            |c: &Check| ((c.theory - c.sim_mean).abs() - c.band) / c.band.max(f64::MIN_POSITIVE);
+        ex(b)
+            .partial_cmp(&ex(a))
+            .unwrap_or(std::cmp::Ordering::Equal)
     });
     let failed = checks.len();
     checks.truncate(20);

@@ -97,16 +97,19 @@ impl MeanField {
             // A crossing counts when χ₁ − 1 is resolved on at least one side:
             // as q → 0 with φ(0) = 0 and no offset, χ₁ → 1 and its sign is noise.
             let resolved = h_prev.abs().max(hq.abs()) > 1e-10;
-            if resolved && h_prev.is_finite() && hq.is_finite() && (h_prev <= 0.0) != (hq <= 0.0) {
-                if let Some(root) = brent(h, q_prev, q, 1e-300, 4.0 * f64::EPSILON, 200) {
-                    let (sw2, _, m) = sigma_w2_at(root);
-                    let slope = sw2 * a * m.second_slope;
-                    if sw2 > 0.0 && slope <= 1.0 + 1e-9 {
-                        return Ok(CriticalPoint {
-                            sigma_w2: sw2,
-                            q_star: Some(root),
-                        });
-                    }
+            let crossing =
+                resolved && h_prev.is_finite() && hq.is_finite() && (h_prev <= 0.0) != (hq <= 0.0);
+            if let Some(root) = crossing
+                .then(|| brent(h, q_prev, q, 1e-300, 4.0 * f64::EPSILON, 200))
+                .flatten()
+            {
+                let (sw2, _, m) = sigma_w2_at(root);
+                let slope = sw2 * a * m.second_slope;
+                if sw2 > 0.0 && slope <= 1.0 + 1e-9 {
+                    return Ok(CriticalPoint {
+                        sigma_w2: sw2,
+                        q_star: Some(root),
+                    });
                 }
             }
             q_prev = q;

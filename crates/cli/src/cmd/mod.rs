@@ -2,6 +2,8 @@
 //! help text) and a `run` that calls the library and writes the output.
 
 pub mod analyze;
+pub mod figures;
 pub mod init;
 pub mod phase;
+pub mod simulate;
 pub mod trajectory;

@@ -1,0 +1,139 @@
+//! `simulate` and `figures`: JSON schema, verdict exit status, files.
+
+use assert_cmd::Command;
+use serde_json::Value;
+
+fn noisyprop() -> Command {
+    Command::cargo_bin("noisyprop").unwrap()
+}
+
+const SMALL: &[&str] = &[
+    "--width",
+    "256",
+    "--networks",
+    "12",
+    "--depth",
+    "8",
+    "--pairs",
+    "8",
+    "-q",
+];
+
+#[test]
+fn simulate_json_has_layers_and_verdict() {
+    let out = noisyprop()
+        .args([
+            "simulate",
+            "--noise",
+            "dropout:keep=0.8",
+            "--json",
+            "--backward",
+        ])
+        .args(SMALL)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["kind"], "simulation");
+    for key in [
+        "q_sim",
+        "q_theory",
+        "c_sim",
+        "c_theory",
+        "grad_q_sim",
+        "grad_q_theory",
+    ] {
+        assert_eq!(v["layers"][key].as_array().unwrap().len(), 9, "{key}");
+    }
+    assert_eq!(v["verdict"]["pass"], true, "{}", v["verdict"]);
+    let q = v["layers"]["q_theory"][8].as_f64().unwrap();
+    assert!((q - 1.0).abs() < 1e-12);
+}
+
+#[test]
+fn compare_exits_1_when_the_theory_is_wrong() {
+    let ok = noisyprop()
+        .args(["simulate", "--noise", "dropout:keep=0.8", "--compare"])
+        .args(SMALL)
+        .output()
+        .unwrap();
+    assert_eq!(
+        ok.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&ok.stdout)
+    );
+    assert!(String::from_utf8_lossy(&ok.stdout).contains("verdict: PASS"));
+    let bad = noisyprop()
+        .args([
+            "simulate",
+            "--noise",
+            "dropout:keep=0.8",
+            "--compare",
+            "--theory-noise",
+            "mult:mu2=1.375",
+        ])
+        .args(SMALL)
+        .output()
+        .unwrap();
+    assert_eq!(bad.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&bad.stdout).contains("verdict: FAIL"));
+}
+
+#[test]
+fn simulate_rejects_bad_input() {
+    for (args, needle) in [
+        (vec!["simulate", "--width", "0"], "width = 0"),
+        (vec!["simulate", "--c0", "2"], "c0 = 2"),
+        (vec!["simulate", "--c0", "x"], "`x`"),
+        (
+            vec!["simulate", "--noise", "add:var=1", "--sigma-w2", "1"],
+            "add:var=1",
+        ),
+        (
+            vec!["simulate", "--networks", "1", "--compare"],
+            "--networks 1",
+        ),
+        (vec!["figures", "--fig", "6"], "--fig 6"),
+        (vec!["figures", "--networks", "1"], "networks = 1"),
+    ] {
+        let out = noisyprop().args(&args).output().unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {err}");
+        assert!(err.contains(needle), "{args:?}: {err}");
+    }
+}
+
+#[test]
+fn figures_write_files() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = noisyprop()
+        .args([
+            "figures",
+            "--fig",
+            "4",
+            "--width",
+            "40",
+            "--networks",
+            "3",
+            "--partners",
+            "4",
+            "-q",
+            "--out",
+        ])
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    for f in ["fig4.png", "fig4a.csv", "fig4b.csv", "fig4c.csv"] {
+        assert!(dir.path().join(f).exists(), "{f}");
+    }
+}

@@ -1,0 +1,211 @@
+//! The paper's simulated figures (spec §3.1–3.5), regenerated with the
+//! original settings by default: width 1000, 50 networks, q⁰ = 4 over 15
+//! layers (Figs 2–3), c⁰ ∈ {0, 0.5, 0.9} over 30 layers with 100 partners
+//! (Figs 4–5). Theory is drawn as lines, simulation as points with ±1 std
+//! bands; every plotted series is also written as CSV.
+
+pub mod correlation;
+pub mod depth_scales;
+pub mod variance;
+
+use std::path::PathBuf;
+
+use serde::Serialize;
+
+use noisyprop_plot::Rgb;
+use noisyprop_sim::{InputClass, Precision, SimConfig, SimResult, simulate};
+use noisyprop_theory::{Activation, Noise, NoiseLaw};
+
+use crate::ExperimentError;
+
+/// Settings shared by the figures.
+#[derive(Debug, Clone)]
+pub struct FigOptions {
+    /// Where PNG and CSV files go.
+    pub out_dir: PathBuf,
+    /// Width of every layer (paper: 1000).
+    pub width: usize,
+    /// Independent networks (paper: 50).
+    pub networks: usize,
+    /// Partners per base input in the correlation figures (paper: 100).
+    pub partners: usize,
+    /// Seed.
+    pub seed: u64,
+}
+
+impl Default for FigOptions {
+    fn default() -> Self {
+        FigOptions {
+            out_dir: PathBuf::from("figures"),
+            width: 1000,
+            networks: 50,
+            partners: 100,
+            seed: 0,
+        }
+    }
+}
+
+impl FigOptions {
+    /// Checks the sizes.
+    ///
+    /// # Errors
+    /// [`ExperimentError::InvalidParameter`] naming the value.
+    pub fn validate(&self) -> Result<(), ExperimentError> {
+        let bad = |name, value: usize, valid| ExperimentError::InvalidParameter {
+            name,
+            value: value.to_string(),
+            valid,
+        };
+        if self.width < 2 {
+            return Err(bad("width", self.width, "[2, inf)"));
+        }
+        if self.networks < 2 {
+            return Err(bad("networks", self.networks, "[2, inf)"));
+        }
+        if self.partners < 1 {
+            return Err(bad("partners", self.partners, "[1, inf)"));
+        }
+        Ok(())
+    }
+}
+
+/// What a figure wrote and found.
+#[derive(Debug, Clone, Serialize)]
+pub struct FigureReport {
+    /// Figure number.
+    pub figure: u8,
+    /// Files written.
+    pub files: Vec<PathBuf>,
+    /// One-line findings (fitted values, verdicts).
+    pub notes: Vec<String>,
+    /// Wall time in seconds.
+    pub seconds: f64,
+}
+
+/// One network setting of a figure.
+#[derive(Debug, Clone)]
+pub struct Setting {
+    /// Legend label.
+    pub label: String,
+    /// Colour.
+    pub color: Rgb,
+    /// φ.
+    pub activation: Activation,
+    /// Noise.
+    pub noise: Noise,
+    /// σ_w².
+    pub sigma_w2: f64,
+}
+
+impl Setting {
+    /// A setting with a single noise law.
+    pub fn new(
+        label: &str,
+        color: Rgb,
+        activation: Activation,
+        law: NoiseLaw,
+        sigma_w2: f64,
+    ) -> Self {
+        Setting {
+            label: label.to_string(),
+            color,
+            activation,
+            noise: Noise::from_law(law),
+            sigma_w2,
+        }
+    }
+
+    /// The theory network.
+    pub fn network(&self) -> Result<noisyprop_theory::Network, ExperimentError> {
+        Ok(noisyprop_theory::Network::new(
+            self.activation,
+            self.noise.clone(),
+            self.sigma_w2,
+            0.0,
+        )?)
+    }
+
+    /// Simulates this setting.
+    pub fn simulate(
+        &self,
+        opts: &FigOptions,
+        inputs: Vec<InputClass>,
+        depth: usize,
+        seed: u64,
+        progress: &(dyn Fn() + Sync),
+    ) -> Result<(SimConfig, SimResult), ExperimentError> {
+        let cfg = SimConfig {
+            activation: self.activation,
+            noise: self.noise.clone(),
+            sigma_w2: self.sigma_w2,
+            sigma_b2: 0.0,
+            width: opts.width,
+            input_dim: opts.width,
+            depth,
+            networks: opts.networks,
+            inputs,
+            input_activation: true,
+            backward: false,
+            precision: Precision::F32,
+            seed,
+            memory_limit: 64 << 20,
+        };
+        let r = simulate(&cfg, progress)?;
+        Ok((cfg, r))
+    }
+}
+
+/// Evenly spaced values.
+pub fn linspace(a: f64, b: f64, n: usize) -> Vec<f64> {
+    if n < 2 {
+        return vec![a];
+    }
+    (0..n)
+        .map(|i| a + (b - a) * i as f64 / (n - 1) as f64)
+        .collect()
+}
+
+/// Number of networks each figure simulates (for progress bars).
+pub fn simulation_count(figure: u8, opts: &FigOptions) -> u64 {
+    let n = opts.networks as u64;
+    match figure {
+        2 => 8 * n,
+        3 => 12 * n,
+        4 => 10 * n,
+        5 => 22 * n,
+        _ => 0,
+    }
+}
+
+/// Runs figure `figure` (2–5).
+///
+/// # Errors
+/// Invalid options, simulation or file errors.
+pub fn run(
+    figure: u8,
+    opts: &FigOptions,
+    progress: &(dyn Fn() + Sync),
+) -> Result<FigureReport, ExperimentError> {
+    opts.validate()?;
+    crate::output::ensure_dir(&opts.out_dir)?;
+    let start = std::time::Instant::now();
+    let (files, notes) = match figure {
+        2 => variance::figure2(opts, progress)?,
+        3 => variance::figure3(opts, progress)?,
+        4 => correlation::figure4(opts, progress)?,
+        5 => depth_scales::figure5(opts, progress)?,
+        other => {
+            return Err(ExperimentError::InvalidParameter {
+                name: "figure",
+                value: other.to_string(),
+                valid: "2, 3, 4 or 5",
+            });
+        }
+    };
+    Ok(FigureReport {
+        figure,
+        files,
+        notes,
+        seconds: start.elapsed().as_secs_f64(),
+    })
+}

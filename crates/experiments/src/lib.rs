@@ -1,0 +1,64 @@
+//! # noisyprop-experiments
+//!
+//! The paper's experiments as reusable definitions (spec §3–4): the simulated
+//! Figures 2–5 ([`figs`]), each writing its data as CSV and its figure as PNG.
+//!
+//! | module | contents |
+//! |---|---|
+//! | [`figs`] | Figures 2, 3, 4 and 5: settings, simulations, fits, plots |
+//! | [`output`] | CSV/PNG writing with errors that name the file |
+
+#![deny(missing_docs)]
+
+pub mod figs;
+pub mod output;
+
+use std::path::PathBuf;
+
+use thiserror::Error;
+
+/// What can go wrong in an experiment.
+#[derive(Debug, Error)]
+#[non_exhaustive]
+pub enum ExperimentError {
+    /// Reading or writing a file.
+    #[error("`{path}`: {source}")]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// The cause.
+        source: std::io::Error,
+    },
+    /// Writing CSV.
+    #[error("`{path}`: {message}")]
+    Csv {
+        /// The file.
+        path: PathBuf,
+        /// The cause.
+        message: String,
+    },
+    /// Rendering a figure.
+    #[error("`{path}`: {source}")]
+    Plot {
+        /// The file.
+        path: PathBuf,
+        /// The cause.
+        source: noisyprop_plot::PlotError,
+    },
+    /// A simulation failed.
+    #[error(transparent)]
+    Sim(#[from] noisyprop_sim::SimError),
+    /// The theory refused a parameter.
+    #[error(transparent)]
+    Theory(#[from] noisyprop_theory::TheoryError),
+    /// A parameter is out of range.
+    #[error("{name} = {value} is out of range; valid range is {valid}")]
+    InvalidParameter {
+        /// The parameter.
+        name: &'static str,
+        /// The value given.
+        value: String,
+        /// The valid range.
+        valid: &'static str,
+    },
+}

@@ -1,0 +1,90 @@
+//! Writing experiment outputs: CSV tables, JSON summaries and PNG figures,
+//! each error naming the file.
+
+use std::path::{Path, PathBuf};
+
+use serde::Serialize;
+
+use noisyprop_plot::{Panel, render_panels};
+
+use crate::ExperimentError;
+
+/// Creates `dir` (and parents).
+///
+/// # Errors
+/// [`ExperimentError::Io`] naming the directory.
+pub fn ensure_dir(dir: &Path) -> Result<(), ExperimentError> {
+    std::fs::create_dir_all(dir).map_err(|source| ExperimentError::Io {
+        path: dir.to_path_buf(),
+        source,
+    })
+}
+
+/// Writes `rows` as CSV (header from the field names) to `path`, through a
+/// temporary file renamed into place.
+///
+/// # Errors
+/// [`ExperimentError::Csv`] or [`ExperimentError::Io`] naming the file.
+pub fn write_csv<T: Serialize>(path: &Path, rows: &[T]) -> Result<PathBuf, ExperimentError> {
+    let tmp = path.with_extension("csv.tmp");
+    let csv_err = |e: csv::Error| ExperimentError::Csv {
+        path: path.to_path_buf(),
+        message: e.to_string(),
+    };
+    {
+        let mut w = csv::Writer::from_path(&tmp).map_err(csv_err)?;
+        for r in rows {
+            w.serialize(r).map_err(csv_err)?;
+        }
+        w.flush().map_err(|source| ExperimentError::Io {
+            path: tmp.clone(),
+            source,
+        })?;
+    }
+    rename(&tmp, path)?;
+    Ok(path.to_path_buf())
+}
+
+/// Writes `value` as pretty JSON to `path` (temporary file, then rename).
+///
+/// # Errors
+/// [`ExperimentError::Io`] naming the file.
+pub fn write_json<T: Serialize>(path: &Path, value: &T) -> Result<PathBuf, ExperimentError> {
+    let tmp = path.with_extension("json.tmp");
+    let text = serde_json::to_string_pretty(value).map_err(|e| ExperimentError::Csv {
+        path: path.to_path_buf(),
+        message: e.to_string(),
+    })?;
+    std::fs::write(&tmp, text + "\n").map_err(|source| ExperimentError::Io {
+        path: tmp.clone(),
+        source,
+    })?;
+    rename(&tmp, path)?;
+    Ok(path.to_path_buf())
+}
+
+fn rename(from: &Path, to: &Path) -> Result<(), ExperimentError> {
+    std::fs::rename(from, to).map_err(|source| ExperimentError::Io {
+        path: to.to_path_buf(),
+        source,
+    })
+}
+
+/// Renders panels side by side into `path`.
+///
+/// # Errors
+/// [`ExperimentError::Plot`] naming the file.
+pub fn write_png(
+    path: &Path,
+    panels: &[Panel],
+    cols: usize,
+    title: &str,
+) -> Result<PathBuf, ExperimentError> {
+    render_panels(panels, cols, path, (900, 650), Some(title)).map_err(|source| {
+        ExperimentError::Plot {
+            path: path.to_path_buf(),
+            source,
+        }
+    })?;
+    Ok(path.to_path_buf())
+}
