@@ -321,12 +321,10 @@ pub fn run<T: Real>(
         }
         seg_end = s;
     }
-    for ci in 0..classes {
-        let top = grad[ci][depth].0;
-        stats
-            .grad_q
-            .push(grad[ci].iter().map(|g| g.0 / top).collect());
-        stats.grad_c.push(grad[ci].iter().map(|g| g.1).collect());
+    for class in &grad {
+        let top = class[depth].0;
+        stats.grad_q.push(class.iter().map(|g| g.0 / top).collect());
+        stats.grad_c.push(class.iter().map(|g| g.1).collect());
     }
     stats
 }

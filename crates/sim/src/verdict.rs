@@ -77,7 +77,8 @@ pub fn verdict(
         Precision::F64 => f64::MAX,
     };
     type Get = fn(&crate::LayerSummary) -> Option<Summary>;
-    let quantities: [(&'static str, bool, Get, fn(&TheoryLayers) -> &Vec<f64>); 4] = [
+    type TheoryGet = fn(&TheoryLayers) -> &Vec<f64>;
+    let quantities: [(&'static str, bool, Get, TheoryGet); 4] = [
         ("q", true, |l| Some(l.q), |t| &t.q),
         ("c", false, |l| l.c, |t| &t.c),
         ("grad_q", true, |l| l.grad_q, |t| &t.grad_q),
