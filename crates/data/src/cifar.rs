@@ -53,7 +53,7 @@ pub fn read_cifar10_batch(path: &Path) -> Result<CifarBatch, DataError> {
 /// # Errors
 /// As [`read_cifar10_batch`], less [`DataError::Io`].
 pub fn parse_cifar10_batch(bytes: &[u8], name: &Path) -> Result<CifarBatch, DataError> {
-    if bytes.is_empty() || bytes.len() % CIFAR10_RECORD_BYTES != 0 {
+    if bytes.is_empty() || !bytes.len().is_multiple_of(CIFAR10_RECORD_BYTES) {
         return Err(DataError::CifarLength {
             path: name.to_path_buf(),
             len: bytes.len() as u64,

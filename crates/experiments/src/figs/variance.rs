@@ -39,6 +39,9 @@ fn map_inputs() -> Vec<f64> {
     linspace(0.0, 15.0, 30).into_iter().skip(1).collect()
 }
 
+/// Panels, files written and notes of a figure.
+type Panels = (Vec<Panel>, Vec<PathBuf>, Vec<String>);
+
 /// Runs panels (a) and (b) for `settings`; returns the two panels and the
 /// notes.
 fn variance_panels(
@@ -47,7 +50,7 @@ fn variance_panels(
     opts: &FigOptions,
     log_dynamics: bool,
     progress: &(dyn Fn() + Sync),
-) -> Result<(Vec<Panel>, Vec<PathBuf>, Vec<String>), ExperimentError> {
+) -> Result<Panels, ExperimentError> {
     let q_in = map_inputs();
     let mut map_series = Vec::new();
     let mut dyn_series = Vec::new();
