@@ -74,10 +74,10 @@ pub enum RuleArg {
 impl IntegrationArgs {
     /// The library setting.
     pub fn integration(&self) -> Result<Integration> {
-        if let Some(n) = self.nodes {
-            if !(4..=1024).contains(&n) {
-                bail!("--nodes {n} is out of range; valid range is [4, 1024]");
-            }
+        if let Some(n) = self.nodes
+            && !(4..=1024).contains(&n)
+        {
+            bail!("--nodes {n} is out of range; valid range is [4, 1024]");
         }
         Ok(Integration {
             closed_form: !self.quadrature,
