@@ -85,7 +85,7 @@ pub fn run(args: &FiguresArgs, out: &mut impl Write) -> Result<()> {
         return print_json(out, "figures", &reports);
     }
     for r in &reports {
-        writeln!(out, "Figure {} ({:.1} s)", r.figure, r.seconds)?;
+        writeln!(out, "Figure {}", r.figure)?;
         for n in &r.notes {
             writeln!(out, "  {n}")?;
         }

@@ -361,7 +361,7 @@ pub fn run(args: &SimulateArgs, out: &mut impl Write) -> Result<Outcome> {
     }
     writeln!(
         out,
-        "{} with noise {}, σ_w² = {}, σ_b² = {}: {} networks of width {}, {} layers, {} ({:.1} s)",
+        "{} with noise {}, σ_w² = {}, σ_b² = {}: {} networks of width {}, {} layers, {}",
         net.activation(),
         net.noise(),
         g(net.sigma_w2()),
@@ -370,7 +370,6 @@ pub fn run(args: &SimulateArgs, out: &mut impl Write) -> Result<Outcome> {
         cfg.width,
         cfg.depth,
         if args.f64 { "f64" } else { "f32" },
-        seconds
     )?;
     if !args.theory_noise.is_empty() {
         writeln!(out, "theory computed with noise {}", theory_net.noise())?;
