@@ -98,8 +98,9 @@ fn readme_examples_print_what_the_readme_shows() {
             .current_dir(dir.path())
             .output()
             .unwrap();
+        // 0, or 1 for an example that shows a FAIL verdict; never an error.
         assert!(
-            out.status.success(),
+            matches!(out.status.code(), Some(0 | 1)),
             "`{cmd}` failed: {}",
             String::from_utf8_lossy(&out.stderr)
         );
