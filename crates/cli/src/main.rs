@@ -10,6 +10,7 @@ exits 0.
 
 mod args;
 mod cmd;
+mod data;
 mod output;
 mod progress;
 
@@ -39,6 +40,7 @@ enum Command {
     Phase(cmd::phase::PhaseArgs),
     Simulate(cmd::simulate::SimulateArgs),
     Figures(cmd::figures::FiguresArgs),
+    VarianceDepth(cmd::variance_depth::VarianceDepthArgs),
 }
 
 /// What a command reports besides errors.
@@ -59,6 +61,9 @@ fn run(cli: &Cli) -> anyhow::Result<Outcome> {
         Command::Phase(a) => cmd::phase::run(a, &mut out).map(|_| Outcome::Success)?,
         Command::Simulate(a) => cmd::simulate::run(a, &mut out)?,
         Command::Figures(a) => cmd::figures::run(a, &mut out).map(|_| Outcome::Success)?,
+        Command::VarianceDepth(a) => {
+            cmd::variance_depth::run(a, &mut out).map(|_| Outcome::Success)?
+        }
     };
     out.flush()?;
     Ok(outcome)

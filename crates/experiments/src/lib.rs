@@ -6,12 +6,14 @@
 //! | module | contents |
 //! |---|---|
 //! | [`figs`] | Figures 2, 3, 4 and 5: settings, simulations, fits, plots |
+//! | [`variance_depth`] | Figure 6(a)/(d): variance of real images through deep random nets vs L* |
 //! | [`output`] | CSV/PNG writing with errors that name the file |
 
 #![deny(missing_docs)]
 
 pub mod figs;
 pub mod output;
+pub mod variance_depth;
 
 use std::path::PathBuf;
 
@@ -48,6 +50,9 @@ pub enum ExperimentError {
     /// A simulation failed.
     #[error(transparent)]
     Sim(#[from] noisyprop_sim::SimError),
+    /// The engine refused something.
+    #[error(transparent)]
+    Engine(#[from] noisyprop_engine::EngineError),
     /// The theory refused a parameter.
     #[error(transparent)]
     Theory(#[from] noisyprop_theory::TheoryError),

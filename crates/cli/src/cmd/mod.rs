@@ -7,3 +7,4 @@ pub mod init;
 pub mod phase;
 pub mod simulate;
 pub mod trajectory;
+pub mod variance_depth;

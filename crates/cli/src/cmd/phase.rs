@@ -121,6 +121,27 @@ pub struct GridArg {
     n: usize,
 }
 
+impl GridArg {
+    /// The grid's values, checked (n ≥ 1, finite, min ≤ max).
+    pub fn values(&self) -> Result<Vec<f64>> {
+        if self.n == 0 || !(self.min.is_finite() && self.max.is_finite()) || self.min > self.max {
+            return Err(anyhow!(
+                "grid {}:{}:{} is invalid; it needs finite MIN ≤ MAX and N ≥ 1",
+                self.min,
+                self.max,
+                self.n
+            ));
+        }
+        Ok(Grid {
+            min: self.min,
+            max: self.max,
+            n: self.n,
+            log: false,
+        }
+        .values())
+    }
+}
+
 impl FromStr for GridArg {
     type Err = String;
     fn from_str(s: &str) -> Result<Self, String> {

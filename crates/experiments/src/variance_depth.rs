@@ -1,0 +1,465 @@
+//! The variance-depth experiment of Figure 6(a)/(d) (spec 3.6): real images
+//! through deep random noisy ReLU networks in f32 over a σ_w² sweep, with
+//! the depth at which the variance leaves the f32 range beside the theory's
+//! L* (spec 2.6).
+//!
+//! Network (as the original code): width 1000, no biases, no output layer;
+//! φ and the noise are applied to the raw pixels too (φ = ReLU is the
+//! identity on pixels), so q¹ = σ_w² μ₂ E[x²] and q^l = q¹·g^{l−1} with the
+//! per-layer growth g = σ_w² μ₂/2. Every layer records q^l, the mean over
+//! 128-image batches of (1/1000)Σᵢ (h_i^l)² (computed in f64 from the f32
+//! activations, so it can be compared with the f32 range), and the largest
+//! |h_i^l|.
+//!
+//! Two exits are reported for each σ_w²:
+//! * `first_unstable_layer`: the first layer whose variance q^l is outside
+//!   [f32 smallest normal, f32 max] — the quantity the theory's L* is about;
+//! * `first_element_exit_layer`: the first layer where an activation itself
+//!   is infinite or every activation is below the smallest normal. An
+//!   activation is about √q, so this comes near 2·L*: the variance leaves the
+//!   range long before the network's values do.
+//!
+//! Theory: `theory_depth` = 1 + ln(K/q¹)/ln g with the data's E[x²] (the
+//! correction of spec D9), and `paper_theory_depth` = ln K/ln g (q⁰ = 1, the
+//! paper's formula). The run continues past the exit (up to `max_depth`)
+//! until every activation has left the range, so black in the figure means
+//! "out of range", not "not computed" (spec D10).
+
+use std::path::PathBuf;
+
+use rayon::prelude::*;
+use serde::Serialize;
+
+use noisyprop_engine::{Key, NoiseSampler, Threads, act, gemm_nt, rng};
+use noisyprop_plot::{
+    Colormap, HeatMap, LegendPos, RefLine, RefLineKind, Series, edges_from_centers,
+};
+use noisyprop_theory::{Activation, Noise, NoiseLaw};
+
+use crate::ExperimentError;
+use crate::output::{ensure_dir, write_csv, write_json};
+
+/// Settings of the experiment.
+#[derive(Debug, Clone)]
+pub struct VarianceDepthSpec {
+    /// Multiplicative noise (paper: dropout keep 0.6).
+    pub noise: Noise,
+    /// σ_w² values (paper: linspace(0.1, 2.5, 25)).
+    pub sigma_w2: Vec<f64>,
+    /// Deepest layer computed (paper: 1000).
+    pub max_depth: usize,
+    /// Hidden width (paper: 1000).
+    pub width: usize,
+    /// Batch over which a layer's variance is averaged before averaging
+    /// batches (paper: 128).
+    pub batch: usize,
+    /// Seed.
+    pub seed: u64,
+}
+
+impl Default for VarianceDepthSpec {
+    fn default() -> Self {
+        VarianceDepthSpec {
+            noise: Noise::from_law(NoiseLaw::Dropout { keep: 0.6 }),
+            sigma_w2: (1..=25).map(|i| i as f64 / 10.0).collect(),
+            max_depth: 1000,
+            width: 1000,
+            batch: 128,
+            seed: 0,
+        }
+    }
+}
+
+/// The result for one σ_w².
+#[derive(Debug, Clone, Serialize)]
+pub struct VarianceDepthRow {
+    /// σ_w².
+    pub sigma_w2: f64,
+    /// Per-layer growth g = σ_w² μ₂ / 2.
+    pub growth: f64,
+    /// First layer whose variance leaves the f32 range (`None`: none up to the depth run).
+    pub first_unstable_layer: Option<usize>,
+    /// Whether that exit is an overflow (else underflow).
+    pub overflow: Option<bool>,
+    /// Theory: 1 + ln(K/q¹)/ln g with q¹ = σ_w² μ₂ E[x²] (spec D9); `None` at criticality.
+    pub theory_depth: Option<f64>,
+    /// The paper's L* = ln K / ln g (q⁰ = 1, spec 2.6).
+    pub paper_theory_depth: Option<f64>,
+    /// First layer where an activation is non-finite or all are below the smallest normal.
+    pub first_element_exit_layer: Option<usize>,
+    /// Layers computed.
+    pub depth_run: usize,
+    /// ln q^l for l = 1..=depth_run (NaN where no batch had a finite variance).
+    pub ln_q: Vec<f64>,
+}
+
+/// f32 range.
+const F32_MAX: f64 = f32::MAX as f64;
+const F32_TINY: f64 = f32::MIN_POSITIVE as f64;
+
+/// Runs the experiment on `x` (n × dim pixels scaled to [0, 1]), σ_w² values
+/// in parallel, calling `progress` after each one.
+///
+/// # Errors
+/// Invalid settings.
+pub fn variance_depth(
+    spec: &VarianceDepthSpec,
+    x: &[f32],
+    dim: usize,
+    progress: &(dyn Fn() + Sync),
+) -> Result<Vec<VarianceDepthRow>, ExperimentError> {
+    let bad =
+        |name, value: String, valid| Err(ExperimentError::InvalidParameter { name, value, valid });
+    if spec.noise.additive_variance() > 0.0 {
+        return bad(
+            "noise",
+            spec.noise.to_string(),
+            "multiplicative noise only (L* assumes q^l = q¹·g^{l−1})",
+        );
+    }
+    if spec.sigma_w2.is_empty() || spec.sigma_w2.iter().any(|s| !(s.is_finite() && *s > 0.0)) {
+        return bad(
+            "sigma_w2",
+            format!("{:?}", spec.sigma_w2),
+            "non-empty, each in (0, inf)",
+        );
+    }
+    if spec.max_depth == 0 || spec.max_depth > 100_000 {
+        return bad("max_depth", spec.max_depth.to_string(), "[1, 100000]");
+    }
+    if spec.width == 0 || spec.batch == 0 {
+        return bad(
+            "width/batch",
+            format!("{}/{}", spec.width, spec.batch),
+            "[1, inf)",
+        );
+    }
+    if dim == 0 || x.is_empty() || x.len() % dim != 0 {
+        return bad(
+            "examples",
+            x.len().to_string(),
+            "a non-empty multiple of the input dimension",
+        );
+    }
+    let sampler = NoiseSampler::new(&spec.noise)?;
+    let mu2 = spec.noise.mu2();
+    let ex2 = x.iter().map(|&v| (v as f64) * (v as f64)).sum::<f64>() / x.len() as f64;
+    let rows = spec
+        .sigma_w2
+        .par_iter()
+        .enumerate()
+        .map(|(i, &sw2)| {
+            let r = run_one(spec, &sampler, x, dim, sw2, mu2, ex2, i as u64);
+            progress();
+            r
+        })
+        .collect();
+    Ok(rows)
+}
+
+#[allow(clippy::too_many_arguments)]
+fn run_one(
+    spec: &VarianceDepthSpec,
+    sampler: &NoiseSampler,
+    x: &[f32],
+    dim: usize,
+    sw2: f64,
+    mu2: f64,
+    ex2: f64,
+    index: u64,
+) -> VarianceDepthRow {
+    let n = x.len() / dim;
+    let width = spec.width;
+    let growth = sw2 * mu2 / 2.0;
+    let q1 = sw2 * mu2 * ex2;
+    let critical = (growth - 1.0).abs() < 1e-12;
+    let (theory_depth, paper_theory_depth) = if critical {
+        (None, None)
+    } else {
+        let k = if growth > 1.0 { F32_MAX } else { F32_TINY };
+        (
+            Some(1.0 + (k / q1).ln() / growth.ln()),
+            Some(k.ln() / growth.ln()),
+        )
+    };
+    let key = Key::new(spec.seed)
+        .child(rng::tags::SIMULATION)
+        .child(index);
+    let size = n * width.max(dim);
+    let mut h: Vec<f32> = x.to_vec();
+    h.resize(size, 0.0);
+    let mut xt = vec![0f32; size];
+    let mut w = vec![0f32; width * width.max(dim)];
+    let mut next = vec![0f32; size];
+    let mut ln_q = Vec::new();
+    let (mut first_unstable, mut overflow, mut first_elem) = (None, None, None);
+    for l in 0..spec.max_depth {
+        let fan_in = if l == 0 { dim } else { width };
+        act::forward(Activation::Relu, &h[..n * fan_in], &mut xt[..n * fan_in]);
+        sampler.apply(
+            key.child(rng::tags::NOISE).child(l as u64),
+            0,
+            &mut xt[..n * fan_in],
+            None,
+        );
+        rng::fill_normal_f32(
+            &mut w[..width * fan_in],
+            (sw2 / fan_in as f64).sqrt() as f32,
+            key.child(rng::tags::WEIGHTS).child(l as u64 + 1),
+        );
+        gemm_nt(
+            n,
+            width,
+            fan_in,
+            &mut next[..n * width],
+            &xt[..n * fan_in],
+            &w[..width * fan_in],
+            1.0,
+            0.0,
+            Threads::One,
+        );
+        std::mem::swap(&mut h, &mut next);
+        let layer = l + 1;
+        // Per-batch variances (f64), averaged over batches with a finite one.
+        let (mut sum, mut count) = (0.0f64, 0usize);
+        let (mut any_inf, mut max_abs) = (false, 0.0f32);
+        for chunk in h[..n * width].chunks(spec.batch * width) {
+            let mut s = 0.0f64;
+            for &v in chunk {
+                if !v.is_finite() {
+                    any_inf = true;
+                } else {
+                    max_abs = max_abs.max(v.abs());
+                }
+                s += (v as f64) * (v as f64);
+            }
+            let q = s / chunk.len() as f64;
+            if q.is_finite() {
+                sum += q;
+                count += 1;
+            }
+        }
+        let q = if count > 0 {
+            sum / count as f64
+        } else {
+            f64::NAN
+        };
+        ln_q.push(q.ln());
+        if first_unstable.is_none() && (!(q.is_finite()) || !(F32_TINY..=F32_MAX).contains(&q)) {
+            first_unstable = Some(layer);
+            overflow = Some(!(q < F32_TINY));
+        }
+        let elements_out = any_inf || (max_abs as f64) < F32_TINY;
+        if first_elem.is_none() && elements_out {
+            first_elem = Some(layer);
+        }
+        // Nothing left to propagate: every value is out of range.
+        if (any_inf && max_abs == 0.0)
+            || max_abs == 0.0
+            || h[..n * width].iter().all(|v| !v.is_finite())
+        {
+            break;
+        }
+    }
+    VarianceDepthRow {
+        sigma_w2: sw2,
+        growth,
+        first_unstable_layer: first_unstable,
+        overflow,
+        theory_depth,
+        paper_theory_depth,
+        first_element_exit_layer: first_elem,
+        depth_run: ln_q.len(),
+        ln_q,
+    }
+}
+
+#[derive(Serialize)]
+struct CsvRow {
+    sigma_w2: f64,
+    layer: usize,
+    ln_q: f64,
+}
+
+#[derive(Serialize)]
+struct Summary<'a> {
+    noise: String,
+    mu2: f64,
+    width: usize,
+    examples: usize,
+    dataset: &'a str,
+    rows: Vec<SummaryRow>,
+}
+
+/// The per-σ_w² summary without the per-layer arrays.
+#[derive(Serialize)]
+struct SummaryRow {
+    sigma_w2: f64,
+    first_unstable_layer: Option<usize>,
+    overflow: Option<bool>,
+    theory_depth: Option<f64>,
+    paper_theory_depth: Option<f64>,
+    first_element_exit_layer: Option<usize>,
+    depth_run: usize,
+}
+
+/// Writes `variance-depth.csv` (σ_w², layer, ln q), `variance-depth.json`
+/// and `variance-depth.png` into `dir`.
+///
+/// # Errors
+/// File errors naming the file.
+pub fn write_outputs(
+    dir: &std::path::Path,
+    spec: &VarianceDepthSpec,
+    rows: &[VarianceDepthRow],
+    dataset: &str,
+    examples: usize,
+) -> Result<Vec<PathBuf>, ExperimentError> {
+    ensure_dir(dir)?;
+    let csv: Vec<CsvRow> = rows
+        .iter()
+        .flat_map(|r| {
+            r.ln_q.iter().enumerate().map(|(i, &v)| CsvRow {
+                sigma_w2: r.sigma_w2,
+                layer: i + 1,
+                ln_q: v,
+            })
+        })
+        .collect();
+    let mu2 = spec.noise.mu2();
+    let summary = Summary {
+        noise: spec.noise.to_string(),
+        mu2,
+        width: spec.width,
+        examples,
+        dataset,
+        rows: rows
+            .iter()
+            .map(|r| SummaryRow {
+                sigma_w2: r.sigma_w2,
+                first_unstable_layer: r.first_unstable_layer,
+                overflow: r.overflow,
+                theory_depth: r.theory_depth,
+                paper_theory_depth: r.paper_theory_depth,
+                first_element_exit_layer: r.first_element_exit_layer,
+                depth_run: r.depth_run,
+            })
+            .collect(),
+    };
+    let mut files = vec![
+        write_csv(&dir.join("variance-depth.csv"), &csv)?,
+        write_json(&dir.join("variance-depth.json"), &summary)?,
+    ];
+    // Heat map: ln q^l, black where the variance is outside the f32 range.
+    let xs: Vec<f64> = rows.iter().map(|r| r.sigma_w2).collect();
+    let depth = spec.max_depth;
+    let ys: Vec<f64> = (1..=depth).map(|l| l as f64).collect();
+    let (lo, hi) = (F32_TINY.ln(), F32_MAX.ln());
+    let mut values = vec![f64::NAN; xs.len() * depth];
+    for (ix, r) in rows.iter().enumerate() {
+        for (l, &v) in r.ln_q.iter().enumerate() {
+            if v.is_finite() && (lo..=hi).contains(&v) {
+                values[l * xs.len() + ix] = v;
+            }
+        }
+    }
+    let curve: Vec<(f64, f64)> = (0..=240)
+        .map(|i| 0.1 + 2.4 * i as f64 / 240.0)
+        .filter_map(|s| {
+            let g: f64 = s * mu2 / 2.0;
+            if (g - 1.0).abs() < 1e-9 {
+                return None;
+            }
+            let k = if g > 1.0 { F32_MAX } else { F32_TINY };
+            let l = k.ln() / g.ln();
+            (l <= depth as f64).then_some((s, l))
+        })
+        .collect();
+    let (left, right): (Vec<_>, Vec<_>) = curve.into_iter().partition(|p| p.0 < 2.0 / mu2);
+    let mut lstar = left;
+    lstar.push((f64::NAN, f64::NAN));
+    lstar.extend(right);
+    let map = HeatMap {
+        title: format!(
+            "Variance propagation depth, noise {} ({dataset})",
+            spec.noise
+        ),
+        x_label: "weight variance σ_{w}^{2}".into(),
+        y_label: "layer l".into(),
+        color_label: "ln q^{l}".into(),
+        x_edges: edges_from_centers(&xs, false),
+        y_edges: edges_from_centers(&ys, false),
+        values,
+        colormap: Colormap::Viridis,
+        color_range: Some((lo, hi)),
+        overlays: vec![Series::line("L* (float32, q⁰ = 1)", lstar).with_color((0, 230, 255))],
+        ref_lines: vec![RefLine {
+            kind: RefLineKind::Vertical(2.0 / mu2),
+            label: "criticality σ_{w}^{2} = 2/μ_{2}".into(),
+            color: (0, 0, 0),
+            dashed: true,
+        }],
+        annotations: vec![
+            (0.45, depth as f64 * 0.7, "Underflow".into()),
+            (2.1, depth as f64 * 0.7, "Overflow".into()),
+        ],
+        legend: LegendPos::Top,
+        ..Default::default()
+    };
+    let png = dir.join("variance-depth.png");
+    noisyprop_plot::render_heatmap(&map, &png, noisyprop_plot::DEFAULT_SIZE).map_err(|source| {
+        ExperimentError::Plot {
+            path: png.clone(),
+            source,
+        }
+    })?;
+    files.push(png);
+    Ok(files)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn exits_follow_the_theory_on_synthetic_pixels() {
+        let dim = 64;
+        let n = 40;
+        let x: Vec<f32> = (0..n * dim)
+            .map(|i| ((i * 37) % 101) as f32 / 101.0)
+            .collect();
+        let spec = VarianceDepthSpec {
+            sigma_w2: vec![0.6, 1.2, 2.0],
+            max_depth: 400,
+            width: 200,
+            batch: 16,
+            ..Default::default()
+        };
+        let rows = variance_depth(&spec, &x, dim, &|| {}).unwrap();
+        // Critical: no exit, variance constant ≈ q¹ = 2E[x²].
+        assert_eq!(rows[1].first_unstable_layer, None);
+        assert_eq!(rows[1].depth_run, 400);
+        // Off-critical: the variance exits within a few layers of the corrected theory.
+        for r in [&rows[0], &rows[2]] {
+            let (got, want) = (
+                r.first_unstable_layer.unwrap() as f64,
+                r.theory_depth.unwrap(),
+            );
+            assert!(
+                (got - want).abs() <= 0.06 * want + 3.0,
+                "σ_w² {}: {got} vs {want}",
+                r.sigma_w2
+            );
+            // The activations themselves survive much longer.
+            let elem = r.first_element_exit_layer.unwrap_or(usize::MAX) as f64;
+            assert!(elem > 1.5 * got, "{elem} vs {got}");
+        }
+        assert_eq!(rows[2].overflow, Some(true));
+        assert_eq!(rows[0].overflow, Some(false));
+        let additive = VarianceDepthSpec {
+            noise: Noise::from_law(NoiseLaw::GaussAdd { std: 1.0 }),
+            ..spec
+        };
+        assert!(variance_depth(&additive, &x, dim, &|| {}).is_err());
+    }
+}
