@@ -134,7 +134,7 @@ pub fn variance_depth(
             "[1, inf)",
         );
     }
-    if dim == 0 || x.is_empty() || x.len() % dim != 0 {
+    if dim == 0 || x.is_empty() || !x.len().is_multiple_of(dim) {
         return bad(
             "examples",
             x.len().to_string(),
@@ -253,11 +253,9 @@ fn run_one(
         if first_elem.is_none() && elements_out {
             first_elem = Some(layer);
         }
-        // Nothing left to propagate: every value is out of range.
-        if (any_inf && max_abs == 0.0)
-            || max_abs == 0.0
-            || h[..n * width].iter().all(|v| !v.is_finite())
-        {
+        // Nothing left to propagate: every finite value is zero (underflow)
+        // or there is none (overflow).
+        if max_abs == 0.0 {
             break;
         }
     }
