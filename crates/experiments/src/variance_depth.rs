@@ -247,7 +247,8 @@ fn run_one(
         ln_q.push(q.ln());
         if first_unstable.is_none() && (!(q.is_finite()) || !(F32_TINY..=F32_MAX).contains(&q)) {
             first_unstable = Some(layer);
-            overflow = Some(!(q < F32_TINY));
+            // NaN (every batch non-finite) counts as overflow.
+            overflow = Some(q.is_nan() || q > F32_MAX);
         }
         let elements_out = any_inf || (max_abs as f64) < F32_TINY;
         if first_elem.is_none() && elements_out {
