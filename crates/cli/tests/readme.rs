@@ -106,9 +106,12 @@ fn readme_examples_print_what_the_readme_shows() {
         );
         let got = String::from_utf8(out.stdout).unwrap();
         let got: Vec<&str> = got.trim_end_matches('\n').lines().collect();
-        assert_eq!(
-            got, expected,
-            "README example `{cmd}` prints something else; run scripts/update-readme.py"
+        assert!(
+            same_output(&got, &expected),
+            "README example `{cmd}` prints something else; run scripts/update-readme.py\n\
+             --- README\n{}\n--- now\n{}",
+            expected.join("\n"),
+            got.join("\n")
         );
         checked += 1;
     }
