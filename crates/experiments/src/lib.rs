@@ -7,12 +7,16 @@
 //! |---|---|
 //! | [`figs`] | Figures 2, 3, 4 and 5: settings, simulations, fits, plots |
 //! | [`variance_depth`] | Figure 6(a)/(d): variance of real images through deep random nets vs L* |
+//! | [`training`] | one noisy MLP trained on real data, per-epoch losses |
+//! | [`trainable_depth`] | Figure 6(b)/(c)/(e)/(f): the keep × depth grid, resumable cell store, boundary vs 6ξ_c |
 //! | [`output`] | CSV/PNG writing with errors that name the file |
 
 #![deny(missing_docs)]
 
 pub mod figs;
 pub mod output;
+pub mod trainable_depth;
+pub mod training;
 pub mod variance_depth;
 
 use std::path::PathBuf;
@@ -50,12 +54,23 @@ pub enum ExperimentError {
     /// A simulation failed.
     #[error(transparent)]
     Sim(#[from] noisyprop_sim::SimError),
+    /// Loading data failed.
+    #[error(transparent)]
+    Data(#[from] noisyprop_data::DataError),
     /// The engine refused something.
     #[error(transparent)]
     Engine(#[from] noisyprop_engine::EngineError),
     /// The theory refused a parameter.
     #[error(transparent)]
     Theory(#[from] noisyprop_theory::TheoryError),
+    /// `--init critical` for a network without a critical point.
+    #[error("no critical initialisation exists for {what}: {reason}")]
+    NoCriticalPoint {
+        /// Activation and noise.
+        what: String,
+        /// Why.
+        reason: String,
+    },
     /// A parameter is out of range.
     #[error("{name} = {value} is out of range; valid range is {valid}")]
     InvalidParameter {
