@@ -41,6 +41,8 @@ enum Command {
     Simulate(cmd::simulate::SimulateArgs),
     Figures(cmd::figures::FiguresArgs),
     VarianceDepth(cmd::variance_depth::VarianceDepthArgs),
+    Train(cmd::train::TrainArgs),
+    TrainableDepth(cmd::train::TrainableDepthArgs),
 }
 
 /// What a command reports besides errors.
@@ -54,16 +56,17 @@ pub enum Outcome {
 fn run(cli: &Cli) -> anyhow::Result<Outcome> {
     let stdout = io::stdout();
     let mut out = io::BufWriter::new(stdout.lock());
+    let done = |r: anyhow::Result<()>| r.map(|()| Outcome::Success);
     let outcome = match &cli.command {
-        Command::Analyze(a) => cmd::analyze::run(a, &mut out).map(|_| Outcome::Success)?,
-        Command::Init(a) => cmd::init::run(a, &mut out).map(|_| Outcome::Success)?,
-        Command::Trajectory(a) => cmd::trajectory::run(a, &mut out).map(|_| Outcome::Success)?,
-        Command::Phase(a) => cmd::phase::run(a, &mut out).map(|_| Outcome::Success)?,
+        Command::Analyze(a) => done(cmd::analyze::run(a, &mut out))?,
+        Command::Init(a) => done(cmd::init::run(a, &mut out))?,
+        Command::Trajectory(a) => done(cmd::trajectory::run(a, &mut out))?,
+        Command::Phase(a) => done(cmd::phase::run(a, &mut out))?,
         Command::Simulate(a) => cmd::simulate::run(a, &mut out)?,
-        Command::Figures(a) => cmd::figures::run(a, &mut out).map(|_| Outcome::Success)?,
-        Command::VarianceDepth(a) => {
-            cmd::variance_depth::run(a, &mut out).map(|_| Outcome::Success)?
-        }
+        Command::Figures(a) => done(cmd::figures::run(a, &mut out))?,
+        Command::VarianceDepth(a) => done(cmd::variance_depth::run(a, &mut out))?,
+        Command::Train(a) => done(cmd::train::run_train(a, &mut out))?,
+        Command::TrainableDepth(a) => done(cmd::train::run_trainable_depth(a, &mut out))?,
     };
     out.flush()?;
     Ok(outcome)

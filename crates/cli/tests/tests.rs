@@ -1,8 +1,9 @@
 //! End-to-end tests of the `noisyprop` binary, one module per area:
 //! `cli` (theory subcommands: schema, values, bad input), `sim` (simulate
-//! and figures), `readme` (the README examples print what the README shows).
+//! and figures), `train` (training commands, resumable grid), `readme` (the README examples print what the README shows).
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod cli;
 mod readme;
 mod sim;
+mod train;

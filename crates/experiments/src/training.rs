@@ -179,6 +179,11 @@ pub struct TrainResult {
     pub sigma_w2: f64,
     /// Validation loss before training.
     pub val_loss_init: f64,
+    /// Validation loss of the best input-independent prediction learned
+    /// from the training set — the mean training image (reconstruction) or
+    /// the class frequencies (classification): what a network reaches when
+    /// no information about the input reaches its output.
+    pub val_loss_baseline: f64,
     /// Validation accuracy before training (classification).
     pub val_accuracy_init: Option<f64>,
     /// Per-epoch logs.
@@ -226,6 +231,46 @@ fn evaluate(
     }
     let n = n.max(1) as f64;
     Ok((loss / n, (task == Task::Classification).then_some(acc / n)))
+}
+
+/// Validation loss of the input-independent predictor fitted on `train`:
+/// MSE of the mean training image, or the cross-entropy of the training
+/// class frequencies.
+pub fn baseline(task: Task, train: &Examples, val: &Examples) -> f64 {
+    match task {
+        Task::Reconstruction => {
+            let d = train.dim;
+            let mut mean = vec![0.0f64; d];
+            for row in train.x.chunks_exact(d) {
+                mean.iter_mut().zip(row).for_each(|(m, &v)| *m += v as f64);
+            }
+            mean.iter_mut().for_each(|m| *m /= train.n.max(1) as f64);
+            let sse: f64 = val
+                .x
+                .chunks_exact(d)
+                .map(|row| {
+                    row.iter()
+                        .zip(&mean)
+                        .map(|(&v, m)| (v as f64 - m).powi(2))
+                        .sum::<f64>()
+                })
+                .sum();
+            sse / (val.n.max(1) * d) as f64
+        }
+        Task::Classification => {
+            let mut freq = [0.0f64; 10];
+            for &l in &train.labels {
+                freq[(l as usize).min(9)] += 1.0;
+            }
+            let total = train.n.max(1) as f64;
+            let ce: f64 = val
+                .labels
+                .iter()
+                .map(|&l| -((freq[(l as usize).min(9)] + 0.5) / (total + 5.0)).ln())
+                .sum();
+            ce / val.n.max(1) as f64
+        }
+    }
 }
 
 /// The network a spec describes, with its initialisation.
@@ -285,6 +330,7 @@ pub fn train(
     let mut trainer = build(spec, train.dim, threads)?;
     let sigma_w2 = spec.sigma_w2()?;
     let (val_loss_init, val_accuracy_init) = evaluate(&mut trainer, spec.task, val, spec.batch)?;
+    let val_loss_baseline = baseline(spec.task, train, val);
     let mut epochs = Vec::with_capacity(spec.epochs);
     let mut step = 0u64;
     let mut diverged = false;
@@ -325,6 +371,7 @@ pub fn train(
     Ok(TrainResult {
         sigma_w2,
         val_loss_init,
+        val_loss_baseline,
         val_accuracy_init,
         epochs,
         diverged,

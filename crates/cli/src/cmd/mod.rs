@@ -6,5 +6,6 @@ pub mod figures;
 pub mod init;
 pub mod phase;
 pub mod simulate;
+pub mod train;
 pub mod trajectory;
 pub mod variance_depth;

@@ -1,0 +1,250 @@
+//! `train`, `trainable-depth` and `variance-depth` end to end at tiny sizes,
+//! including a grid killed mid-run and resumed.
+
+use std::time::{Duration, Instant};
+
+use assert_cmd::Command;
+use serde_json::Value;
+
+fn noisyprop() -> Command {
+    Command::cargo_bin("noisyprop").unwrap()
+}
+
+fn json(args: &[&str]) -> Value {
+    let out = noisyprop().args(args).output().unwrap();
+    assert!(
+        out.status.success(),
+        "{args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+#[test]
+fn train_json_has_per_epoch_losses() {
+    let v = json(&[
+        "train",
+        "--quick",
+        "--examples",
+        "400",
+        "--width",
+        "32",
+        "--depth",
+        "2",
+        "--epochs",
+        "3",
+        "--json",
+        "-q",
+    ]);
+    assert_eq!(v["kind"], "training");
+    assert_eq!(v["train_loss"].as_array().unwrap().len(), 3);
+    assert_eq!(v["val_loss"].as_array().unwrap().len(), 3);
+    assert_eq!(v["depth"], 2);
+    assert!((v["sigma_w2"].as_f64().unwrap() - 1.8).abs() < 1e-12);
+    let v = json(&[
+        "train",
+        "--quick",
+        "--task",
+        "classification",
+        "--examples",
+        "300",
+        "--width",
+        "32",
+        "--epochs",
+        "1",
+        "--json",
+        "-q",
+    ]);
+    assert_eq!(v["val_accuracy"].as_array().unwrap().len(), 1);
+}
+
+#[test]
+fn quick_trainable_depth_preset_runs_and_draws_its_figure() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = dir.path().join("grid");
+    let v = json(&[
+        "trainable-depth",
+        "--preset",
+        "quick",
+        "--examples",
+        "200",
+        "--width",
+        "16",
+        "--epochs",
+        "1",
+        "--depths",
+        "1,3",
+        "--keeps",
+        "0.5,1",
+        "--json",
+        "-q",
+        "--store",
+        store.to_str().unwrap(),
+    ]);
+    assert_eq!(v["report"]["done"], 4);
+    for f in [
+        "trainable-depth-val.png",
+        "trainable-depth-train.png",
+        "trainable-depth.csv",
+        "trainable-depth.json",
+    ] {
+        assert!(store.join(f).exists(), "{f}");
+    }
+    assert_eq!(std::fs::read_dir(store.join("cells")).unwrap().count(), 4);
+}
+
+#[test]
+fn a_killed_grid_resumes_without_redoing_finished_cells() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = dir.path().join("grid");
+    let args = [
+        "trainable-depth",
+        "--examples",
+        "1500",
+        "--width",
+        "96",
+        "--epochs",
+        "2",
+        "--depths",
+        "1,2,3,4,5,6",
+        "--keeps",
+        "0.6,0.9",
+        "-q",
+        "--store",
+        store.to_str().unwrap(),
+    ];
+    let bin = assert_cmd::cargo::cargo_bin("noisyprop");
+    let mut child = std::process::Command::new(bin)
+        .args(args)
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let cells = store.join("cells");
+    let start = Instant::now();
+    let finished = |d: &std::path::Path| {
+        std::fs::read_dir(d)
+            .map(|r| {
+                r.filter(|e| {
+                    e.as_ref()
+                        .is_ok_and(|e| e.path().extension().is_some_and(|x| x == "json"))
+                })
+                .count()
+            })
+            .unwrap_or(0)
+    };
+    while finished(&cells) == 0 && start.elapsed() < Duration::from_secs(120) {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let before: Vec<(std::path::PathBuf, Vec<u8>)> = std::fs::read_dir(&cells)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|x| x == "json"))
+        .map(|p| (p.clone(), std::fs::read(p).unwrap()))
+        .collect();
+    let k = before.len();
+    assert!(k >= 1);
+    eprintln!("killed with {k} of 12 cells finished");
+    let mut all: Vec<&str> = args.to_vec();
+    all.push("--json");
+    let v = json(&all);
+    assert_eq!(v["run"]["total"], 12);
+    assert_eq!(v["run"]["skipped"].as_u64().unwrap() as usize, k);
+    assert_eq!(v["run"]["computed"].as_u64().unwrap() as usize, 12 - k);
+    assert_eq!(v["report"]["done"], 12);
+    for (p, bytes) in &before {
+        assert_eq!(
+            &std::fs::read(p).unwrap(),
+            bytes,
+            "{} was rewritten",
+            p.display()
+        );
+    }
+}
+
+#[test]
+fn variance_depth_json_per_sigma_w2() {
+    let dir = tempfile::tempdir().unwrap();
+    let v = json(&[
+        "variance-depth",
+        "--examples",
+        "16",
+        "--width",
+        "64",
+        "--max-depth",
+        "120",
+        "--sigma-w2-range",
+        "0.6:2:3",
+        "--json",
+        "-q",
+        "--out",
+        dir.path().to_str().unwrap(),
+    ]);
+    let rows = v["sigma_w2"].as_array().unwrap();
+    assert_eq!(rows.len(), 3);
+    for r in rows {
+        assert!(
+            r.get("sigma_w2").is_some()
+                && r.get("first_unstable_layer").is_some()
+                && r.get("theory_depth").is_some()
+        );
+    }
+    // σ_w² = 0.6 underflows near its theory depth (≈ 124 > 120: none yet); σ_w² = 2 overflows near 177 > 120.
+    assert!(dir.path().join("variance-depth.png").exists());
+}
+
+#[test]
+fn training_commands_reject_bad_input() {
+    for (args, needle) in [
+        (vec!["train", "--dataset", "imagenet"], "imagenet"),
+        (vec!["train", "--init", "sideways"], "sideways"),
+        (vec!["train", "--init", "-1"], "-1"),
+        (vec!["train", "--lr", "0", "--examples", "50"], "lr = 0"),
+        (vec!["train", "--examples", "0"], "--examples 0"),
+        (vec!["train", "--dataset", "cifar10"], "cifar10"),
+        (vec!["train", "--device", "cuda"], "cuda"),
+        (
+            vec![
+                "train",
+                "--noise",
+                "gauss-add:std=1",
+                "--examples",
+                "50",
+                "--epochs",
+                "1",
+            ],
+            "no critical",
+        ),
+        (vec!["trainable-depth", "--keeps", "1.5"], "keeps"),
+        (vec!["trainable-depth", "--shard", "3/2"], "--shard `3/2`"),
+        (
+            vec![
+                "variance-depth",
+                "--noise",
+                "gauss-add:std=1",
+                "--examples",
+                "8",
+                "--max-depth",
+                "5",
+            ],
+            "multiplicative",
+        ),
+        (
+            vec![
+                "train",
+                "--data-dir",
+                "/nonexistent",
+                "--dataset",
+                "fashion-mnist",
+            ],
+            "/nonexistent",
+        ),
+    ] {
+        let out = noisyprop().args(&args).output().unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {err}");
+        assert!(err.contains(needle), "{args:?}: {err}");
+        assert!(!err.contains("panicked"), "{args:?}: {err}");
+    }
+}
