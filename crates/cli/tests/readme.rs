@@ -33,9 +33,20 @@ fn split(line: &str) -> Vec<String> {
     args
 }
 
-/// Lines equal word for word, except that numbers may differ in the last
-/// digits (Monte-Carlo examples run different SIMD kernels on different CPUs).
-fn same_output(got: &[&str], expected: &[String]) -> bool {
+/// Relative tolerance for the numbers an example prints: theory is exact;
+/// Monte-Carlo and training examples run other SIMD kernels (other rounding)
+/// on other CPUs, and training amplifies rounding over many steps.
+fn tolerance(cmd: &str) -> f64 {
+    match cmd.split_whitespace().nth(1) {
+        Some("train" | "trainable-depth") => 0.05,
+        Some("simulate" | "variance-depth" | "figures") => 0.01,
+        _ => 1e-9,
+    }
+}
+
+/// Lines equal word for word, except that numbers may differ by `tol`
+/// (relative).
+fn same_output(got: &[&str], expected: &[String], tol: f64) -> bool {
     let number = |w: &str| {
         w.trim_matches(|c: char| !(c.is_ascii_digit() || c == '.' || c == '-' || c == 'e'))
             .parse::<f64>()
@@ -107,7 +118,7 @@ fn readme_examples_print_what_the_readme_shows() {
         let got = String::from_utf8(out.stdout).unwrap();
         let got: Vec<&str> = got.trim_end_matches('\n').lines().collect();
         assert!(
-            same_output(&got, &expected),
+            same_output(&got, &expected, tolerance(&cmd)),
             "README example `{cmd}` prints something else; run scripts/update-readme.py\n\
              --- README\n{}\n--- now\n{}",
             expected.join("\n"),
