@@ -63,7 +63,7 @@ fn same_output(got: &[&str], expected: &[String], tol: f64) -> bool {
                     a == b
                         || match (number(a), number(b)) {
                             (Some(x), Some(y)) => {
-                                (x - y).abs() <= 1e-3 * x.abs().max(y.abs()).max(1e-3)
+                                (x - y).abs() <= tol * x.abs().max(y.abs()).max(1e-3)
                             }
                             _ => false,
                         }
