@@ -11,18 +11,35 @@
 //! | [`noise`] | sampling noise laws in place, with the backward factor |
 //! | [`rng`] | counter-based noise bits, weight streams, keys |
 //! | [`real`] | the f32/f64 abstraction |
+//! | [`mlp`] | the noisy MLP: config, init, forward, backward |
+//! | [`loss`] | MSE and softmax cross-entropy, accuracy |
+//! | [`optim`] | SGD (with momentum) and Adam |
+//! | [`train`] | a network with its loss and optimiser: training steps, evaluation |
+//! | [`grid`] | several networks trained side by side on the same batches |
 
 #![deny(missing_docs)]
 
 pub mod act;
+#[cfg(feature = "cuda")]
+pub mod cuda;
 mod error;
+pub mod grid;
+pub mod loss;
 pub mod matmul;
+pub mod mlp;
 pub mod noise;
+pub mod optim;
 pub mod real;
 pub mod rng;
+pub mod train;
 
 pub use error::EngineError;
+pub use grid::Grid;
+pub use loss::{Loss, Target};
 pub use matmul::{Threads, gemm_nn, gemm_nt, gemm_tn};
+pub use mlp::{Layer, Mlp, MlpConfig};
 pub use noise::NoiseSampler;
+pub use optim::{Adam, Optimizer, Sgd};
 pub use real::Real;
 pub use rng::Key;
+pub use train::{Evaluation, Trainer};

@@ -137,10 +137,14 @@ impl NoiseSampler {
                 Stage::GaussMult(std) | Stage::GaussAdd(std) => {
                     let mult = stage.is_multiplicative();
                     let std = std as f32;
+                    // One Box–Muller pair per two counters, computed once.
+                    let mut pair = (u64::MAX, (0.0f32, 0.0f32));
                     for (i, v) in x.iter_mut().enumerate() {
                         let c = offset + i as u64;
-                        let (z0, z1) = box_muller(k.bits(c >> 1));
-                        let z = if c & 1 == 0 { z0 } else { z1 };
+                        if pair.0 != c >> 1 {
+                            pair = (c >> 1, box_muller(k.bits(c >> 1)));
+                        }
+                        let z = if c & 1 == 0 { pair.1.0 } else { pair.1.1 };
                         let e = T::from_f64((std * z) as f64);
                         if mult {
                             let e = T::ONE + e;

@@ -76,8 +76,16 @@ pub fn box_muller(bits: u64) -> (f32, f32) {
     (r * c, r * s)
 }
 
-/// Fills `buf` with N(0, std²) draws from the sequential stream of `key`.
+/// Fills `buf` with N(0, std²) draws from the sequential stream of `key`
+/// (for f32 buffers exactly [`fill_normal_f32`]).
 pub fn fill_normal<T: Real>(buf: &mut [T], std: f64, key: Key) {
+    if std::any::TypeId::of::<T>() == std::any::TypeId::of::<f32>() {
+        // SAFETY: T is f32 (checked above), so the slice has the same layout.
+        let buf32 =
+            unsafe { std::slice::from_raw_parts_mut(buf.as_mut_ptr().cast::<f32>(), buf.len()) };
+        fill_normal_f32(buf32, std as f32, key);
+        return;
+    }
     let mut rng = key.sequential();
     for x in buf.iter_mut() {
         let z: f64 = StandardNormal.sample(&mut rng);

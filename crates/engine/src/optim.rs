@@ -1,0 +1,400 @@
+//! Optimisers on flat parameter and gradient buffers (`docs/engine-semantics.md`).
+//!
+//! Element-wise, in the parameters' type, in this order of operations (the
+//! GPU backend computes the same expressions):
+//!
+//! * SGD: `v ← μ·v + g; w ← w − lr·v`; with μ = 0 no velocity is kept and
+//!   `w ← w − lr·g`.
+//! * Adam: `m ← β₁·m + (1−β₁)·g; v ← β₂·v + (1−β₂)·(g·g);
+//!   w ← w − (lr·(m/c₁)) / (√(v/c₂) + ε)` with c₁ = 1 − β₁ᵗ, c₂ = 1 − β₂ᵗ
+//!   (computed in f64 and rounded), t = 1, 2, … the number of updates so far.
+//!   Constants (lr, β, 1 − β, ε, c) are rounded from f64 to the type once.
+
+use rayon::prelude::*;
+
+use crate::error::EngineError;
+use crate::matmul::Threads;
+use crate::real::Real;
+
+/// Element-wise updates smaller than this run on the calling thread.
+const PAR_MIN: usize = 64 * 1024;
+
+/// Stochastic gradient descent with optional momentum.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Sgd<T = f32> {
+    lr: f64,
+    momentum: f64,
+    velocity: Vec<T>,
+}
+
+/// Adam with bias correction.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Adam<T = f32> {
+    lr: f64,
+    beta1: f64,
+    beta2: f64,
+    eps: f64,
+    m: Vec<T>,
+    v: Vec<T>,
+    t: u64,
+}
+
+/// An optimiser.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Optimizer<T = f32> {
+    /// SGD (μ = 0: plain).
+    Sgd(Sgd<T>),
+    /// Adam.
+    Adam(Adam<T>),
+}
+
+fn check(what: &'static str, value: f64, ok: bool, valid: &'static str) -> Result<(), EngineError> {
+    if ok && value.is_finite() {
+        Ok(())
+    } else {
+        Err(EngineError::InvalidParameter { what, value, valid })
+    }
+}
+
+fn check_lr(lr: f64) -> Result<(), EngineError> {
+    check("learning rate", lr, lr > 0.0, "(0, inf)")
+}
+
+fn check_len(params: usize, grads: usize) -> Result<(), EngineError> {
+    if params == grads {
+        Ok(())
+    } else {
+        Err(EngineError::LengthMismatch {
+            what: "gradients",
+            len: grads,
+            expected: params,
+        })
+    }
+}
+
+/// Elements per rayon task for `threads` (None: run on the calling thread).
+fn chunk_len(len: usize, threads: Threads) -> Option<usize> {
+    let nt = match threads {
+        Threads::One => 1,
+        Threads::Many(n) => n.max(1),
+    };
+    (nt > 1 && len >= PAR_MIN).then(|| len.div_ceil(nt))
+}
+
+impl<T: Real> Sgd<T> {
+    /// SGD with learning rate `lr` and momentum `momentum` (0: plain).
+    ///
+    /// # Errors
+    /// [`EngineError::InvalidParameter`] unless lr > 0 and μ ∈ [0, 1).
+    pub fn new(lr: f64, momentum: f64) -> Result<Self, EngineError> {
+        check_lr(lr)?;
+        check(
+            "momentum",
+            momentum,
+            (0.0..1.0).contains(&momentum),
+            "[0, 1)",
+        )?;
+        Ok(Sgd {
+            lr,
+            momentum,
+            velocity: Vec::new(),
+        })
+    }
+
+    /// The learning rate.
+    pub fn lr(&self) -> f64 {
+        self.lr
+    }
+
+    /// Changes the learning rate.
+    ///
+    /// # Errors
+    /// [`EngineError::InvalidParameter`] unless lr > 0.
+    pub fn set_lr(&mut self, lr: f64) -> Result<(), EngineError> {
+        check_lr(lr)?;
+        self.lr = lr;
+        Ok(())
+    }
+
+    /// μ.
+    pub fn momentum(&self) -> f64 {
+        self.momentum
+    }
+
+    /// One update.
+    ///
+    /// # Errors
+    /// [`EngineError::LengthMismatch`] when the lengths differ.
+    pub fn update(
+        &mut self,
+        params: &mut [T],
+        grads: &[T],
+        threads: Threads,
+    ) -> Result<(), EngineError> {
+        check_len(params.len(), grads.len())?;
+        let lr = T::from_f64(self.lr);
+        if self.momentum == 0.0 {
+            let f = |p: &mut [T], g: &[T]| {
+                for (w, &g) in p.iter_mut().zip(g) {
+                    *w = *w - lr * g;
+                }
+            };
+            match chunk_len(params.len(), threads) {
+                None => f(params, grads),
+                Some(c) => params
+                    .par_chunks_mut(c)
+                    .zip(grads.par_chunks(c))
+                    .for_each(|(p, g)| f(p, g)),
+            }
+        } else {
+            let mu = T::from_f64(self.momentum);
+            self.velocity.resize(params.len(), T::ZERO);
+            let f = |p: &mut [T], g: &[T], v: &mut [T]| {
+                for ((w, &g), v) in p.iter_mut().zip(g).zip(v.iter_mut()) {
+                    *v = mu * *v + g;
+                    *w = *w - lr * *v;
+                }
+            };
+            let v = &mut self.velocity[..];
+            match chunk_len(params.len(), threads) {
+                None => f(params, grads, v),
+                Some(c) => params
+                    .par_chunks_mut(c)
+                    .zip(grads.par_chunks(c))
+                    .zip(v.par_chunks_mut(c))
+                    .for_each(|((p, g), v)| f(p, g, v)),
+            }
+        }
+        Ok(())
+    }
+}
+
+impl<T: Real> Adam<T> {
+    /// Adam with learning rate `lr`, β₁ = 0.9, β₂ = 0.999, ε = 1e-8.
+    ///
+    /// # Errors
+    /// [`EngineError::InvalidParameter`] unless lr > 0.
+    pub fn new(lr: f64) -> Result<Self, EngineError> {
+        Adam::with_params(lr, 0.9, 0.999, 1e-8)
+    }
+
+    /// Adam with explicit β₁, β₂ ∈ [0, 1) and ε > 0.
+    ///
+    /// # Errors
+    /// [`EngineError::InvalidParameter`] for a value out of range.
+    pub fn with_params(lr: f64, beta1: f64, beta2: f64, eps: f64) -> Result<Self, EngineError> {
+        check_lr(lr)?;
+        check("beta1", beta1, (0.0..1.0).contains(&beta1), "[0, 1)")?;
+        check("beta2", beta2, (0.0..1.0).contains(&beta2), "[0, 1)")?;
+        check("eps", eps, eps > 0.0, "(0, inf)")?;
+        Ok(Adam {
+            lr,
+            beta1,
+            beta2,
+            eps,
+            m: Vec::new(),
+            v: Vec::new(),
+            t: 0,
+        })
+    }
+
+    /// The learning rate.
+    pub fn lr(&self) -> f64 {
+        self.lr
+    }
+
+    /// Changes the learning rate.
+    ///
+    /// # Errors
+    /// [`EngineError::InvalidParameter`] unless lr > 0.
+    pub fn set_lr(&mut self, lr: f64) -> Result<(), EngineError> {
+        check_lr(lr)?;
+        self.lr = lr;
+        Ok(())
+    }
+
+    /// Updates done so far.
+    pub fn steps(&self) -> u64 {
+        self.t
+    }
+
+    /// One update.
+    ///
+    /// # Errors
+    /// [`EngineError::LengthMismatch`] when the lengths differ.
+    pub fn update(
+        &mut self,
+        params: &mut [T],
+        grads: &[T],
+        threads: Threads,
+    ) -> Result<(), EngineError> {
+        check_len(params.len(), grads.len())?;
+        self.m.resize(params.len(), T::ZERO);
+        self.v.resize(params.len(), T::ZERO);
+        self.t += 1;
+        let t = self.t.min(i32::MAX as u64) as i32;
+        let (b1, b2) = (T::from_f64(self.beta1), T::from_f64(self.beta2));
+        let (c1, c2) = (T::from_f64(1.0 - self.beta1), T::from_f64(1.0 - self.beta2));
+        let bc1 = T::from_f64(1.0 - self.beta1.powi(t));
+        let bc2 = T::from_f64(1.0 - self.beta2.powi(t));
+        let (lr, eps) = (T::from_f64(self.lr), T::from_f64(self.eps));
+        let f = |p: &mut [T], g: &[T], m: &mut [T], v: &mut [T]| {
+            for (((w, &g), m), v) in p.iter_mut().zip(g).zip(m.iter_mut()).zip(v.iter_mut()) {
+                *m = b1 * *m + c1 * g;
+                *v = b2 * *v + c2 * (g * g);
+                let mhat = *m / bc1;
+                let vhat = *v / bc2;
+                // sqrt through f64 is the correctly rounded sqrt of the type
+                // (exact for f32: f64 has more than 2·24 + 2 bits).
+                let root = T::from_f64(vhat.to_f64().sqrt());
+                *w = *w - (lr * mhat) / (root + eps);
+            }
+        };
+        let (m, v) = (&mut self.m[..], &mut self.v[..]);
+        match chunk_len(params.len(), threads) {
+            None => f(params, grads, m, v),
+            Some(c) => params
+                .par_chunks_mut(c)
+                .zip(grads.par_chunks(c))
+                .zip(m.par_chunks_mut(c).zip(v.par_chunks_mut(c)))
+                .for_each(|((p, g), (m, v))| f(p, g, m, v)),
+        }
+        Ok(())
+    }
+}
+
+impl<T: Real> Optimizer<T> {
+    /// SGD (see [`Sgd::new`]).
+    ///
+    /// # Errors
+    /// As [`Sgd::new`].
+    pub fn sgd(lr: f64, momentum: f64) -> Result<Self, EngineError> {
+        Ok(Optimizer::Sgd(Sgd::new(lr, momentum)?))
+    }
+
+    /// Adam with the default β and ε (see [`Adam::new`]).
+    ///
+    /// # Errors
+    /// As [`Adam::new`].
+    pub fn adam(lr: f64) -> Result<Self, EngineError> {
+        Ok(Optimizer::Adam(Adam::new(lr)?))
+    }
+
+    /// The learning rate.
+    pub fn lr(&self) -> f64 {
+        match self {
+            Optimizer::Sgd(s) => s.lr(),
+            Optimizer::Adam(a) => a.lr(),
+        }
+    }
+
+    /// Changes the learning rate.
+    ///
+    /// # Errors
+    /// [`EngineError::InvalidParameter`] unless lr > 0.
+    pub fn set_lr(&mut self, lr: f64) -> Result<(), EngineError> {
+        match self {
+            Optimizer::Sgd(s) => s.set_lr(lr),
+            Optimizer::Adam(a) => a.set_lr(lr),
+        }
+    }
+
+    /// Whether this is SGD without momentum (the update can be fused into the
+    /// backward pass, [`crate::Mlp::backward_sgd`]).
+    pub fn is_plain_sgd(&self) -> bool {
+        matches!(self, Optimizer::Sgd(s) if s.momentum == 0.0)
+    }
+
+    /// One update of `params` from `grads`.
+    ///
+    /// # Errors
+    /// [`EngineError::LengthMismatch`] when the lengths differ.
+    pub fn update(
+        &mut self,
+        params: &mut [T],
+        grads: &[T],
+        threads: Threads,
+    ) -> Result<(), EngineError> {
+        match self {
+            Optimizer::Sgd(s) => s.update(params, grads, threads),
+            Optimizer::Adam(a) => a.update(params, grads, threads),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sgd_with_momentum_follows_the_formula() {
+        let mut opt = Sgd::<f64>::new(0.1, 0.9).unwrap();
+        let mut w = vec![1.0, -2.0];
+        opt.update(&mut w, &[1.0, 0.5], Threads::One).unwrap();
+        assert_eq!(w, vec![1.0 - 0.1, -2.0 - 0.05]);
+        opt.update(&mut w, &[1.0, 0.5], Threads::One).unwrap();
+        // v = 0.9·1 + 1 = 1.9; w = 0.9 − 0.19.
+        assert!((w[0] - (0.9 - 0.19)).abs() < 1e-15);
+        let mut plain = Sgd::<f64>::new(0.5, 0.0).unwrap();
+        let mut w = vec![1.0];
+        plain.update(&mut w, &[2.0], Threads::One).unwrap();
+        assert_eq!(w, vec![0.0]);
+        assert!(plain.velocity.is_empty());
+    }
+
+    #[test]
+    fn adam_first_steps_match_a_scalar_reference() {
+        let mut opt = Adam::<f64>::new(0.01).unwrap();
+        let mut w = vec![0.5, -0.5, 0.0];
+        let gs = [[0.3, -2.0, 0.0], [0.1, 1.0, 0.0]];
+        let (mut m, mut v, mut wr) = ([0.0; 3], [0.0; 3], [0.5, -0.5, 0.0]);
+        for (t, g) in gs.iter().enumerate() {
+            opt.update(&mut w, g, Threads::One).unwrap();
+            for i in 0..3 {
+                m[i] = 0.9 * m[i] + 0.1 * g[i];
+                v[i] = 0.999 * v[i] + 0.001 * g[i] * g[i];
+                let mh = m[i] / (1.0 - 0.9f64.powi(t as i32 + 1));
+                let vh = v[i] / (1.0 - 0.999f64.powi(t as i32 + 1));
+                wr[i] -= 0.01 * mh / (vh.sqrt() + 1e-8);
+            }
+        }
+        for i in 0..3 {
+            assert!((w[i] - wr[i]).abs() < 1e-14, "{i}: {} vs {}", w[i], wr[i]);
+        }
+        // First step moves each weight by lr·sign(g).
+        let mut opt = Adam::<f32>::new(0.01).unwrap();
+        let mut w = vec![0.0f32; 2];
+        opt.update(&mut w, &[3.0, -1e-3], Threads::One).unwrap();
+        assert!((w[0] + 0.01).abs() < 1e-6 && (w[1] - 0.01).abs() < 1e-5);
+    }
+
+    #[test]
+    fn updates_do_not_depend_on_threads_and_reject_bad_settings() {
+        let n = 200_003;
+        let g: Vec<f32> = (0..n)
+            .map(|i| ((i * 37) % 101) as f32 / 50.0 - 1.0)
+            .collect();
+        for mut opt in [
+            Optimizer::<f32>::sgd(0.1, 0.0).unwrap(),
+            Optimizer::sgd(0.1, 0.9).unwrap(),
+            Optimizer::adam(1e-3).unwrap(),
+        ] {
+            let mut opt2 = opt.clone();
+            let (mut w1, mut w2) = (vec![0.25f32; n], vec![0.25f32; n]);
+            for _ in 0..3 {
+                opt.update(&mut w1, &g, Threads::One).unwrap();
+                opt2.update(&mut w2, &g, Threads::Many(3)).unwrap();
+            }
+            assert!(w1.iter().zip(&w2).all(|(a, b)| a.to_bits() == b.to_bits()));
+        }
+        assert!(Sgd::<f32>::new(0.0, 0.0).is_err());
+        assert!(Sgd::<f32>::new(0.1, 1.0).is_err());
+        assert!(Adam::<f32>::new(f64::NAN).is_err());
+        assert!(Adam::<f32>::with_params(0.1, 0.9, 1.0, 1e-8).is_err());
+        let mut opt = Optimizer::<f32>::sgd(0.1, 0.0).unwrap();
+        assert!(matches!(
+            opt.update(&mut [0.0; 2], &[0.0; 3], Threads::One),
+            Err(EngineError::LengthMismatch { .. })
+        ));
+    }
+}
