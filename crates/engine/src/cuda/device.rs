@@ -1,0 +1,787 @@
+//! The CUDA device: context, stream, cuBLAS handle and the NVRTC-compiled kernels;
+//! the availability probe.
+
+use std::any::Any;
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use cudarc::cublas::CudaBlas;
+use cudarc::cublas::sys::{cublasComputeType_t, cublasGemmAlgo_t, cublasOperation_t, cudaDataType};
+use cudarc::driver::sys::{CUgraphInstantiate_flags, CUstreamCaptureMode};
+use cudarc::driver::{
+    CudaContext, CudaFunction, CudaGraph, CudaModule, CudaSlice, CudaStream, DevicePtr, DeviceRepr,
+    LaunchConfig, PushKernelArg,
+};
+use cudarc::nvrtc::{CompileOptions, compile_ptx_with_opts};
+
+use super::error::CudaError;
+use super::kernels::KERNELS_CU;
+
+/// Bytes of the cuBLAS workspace (NVIDIA's recommendation for Hopper). Set explicitly so
+/// that cuBLAS allocates nothing while a CUDA graph is being captured.
+const CUBLAS_WORKSPACE_BYTES: usize = 32 << 20;
+
+/// Runs `f`, turning a panic inside the CUDA bindings into [`CudaError::Panic`].
+///
+/// cudarc panics (instead of returning an error) when a library or a symbol cannot be
+/// loaded. The libraries are probed before any cudarc call, so this is a second line of
+/// defence (e.g. a driver older than the CUDA 13.0 bindings).
+pub(crate) fn guard<T>(f: impl FnOnce() -> Result<T, CudaError>) -> Result<T, CudaError> {
+    match catch_unwind(AssertUnwindSafe(f)) {
+        Ok(r) => r,
+        Err(payload) => Err(CudaError::Panic(panic_message(payload.as_ref()))),
+    }
+}
+
+fn panic_message(payload: &(dyn Any + Send)) -> String {
+    if let Some(s) = payload.downcast_ref::<&str>() {
+        (*s).to_string()
+    } else if let Some(s) = payload.downcast_ref::<String>() {
+        s.clone()
+    } else {
+        "unknown panic".to_string()
+    }
+}
+
+/// Symbols the backend needs from each library (checked before first use, because
+/// cudarc resolves symbols lazily and panics on a missing one).
+const DRIVER_SYMBOLS: &[&str] = &[
+    "cuInit",
+    "cuDeviceGet",
+    "cuDeviceGetAttribute",
+    "cuDeviceGetName",
+    "cuDevicePrimaryCtxRetain",
+    "cuCtxSetCurrent",
+    "cuStreamCreate",
+    "cuStreamSynchronize",
+    "cuMemAlloc_v2",
+    "cuMemcpyHtoDAsync_v2",
+    "cuMemcpyDtoHAsync_v2",
+    "cuMemcpyDtoDAsync_v2",
+    "cuMemsetD8Async",
+    "cuModuleLoadData",
+    "cuModuleGetFunction",
+    "cuLaunchKernel",
+    "cuStreamBeginCapture_v2",
+    "cuStreamEndCapture",
+    "cuGraphInstantiateWithFlags",
+    "cuGraphLaunch",
+    "cuGraphExecDestroy",
+    "cuGraphDestroy",
+];
+const NVRTC_SYMBOLS: &[&str] = &[
+    "nvrtcCreateProgram",
+    "nvrtcCompileProgram",
+    "nvrtcGetPTXSize",
+    "nvrtcGetPTX",
+    "nvrtcGetProgramLogSize",
+    "nvrtcGetProgramLog",
+    "nvrtcDestroyProgram",
+];
+const CUBLAS_SYMBOLS: &[&str] = &[
+    "cublasCreate_v2",
+    "cublasDestroy_v2",
+    "cublasSetStream_v2",
+    "cublasSetWorkspace_v2",
+    "cublasGemmStridedBatchedEx",
+];
+
+/// Checks that a library is present and has `symbols`; `$sys` is the cudarc `sys` module.
+macro_rules! probe_library {
+    ($sys:path, $what:expr, $names:expr, $symbols:expr) => {{
+        use $sys as sys;
+        // SAFETY: `is_culib_present` only dlopens/dlcloses the candidate file names.
+        if !unsafe { sys::is_culib_present() } {
+            return Err(CudaError::Unavailable(format!(
+                "{} was not found (searched {} in the default library path{}); {}",
+                $what,
+                $names,
+                std::env::var("LD_LIBRARY_PATH")
+                    .map(|p| format!(" and LD_LIBRARY_PATH={p}"))
+                    .unwrap_or_default(),
+                "install the NVIDIA driver / CUDA 13 toolkit or add its lib64 to LD_LIBRARY_PATH"
+            )));
+        }
+        // SAFETY: the library is present (checked above), so `culib` does not panic; looking
+        // up a symbol does not call it.
+        let lib = unsafe { sys::culib() };
+        let missing: Vec<&str> = $symbols
+            .iter()
+            .copied()
+            .filter(|name| unsafe { lib.get::<unsafe extern "C" fn()>(name.as_bytes()) }.is_err())
+            .collect();
+        if !missing.is_empty() {
+            return Err(CudaError::Unavailable(format!(
+                "{} lacks {missing:?} (too old for the CUDA 13.0 bindings?)",
+                $what
+            )));
+        }
+    }};
+}
+
+/// Checks that the CUDA driver, NVRTC and cuBLAS libraries can be loaded and have the
+/// symbols the backend uses. Touches no cudarc function that could panic.
+pub(crate) fn probe_libraries() -> Result<(), CudaError> {
+    probe_library!(
+        cudarc::driver::sys,
+        "the CUDA driver library (libcuda.so.1)",
+        "libcuda.so, libcuda.so.1",
+        DRIVER_SYMBOLS
+    );
+    probe_library!(
+        cudarc::nvrtc::sys,
+        "NVRTC (libnvrtc.so.13)",
+        "libnvrtc.so, libnvrtc.so.13",
+        NVRTC_SYMBOLS
+    );
+    probe_library!(
+        cudarc::cublas::sys,
+        "cuBLAS (libcublas.so.13)",
+        "libcublas.so, libcublas.so.13",
+        CUBLAS_SYMBOLS
+    );
+    Ok(())
+}
+
+/// Whether the CUDA backend can run here: the libraries load and device 0 opens.
+///
+/// # Errors
+/// A human-readable reason (missing library, no driver, no device, …). Never panics.
+pub fn available() -> Result<(), String> {
+    let reason = |e: CudaError| match e {
+        CudaError::Unavailable(r) => r,
+        other => other.to_string(),
+    };
+    probe_libraries().map_err(reason)?;
+    guard(|| CudaContext::new(0).map(|_| ()).map_err(CudaError::from))
+        .map_err(|e| format!("device 0 cannot be opened: {e}"))
+}
+
+/// The CUDA headers' directory, if one exists: `$CUDA_PATH/include`, `/usr/local/cuda/include`
+/// or `/opt/cuda/include`. The kernels include no header, so this is only passed along.
+fn cuda_include_dir() -> Option<PathBuf> {
+    let mut roots: Vec<PathBuf> = Vec::new();
+    if let Some(p) = std::env::var_os("CUDA_PATH") {
+        roots.push(PathBuf::from(p));
+    }
+    roots.push(PathBuf::from("/usr/local/cuda"));
+    roots.push(PathBuf::from("/opt/cuda"));
+    roots
+        .into_iter()
+        .map(|r| r.join("include"))
+        .find(|d| d.join("cuda.h").is_file())
+}
+
+/// The kernels of [`KERNELS_CU`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum KernelId {
+    StepKeys,
+    AdvanceStep,
+    Input,
+    Hidden,
+    Mse,
+    Loss,
+    Backward,
+    BiasSgd,
+    Sgd,
+    ToBf16,
+}
+
+impl KernelId {
+    pub(crate) const ALL: [KernelId; 10] = [
+        KernelId::StepKeys,
+        KernelId::AdvanceStep,
+        KernelId::Input,
+        KernelId::Hidden,
+        KernelId::Mse,
+        KernelId::Loss,
+        KernelId::Backward,
+        KernelId::BiasSgd,
+        KernelId::Sgd,
+        KernelId::ToBf16,
+    ];
+
+    /// The `extern "C"` name in the source.
+    pub(crate) fn name(self) -> &'static str {
+        match self {
+            KernelId::StepKeys => "np_step_keys",
+            KernelId::AdvanceStep => "np_advance_step",
+            KernelId::Input => "np_input",
+            KernelId::Hidden => "np_hidden",
+            KernelId::Mse => "np_mse",
+            KernelId::Loss => "np_loss",
+            KernelId::Backward => "np_backward",
+            KernelId::BiasSgd => "np_bias_sgd",
+            KernelId::Sgd => "np_sgd",
+            KernelId::ToBf16 => "np_to_bf16",
+        }
+    }
+}
+
+/// A kernel argument: a device address or a scalar of the kernel's parameter type.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) enum Arg {
+    /// A device pointer.
+    Ptr(u64),
+    /// `int`.
+    I32(i32),
+    /// `long long`.
+    I64(i64),
+    /// `float`.
+    F32(f32),
+    /// `double`.
+    F64(f64),
+}
+
+/// A launch's grid and block dimensions.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Dims {
+    pub grid: (u32, u32, u32),
+    pub block: (u32, u32, u32),
+}
+
+/// Element types of device buffers.
+pub(crate) trait Elem:
+    DeviceRepr + cudarc::driver::ValidAsZeroBits + Copy + Default + std::fmt::Debug + 'static
+{
+}
+impl Elem for u8 {}
+impl Elem for u16 {}
+impl Elem for u32 {}
+impl Elem for u64 {}
+impl Elem for f32 {}
+impl Elem for f64 {}
+
+/// A device buffer (on the GPU, or host memory under the test emulator).
+pub(crate) struct DevBuf<T: Elem> {
+    inner: BufInner<T>,
+}
+
+enum BufInner<T: Elem> {
+    Cuda(CudaSlice<T>),
+    #[cfg(test)]
+    Host(Vec<T>),
+}
+
+impl<T: Elem> DevBuf<T> {
+    pub(crate) fn len(&self) -> usize {
+        match &self.inner {
+            BufInner::Cuda(s) => s.len(),
+            #[cfg(test)]
+            BufInner::Host(v) => v.len(),
+        }
+    }
+}
+
+/// A captured training step, replayed by [`Device::launch_graph`].
+pub(crate) enum Graph {
+    Cuda(CudaGraph),
+    #[cfg(test)]
+    Emu(Vec<super::emu::Op>),
+}
+
+struct CudaBackend {
+    // Field order = drop order: the cuBLAS handle and buffers before the stream/context.
+    blas: CudaBlas,
+    _workspace: CudaSlice<u8>,
+    functions: Vec<CudaFunction>,
+    _module: Arc<CudaModule>,
+    stream: Arc<CudaStream>,
+    _ctx: Arc<CudaContext>,
+}
+
+enum Backend {
+    Cuda(CudaBackend),
+    #[cfg(test)]
+    Emu(super::emu::Emu),
+}
+
+/// A strided-batched GEMM in cuBLAS's column-major terms (see [`Device::gemm`]).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) struct GemmCall {
+    pub trans_a: bool,
+    pub trans_b: bool,
+    pub m: usize,
+    pub n: usize,
+    pub k: usize,
+    pub a: u64,
+    pub lda: usize,
+    pub stride_a: usize,
+    pub b: u64,
+    pub ldb: usize,
+    pub stride_b: usize,
+    pub c: u64,
+    pub ldc: usize,
+    pub stride_c: usize,
+    pub batch: usize,
+    pub alpha: f32,
+    pub beta: f32,
+}
+
+/// One CUDA device with everything the trainers need.
+///
+/// All work goes to one non-blocking stream, so device buffers are ordered by that
+/// stream alone; cudarc's per-buffer event tracking is switched off (it would add
+/// event waits that CUDA graph capture does not allow).
+pub struct Device {
+    backend: Backend,
+    name: String,
+    compute_capability: (i32, i32),
+    total_memory: usize,
+}
+
+impl std::fmt::Debug for Device {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Device")
+            .field("name", &self.name)
+            .field("compute_capability", &self.compute_capability)
+            .field("total_memory", &self.total_memory)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Device {
+    /// Opens device `ordinal`: probes the libraries, creates a stream and a cuBLAS handle,
+    /// and compiles the kernels with NVRTC (about a second).
+    ///
+    /// # Errors
+    /// [`CudaError::Unavailable`] when the libraries or the device are missing; other
+    /// variants when a later step fails. Never panics on a machine without CUDA.
+    pub fn new(ordinal: usize) -> Result<Arc<Self>, CudaError> {
+        probe_libraries()?;
+        guard(|| Self::open(ordinal)).map(Arc::new)
+    }
+
+    fn open(ordinal: usize) -> Result<Self, CudaError> {
+        let ctx = CudaContext::new(ordinal)
+            .map_err(|e| CudaError::Unavailable(format!("device {ordinal}: {e}")))?;
+        // SAFETY: every buffer of this backend is used on the single stream created below,
+        // so the ordering of that stream is all the synchronisation needed.
+        unsafe { ctx.disable_event_tracking() };
+        let stream = ctx.new_stream()?;
+        let name = ctx.name()?;
+        let compute_capability = ctx.compute_capability()?;
+        let total_memory = ctx.total_mem()?;
+
+        let ptx = compile_kernels(compute_capability)?;
+        let module = ctx.load_module(ptx)?;
+        let functions = KernelId::ALL
+            .iter()
+            .map(|k| module.load_function(k.name()))
+            .collect::<Result<Vec<_>, _>>()?;
+
+        let blas = CudaBlas::new(stream.clone())?;
+        let workspace = stream.alloc_zeros::<u8>(CUBLAS_WORKSPACE_BYTES)?;
+        {
+            let (ptr, _sync) = workspace.device_ptr(&stream);
+            // SAFETY: the workspace outlives the handle (field order) and is used by cuBLAS on
+            // the handle's stream only.
+            unsafe {
+                cudarc::cublas::sys::cublasSetWorkspace_v2(
+                    *blas.handle(),
+                    ptr as *mut std::ffi::c_void,
+                    CUBLAS_WORKSPACE_BYTES,
+                )
+                .result()?;
+            }
+        }
+        stream.synchronize()?;
+        Ok(Device {
+            backend: Backend::Cuda(CudaBackend {
+                blas,
+                _workspace: workspace,
+                functions,
+                _module: module,
+                stream,
+                _ctx: ctx,
+            }),
+            name,
+            compute_capability,
+            total_memory,
+        })
+    }
+
+    /// A device that runs the kernels of [`KERNELS_CU`] on the CPU (compiled as C++ by the
+    /// host compiler) and the GEMMs by a plain loop: the whole GPU code path without a GPU,
+    /// for tests.
+    #[cfg(test)]
+    pub(crate) fn emulated() -> Result<Arc<Self>, CudaError> {
+        Ok(Arc::new(Device {
+            backend: Backend::Emu(super::emu::Emu::new()?),
+            name: "emulator".to_string(),
+            compute_capability: (0, 0),
+            total_memory: 0,
+        }))
+    }
+
+    /// The device's name (e.g. "NVIDIA H100 80GB HBM3").
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// The compute capability (major, minor).
+    pub fn compute_capability(&self) -> (i32, i32) {
+        self.compute_capability
+    }
+
+    /// Total device memory in bytes.
+    pub fn total_memory(&self) -> usize {
+        self.total_memory
+    }
+
+    /// Waits until all queued work has finished.
+    ///
+    /// # Errors
+    /// A driver error (including errors of earlier asynchronous work).
+    pub fn synchronize(&self) -> Result<(), CudaError> {
+        match &self.backend {
+            Backend::Cuda(c) => guard(|| Ok(c.stream.synchronize()?)),
+            #[cfg(test)]
+            Backend::Emu(_) => Ok(()),
+        }
+    }
+
+    /// Uploads a row-major `rows × cols` matrix (a data set kept on the device, from which
+    /// trainers copy their batches without a host round trip).
+    ///
+    /// # Errors
+    /// [`CudaError::Config`] when `data.len()` is not a multiple of `cols`; driver errors.
+    pub fn upload_matrix(&self, data: &[f32], cols: usize) -> Result<DeviceMatrix, CudaError> {
+        if cols == 0 || !data.len().is_multiple_of(cols) {
+            return Err(CudaError::Config(format!(
+                "a matrix of {} values does not have rows of {cols}",
+                data.len()
+            )));
+        }
+        Ok(DeviceMatrix {
+            data: self.upload(data)?,
+            rows: data.len() / cols,
+            cols,
+        })
+    }
+
+    // ---- buffers (all on the one stream) ----
+
+    /// A zeroed buffer of `len` elements (at least one).
+    pub(crate) fn alloc<T: Elem>(&self, len: usize) -> Result<DevBuf<T>, CudaError> {
+        let len = len.max(1);
+        let inner = match &self.backend {
+            Backend::Cuda(c) => BufInner::Cuda(guard(|| Ok(c.stream.alloc_zeros::<T>(len)?))?),
+            #[cfg(test)]
+            Backend::Emu(e) => {
+                let v = vec![T::default(); len];
+                e.register(v.as_ptr() as u64, len * std::mem::size_of::<T>());
+                BufInner::Host(v)
+            }
+        };
+        Ok(DevBuf { inner })
+    }
+
+    /// A buffer holding `data`.
+    pub(crate) fn upload<T: Elem>(&self, data: &[T]) -> Result<DevBuf<T>, CudaError> {
+        let mut b = self.alloc::<T>(data.len())?;
+        self.write(&mut b, 0, data)?;
+        Ok(b)
+    }
+
+    /// `buf[offset .. offset + data.len()] = data` (host to device; the host memory is
+    /// pageable, so this waits for the stream).
+    pub(crate) fn write<T: Elem>(
+        &self,
+        buf: &mut DevBuf<T>,
+        offset: usize,
+        data: &[T],
+    ) -> Result<(), CudaError> {
+        check_range(offset, data.len(), buf.len())?;
+        if data.is_empty() {
+            return Ok(());
+        }
+        match (&self.backend, &mut buf.inner) {
+            (Backend::Cuda(c), BufInner::Cuda(s)) => guard(|| {
+                let mut v = s.slice_mut(offset..offset + data.len());
+                Ok(c.stream.memcpy_htod(data, &mut v)?)
+            }),
+            #[cfg(test)]
+            (Backend::Emu(_), BufInner::Host(v)) => {
+                v[offset..offset + data.len()].copy_from_slice(data);
+                Ok(())
+            }
+            #[cfg(test)]
+            _ => Err(CudaError::Config("buffer of another device".to_string())),
+        }
+    }
+
+    /// The whole buffer, on the host (synchronises).
+    pub(crate) fn read<T: Elem>(&self, buf: &DevBuf<T>) -> Result<Vec<T>, CudaError> {
+        match (&self.backend, &buf.inner) {
+            (Backend::Cuda(c), BufInner::Cuda(s)) => guard(|| {
+                let v = c.stream.clone_dtoh(s)?;
+                c.stream.synchronize()?;
+                Ok(v)
+            }),
+            #[cfg(test)]
+            (Backend::Emu(_), BufInner::Host(v)) => Ok(v.clone()),
+            #[cfg(test)]
+            _ => Err(CudaError::Config("buffer of another device".to_string())),
+        }
+    }
+
+    /// `dst[dst_off ..][..len] = src[src_off ..][..len]` (device to device, asynchronous).
+    pub(crate) fn copy<T: Elem>(
+        &self,
+        src: &DevBuf<T>,
+        src_off: usize,
+        dst: &mut DevBuf<T>,
+        dst_off: usize,
+        len: usize,
+    ) -> Result<(), CudaError> {
+        check_range(src_off, len, src.len())?;
+        check_range(dst_off, len, dst.len())?;
+        if len == 0 {
+            return Ok(());
+        }
+        match (&self.backend, &src.inner, &mut dst.inner) {
+            (Backend::Cuda(c), BufInner::Cuda(s), BufInner::Cuda(d)) => guard(|| {
+                let sv = s.slice(src_off..src_off + len);
+                let mut dv = d.slice_mut(dst_off..dst_off + len);
+                Ok(c.stream.memcpy_dtod(&sv, &mut dv)?)
+            }),
+            #[cfg(test)]
+            (Backend::Emu(_), BufInner::Host(s), BufInner::Host(d)) => {
+                d[dst_off..dst_off + len].copy_from_slice(&s[src_off..src_off + len]);
+                Ok(())
+            }
+            #[cfg(test)]
+            _ => Err(CudaError::Config("buffer of another device".to_string())),
+        }
+    }
+
+    /// Sets the buffer to zero (asynchronous).
+    pub(crate) fn zero<T: Elem>(&self, buf: &mut DevBuf<T>) -> Result<(), CudaError> {
+        match (&self.backend, &mut buf.inner) {
+            (Backend::Cuda(c), BufInner::Cuda(s)) => guard(|| Ok(c.stream.memset_zeros(s)?)),
+            #[cfg(test)]
+            (Backend::Emu(_), BufInner::Host(v)) => {
+                v.iter_mut().for_each(|x| *x = T::default());
+                Ok(())
+            }
+            #[cfg(test)]
+            _ => Err(CudaError::Config("buffer of another device".to_string())),
+        }
+    }
+
+    /// The device address of a buffer (for kernel arguments and GEMM operands).
+    pub(crate) fn ptr<T: Elem>(&self, buf: &DevBuf<T>) -> u64 {
+        match (&self.backend, &buf.inner) {
+            (Backend::Cuda(c), BufInner::Cuda(s)) => {
+                let (p, _sync) = s.device_ptr(&c.stream);
+                p
+            }
+            #[cfg(test)]
+            (_, BufInner::Host(v)) => v.as_ptr() as u64,
+            #[cfg(test)]
+            (_, BufInner::Cuda(_)) => 0,
+        }
+    }
+
+    // ---- work ----
+
+    /// Launches kernel `k` with `args` (in the order and types of its parameters).
+    pub(crate) fn launch(&self, k: KernelId, dims: Dims, args: &[Arg]) -> Result<(), CudaError> {
+        match &self.backend {
+            Backend::Cuda(c) => {
+                let f = &c.functions[k as usize];
+                let mut b = c.stream.launch_builder(f);
+                for a in args {
+                    match a {
+                        Arg::Ptr(v) => b.arg(v),
+                        Arg::I32(v) => b.arg(v),
+                        Arg::I64(v) => b.arg(v),
+                        Arg::F32(v) => b.arg(v),
+                        Arg::F64(v) => b.arg(v),
+                    };
+                }
+                let cfg = LaunchConfig {
+                    grid_dim: dims.grid,
+                    block_dim: dims.block,
+                    shared_mem_bytes: 0,
+                };
+                // SAFETY: the callers pass the kernel's parameters in order, with pointers to
+                // buffers of this device sized for the launch (see the SAFETY notes there).
+                guard(|| Ok(unsafe { b.launch(cfg) }.map(|_| ())?))
+            }
+            #[cfg(test)]
+            Backend::Emu(e) => e.launch(k, dims, args),
+        }
+    }
+
+    /// `out = α·op(A)·op(B) + β·out` for each of `batch` matrix triples (column-major, as
+    /// cuBLAS sees them), with inputs of type `input`, output `output` and compute type
+    /// `compute`.
+    pub(crate) fn gemm(
+        &self,
+        call: &GemmCall,
+        input: cudaDataType,
+        output: cudaDataType,
+        compute: cublasComputeType_t,
+    ) -> Result<(), CudaError> {
+        let int = |v: usize, what: &str| {
+            i32::try_from(v).map_err(|_| {
+                CudaError::Config(format!("{what} = {v} exceeds cuBLAS's 32-bit range"))
+            })
+        };
+        let (m, n, k) = (int(call.m, "m")?, int(call.n, "n")?, int(call.k, "k")?);
+        let (lda, ldb, ldc) = (
+            int(call.lda, "lda")?,
+            int(call.ldb, "ldb")?,
+            int(call.ldc, "ldc")?,
+        );
+        let batch = int(call.batch, "batch")?;
+        // (Only the test build has a second backend.)
+        #[allow(clippy::infallible_destructuring_match)]
+        let c = match &self.backend {
+            Backend::Cuda(c) => c,
+            #[cfg(test)]
+            Backend::Emu(e) => return e.gemm(call, input, output, compute),
+        };
+        let op = |t: bool| {
+            if t {
+                cublasOperation_t::CUBLAS_OP_T
+            } else {
+                cublasOperation_t::CUBLAS_OP_N
+            }
+        };
+        let long = |v: usize| i64::try_from(v).unwrap_or(i64::MAX);
+        // SAFETY: the pointers address device buffers of this context that the caller sized
+        // for these shapes and strides; α and β are host values read during the call.
+        guard(|| unsafe {
+            Ok(cudarc::cublas::result::gemm_strided_batched_ex(
+                *c.blas.handle(),
+                op(call.trans_a),
+                op(call.trans_b),
+                m,
+                n,
+                k,
+                (&raw const call.alpha).cast(),
+                call.a as *const std::ffi::c_void,
+                input,
+                lda,
+                long(call.stride_a),
+                call.b as *const std::ffi::c_void,
+                input,
+                ldb,
+                long(call.stride_b),
+                (&raw const call.beta).cast(),
+                call.c as *mut std::ffi::c_void,
+                output,
+                ldc,
+                long(call.stride_c),
+                batch,
+                compute,
+                cublasGemmAlgo_t::CUBLAS_GEMM_DEFAULT,
+            )?)
+        })
+    }
+
+    /// Starts recording the stream's work as a graph.
+    pub(crate) fn begin_capture(&self) -> Result<(), CudaError> {
+        match &self.backend {
+            Backend::Cuda(c) => guard(|| {
+                Ok(c.stream
+                    .begin_capture(CUstreamCaptureMode::CU_STREAM_CAPTURE_MODE_THREAD_LOCAL)?)
+            }),
+            #[cfg(test)]
+            Backend::Emu(e) => e.begin_capture(),
+        }
+    }
+
+    /// Ends the recording started by [`Device::begin_capture`] and instantiates the graph.
+    pub(crate) fn end_capture(&self) -> Result<Graph, CudaError> {
+        match &self.backend {
+            Backend::Cuda(c) => guard(|| {
+                c.stream
+                    .end_capture(CUgraphInstantiate_flags(0))?
+                    .map(Graph::Cuda)
+                    .ok_or_else(|| {
+                        CudaError::Config("stream capture returned no graph".to_string())
+                    })
+            }),
+            #[cfg(test)]
+            Backend::Emu(e) => e.end_capture().map(Graph::Emu),
+        }
+    }
+
+    /// Replays a captured graph.
+    pub(crate) fn launch_graph(&self, g: &Graph) -> Result<(), CudaError> {
+        match (&self.backend, g) {
+            (Backend::Cuda(_), Graph::Cuda(g)) => guard(|| Ok(g.launch()?)),
+            #[cfg(test)]
+            (Backend::Emu(e), Graph::Emu(ops)) => e.replay(ops),
+            #[cfg(test)]
+            _ => Err(CudaError::Config("graph of another device".to_string())),
+        }
+    }
+}
+
+fn check_range(offset: usize, len: usize, size: usize) -> Result<(), CudaError> {
+    if offset.checked_add(len).is_none_or(|end| end > size) {
+        return Err(CudaError::Config(format!(
+            "range {offset}..+{len} outside a buffer of {size}"
+        )));
+    }
+    Ok(())
+}
+
+/// Compiles [`KERNELS_CU`] for the device's architecture (falling back to NVRTC's default
+/// architecture if NVRTC does not know it). `--fmad=false` keeps `a*b+c` as two roundings,
+/// as the CPU computes it, so noise values match bit for bit where the math functions do.
+fn compile_kernels(cc: (i32, i32)) -> Result<cudarc::nvrtc::Ptx, CudaError> {
+    let base = CompileOptions {
+        fmad: Some(false),
+        ftz: Some(false),
+        prec_div: Some(true),
+        prec_sqrt: Some(true),
+        include_paths: cuda_include_dir()
+            .map(|d| vec![d.to_string_lossy().into_owned()])
+            .unwrap_or_default(),
+        name: Some("noisyprop_kernels.cu".to_string()),
+        ..Default::default()
+    };
+    let with_arch = CompileOptions {
+        options: vec![format!("--gpu-architecture=compute_{}{}", cc.0, cc.1)],
+        ..base.clone()
+    };
+    match compile_ptx_with_opts(KERNELS_CU, with_arch) {
+        Ok(ptx) => Ok(ptx),
+        Err(first) => compile_ptx_with_opts(KERNELS_CU, base).map_err(|_| CudaError::from(first)),
+    }
+}
+
+/// A row-major matrix in device memory (see [`Device::upload_matrix`]).
+pub struct DeviceMatrix {
+    pub(crate) data: DevBuf<f32>,
+    rows: usize,
+    cols: usize,
+}
+
+impl std::fmt::Debug for DeviceMatrix {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DeviceMatrix")
+            .field("rows", &self.rows)
+            .field("cols", &self.cols)
+            .finish_non_exhaustive()
+    }
+}
+
+impl DeviceMatrix {
+    /// Rows.
+    pub fn rows(&self) -> usize {
+        self.rows
+    }
+
+    /// Columns.
+    pub fn cols(&self) -> usize {
+        self.cols
+    }
+}

@@ -1,0 +1,345 @@
+// Element-wise kernels of the noisyprop CUDA backend, compiled at start-up by NVRTC.
+//
+// Contract: docs/engine-semantics.md. The RNG block below is a line-by-line port of
+// crates/engine/src/rng.rs (mix64, Key::child, Key::bits, box_muller) and must stay
+// valid C: the engine's tests compile it with the host C compiler and compare it
+// with the Rust functions. No header is included (NVRTC provides the math builtins),
+// so the module compiles without the CUDA include directory.
+//
+// Layouts (row-major): a G-network activation buffer is [G][B_max][n] with network
+// stride `gs` = B_max*n elements; only the first `rows` rows of each block are used.
+// bf16 values are stored as their 16-bit patterns (unsigned short).
+
+#ifndef NP_DEVICE
+#define NP_DEVICE __device__ __forceinline__
+#endif
+
+// BEGIN RNG
+#define NP_GOLDEN_GAMMA 0x9E3779B97F4A7C15ULL
+#define NP_MIX_M1 0xBF58476D1CE4E5B9ULL
+#define NP_MIX_M2 0x94D049BB133111EBULL
+#define NP_TAU_F32 6.2831855f
+#define NP_INV_2POW32_F32 (1.0f / 4294967296.0f)
+
+NP_DEVICE unsigned long long np_mix64(unsigned long long z) {
+    z = (z ^ (z >> 30)) * NP_MIX_M1;
+    z = (z ^ (z >> 27)) * NP_MIX_M2;
+    return z ^ (z >> 31);
+}
+
+NP_DEVICE unsigned long long np_child(unsigned long long key, unsigned long long id) {
+    return np_mix64(key ^ np_mix64(id + NP_GOLDEN_GAMMA));
+}
+
+NP_DEVICE unsigned long long np_bits(unsigned long long key, unsigned long long i) {
+    return np_mix64(key + (i + 1ULL) * NP_GOLDEN_GAMMA);
+}
+
+NP_DEVICE void np_box_muller(unsigned long long bits, float* z0, float* z1) {
+    float u1 = ((float)(bits >> 32) + 1.0f) * NP_INV_2POW32_F32;
+    float u2 = (float)(bits & 0xFFFFFFFFULL) * NP_INV_2POW32_F32;
+    float r = sqrtf(-2.0f * logf(u1));
+    float s, c;
+    sincosf(NP_TAU_F32 * u2, &s, &c);
+    *z0 = r * c;
+    *z1 = r * s;
+}
+// END RNG
+
+// Noise stage kinds (per network, up to NP_MAX_STAGES stages, 0 ends the stack).
+#define NP_NOISE_NONE 0u
+#define NP_NOISE_DROPOUT 1u
+#define NP_NOISE_GAUSS_MULT 2u
+#define NP_NOISE_GAUSS_ADD 3u
+
+// Activations.
+#define NP_ACT_LINEAR 0
+#define NP_ACT_RELU 1
+#define NP_ACT_LEAKY_RELU 2
+#define NP_ACT_ABS 3
+#define NP_ACT_TANH 4
+
+NP_DEVICE unsigned short np_f32_to_bf16(float f) {
+    unsigned int u = __float_as_uint(f);
+    if ((u & 0x7FFFFFFFu) > 0x7F800000u) {
+        return (unsigned short)((u >> 16) | 0x0040u); // quiet NaN
+    }
+    u += 0x7FFFu + ((u >> 16) & 1u); // round to nearest even
+    return (unsigned short)(u >> 16);
+}
+
+// phi(x), and phi'(x) in *d (act.rs::eval).
+NP_DEVICE float np_act(int act, float slope, float x, float* d) {
+    switch (act) {
+    case NP_ACT_RELU:
+        if (x > 0.0f) { *d = 1.0f; return x; }
+        *d = 0.0f;
+        return 0.0f;
+    case NP_ACT_LEAKY_RELU:
+        if (x >= 0.0f) { *d = 1.0f; return x; }
+        *d = slope;
+        return slope * x;
+    case NP_ACT_ABS:
+        if (x >= 0.0f) { *d = 1.0f; return x; }
+        *d = -1.0f;
+        return -x;
+    case NP_ACT_TANH: {
+        float t = tanhf(x);
+        *d = 1.0f - t * t;
+        return t;
+    }
+    default:
+        *d = 1.0f;
+        return x;
+    }
+}
+
+// Applies network g's noise stack to value v at counter c (noise.rs::NoiseSampler::apply);
+// *f is multiplied by the multiplicative draws. `kind`, `thr`, `par` point at the network's
+// stages, `keys` at the stage keys of (network, layer, step).
+NP_DEVICE float np_noise(float v, float* f, unsigned long long c, int max_stages,
+                         const unsigned int* kind, const unsigned long long* thr,
+                         const float* par, const unsigned long long* keys) {
+    for (int s = 0; s < max_stages; ++s) {
+        unsigned int k = kind[s];
+        if (k == NP_NOISE_NONE) {
+            break;
+        }
+        unsigned long long key = keys[s];
+        if (k == NP_NOISE_DROPOUT) {
+            unsigned long long b = np_bits(key, c) >> 32;
+            float e = b < thr[s] ? par[s] : 0.0f;
+            v *= e;
+            *f *= e;
+        } else {
+            float z0, z1;
+            np_box_muller(np_bits(key, c >> 1), &z0, &z1);
+            float z = (c & 1ULL) ? z1 : z0;
+            float e = par[s] * z;
+            if (k == NP_NOISE_GAUSS_MULT) {
+                e = 1.0f + e;
+                v *= e;
+                *f *= e;
+            } else {
+                v += e;
+            }
+        }
+    }
+    return v;
+}
+
+NP_DEVICE void np_store(void* out, int bf16, long long i, float v) {
+    if (bf16) {
+        ((unsigned short*)out)[i] = np_f32_to_bf16(v);
+    } else {
+        ((float*)out)[i] = v;
+    }
+}
+
+// keys[(g*L + l)*S + s] = Key(root[g]).child(step).child(l).child(s), with root[g] =
+// Key::new(seed_g).child(NOISE). One block.
+extern "C" __global__ void np_step_keys(const unsigned long long* root, unsigned long long* keys,
+                                        const unsigned long long* step, int g_count, int layers,
+                                        int max_stages) {
+    unsigned long long t = *step;
+    int total = g_count * layers * max_stages;
+    for (int i = threadIdx.x; i < total; i += blockDim.x) {
+        int s = i % max_stages;
+        int l = (i / max_stages) % layers;
+        int g = i / (max_stages * layers);
+        keys[i] = np_child(np_child(np_child(root[g], t), (unsigned long long)l),
+                           (unsigned long long)s);
+    }
+}
+
+extern "C" __global__ void np_advance_step(unsigned long long* step) {
+    if (threadIdx.x == 0 && blockIdx.x == 0) {
+        *step += 1ULL;
+    }
+}
+
+// Layer-0 input: xt[g] = noise_g(phi(x)) for the shared raw input x (rows x n).
+// grid (blocks, G).
+extern "C" __global__ void np_input(const float* x, void* xt, int rows, int n, long long gs,
+                                    int act, float slope, int apply_act, int noise_on,
+                                    int max_stages, int layers, const unsigned int* kind,
+                                    const unsigned long long* thr, const float* par,
+                                    const unsigned long long* keys, int bf16) {
+    int g = blockIdx.y;
+    long long total = (long long)rows * n;
+    const unsigned int* kg = kind + g * max_stages;
+    const unsigned long long* tg = thr + g * max_stages;
+    const float* pg = par + g * max_stages;
+    const unsigned long long* keyg = keys + ((long long)g * layers + 0) * max_stages;
+    for (long long e = blockIdx.x * (long long)blockDim.x + threadIdx.x; e < total;
+         e += (long long)gridDim.x * blockDim.x) {
+        float v = x[e];
+        if (apply_act) {
+            float d;
+            v = np_act(act, slope, v, &d);
+        }
+        if (noise_on) {
+            float f = 1.0f;
+            v = np_noise(v, &f, (unsigned long long)e, max_stages, kg, tg, pg, keyg);
+        }
+        np_store(xt, bf16, g * gs + e, v);
+    }
+}
+
+// Hidden layer l (1..=depth): a = z + b, x = phi(a), xt = noise(x); fac = phi'(a)*eps.
+// grid (blocks, G). fac may be null (evaluation).
+extern "C" __global__ void np_hidden(const float* z, const float* bias, void* xt, float* fac,
+                                     int rows, int n, long long gs, int act, float slope,
+                                     int noise_on, int max_stages, int layers, int layer,
+                                     const unsigned int* kind, const unsigned long long* thr,
+                                     const float* par, const unsigned long long* keys, int bf16) {
+    int g = blockIdx.y;
+    long long total = (long long)rows * n;
+    const float* bg = bias + (long long)g * n;
+    const unsigned int* kg = kind + g * max_stages;
+    const unsigned long long* tg = thr + g * max_stages;
+    const float* pg = par + g * max_stages;
+    const unsigned long long* keyg = keys + ((long long)g * layers + layer) * max_stages;
+    for (long long e = blockIdx.x * (long long)blockDim.x + threadIdx.x; e < total;
+         e += (long long)gridDim.x * blockDim.x) {
+        int j = (int)(e % n);
+        float a = z[g * gs + e] + bg[j];
+        float d;
+        float v = np_act(act, slope, a, &d);
+        float f = 1.0f;
+        if (noise_on) {
+            v = np_noise(v, &f, (unsigned long long)e, max_stages, kg, tg, pg, keyg);
+        }
+        np_store(xt, bf16, g * gs + e, v);
+        if (fac) {
+            fac[g * gs + e] = d * f;
+        }
+    }
+}
+
+// Output layer with MSE: out = z + b, diff = out - y (y shared by all networks, rows x n);
+// delta = scale*diff (scale = 2/(rows*n)); partial[g*gridDim.x + block] = sum diff^2.
+// grid (blocks, G), block 256 (power of two). delta / delta_h may be null.
+extern "C" __global__ void np_mse(const float* z, const float* bias, const float* y, float* delta,
+                                  unsigned short* delta_h, float* partial, int rows, int n,
+                                  long long gs, float scale) {
+    __shared__ float acc[256];
+    int g = blockIdx.y;
+    long long total = (long long)rows * n;
+    const float* bg = bias + (long long)g * n;
+    float sum = 0.0f;
+    for (long long e = blockIdx.x * (long long)blockDim.x + threadIdx.x; e < total;
+         e += (long long)gridDim.x * blockDim.x) {
+        int j = (int)(e % n);
+        float out = z[g * gs + e] + bg[j];
+        float diff = out - y[e];
+        sum += diff * diff;
+        if (delta) {
+            float dl = scale * diff;
+            delta[g * gs + e] = dl;
+            if (delta_h) {
+                delta_h[g * gs + e] = np_f32_to_bf16(dl);
+            }
+        }
+    }
+    acc[threadIdx.x] = sum;
+    __syncthreads();
+    for (int w = blockDim.x / 2; w > 0; w >>= 1) {
+        if ((int)threadIdx.x < w) {
+            acc[threadIdx.x] += acc[threadIdx.x + w];
+        }
+        __syncthreads();
+    }
+    if (threadIdx.x == 0) {
+        partial[g * gridDim.x + blockIdx.x] = acc[0];
+    }
+}
+
+// Per network: loss = inv_count * sum of its partials. mode 0 (training):
+// hist[(step % cap)*G + g] = loss; mode 1 (evaluation): eval_acc[g] += loss. grid G, block 1.
+extern "C" __global__ void np_loss(const float* partial, int blocks, const unsigned long long* step,
+                                   float* hist, int cap, double* eval_acc, double inv_count,
+                                   int mode) {
+    int g = blockIdx.x;
+    if (threadIdx.x != 0) {
+        return;
+    }
+    double s = 0.0;
+    for (int i = 0; i < blocks; ++i) {
+        s += (double)partial[g * blocks + i];
+    }
+    double loss = s * inv_count;
+    if (mode == 0) {
+        unsigned long long slot = *step % (unsigned long long)cap;
+        hist[slot * gridDim.x + g] = (float)loss;
+    } else {
+        eval_acc[g] += loss;
+    }
+}
+
+// delta = g_in * fac (the backward factor phi'(a)*eps of the layer), plus a bf16 copy.
+// grid (blocks, G).
+extern "C" __global__ void np_backward(const float* g_in, const float* fac, float* delta,
+                                       unsigned short* delta_h, int rows, int n, long long gs) {
+    int g = blockIdx.y;
+    long long total = (long long)rows * n;
+    for (long long e = blockIdx.x * (long long)blockDim.x + threadIdx.x; e < total;
+         e += (long long)gridDim.x * blockDim.x) {
+        long long i = g * gs + e;
+        float dl = g_in[i] * fac[i];
+        delta[i] = dl;
+        if (delta_h) {
+            delta_h[i] = np_f32_to_bf16(dl);
+        }
+    }
+}
+
+// Bias gradient (column sums of delta over the batch) and SGD update:
+// v = mu*v + grad (v null: plain SGD), b -= lr*v. grid (ceil(n/32), G), block (32, 8).
+extern "C" __global__ void np_bias_sgd(const float* delta, float* bias, float* vel, int rows, int n,
+                                       long long gs, float lr, float mu) {
+    __shared__ float acc[8][33];
+    int g = blockIdx.y;
+    int j = blockIdx.x * 32 + threadIdx.x;
+    float s = 0.0f;
+    if (j < n) {
+        for (int r = threadIdx.y; r < rows; r += 8) {
+            s += delta[g * gs + (long long)r * n + j];
+        }
+    }
+    acc[threadIdx.y][threadIdx.x] = s;
+    __syncthreads();
+    if (threadIdx.y == 0 && j < n) {
+        float t = 0.0f;
+        for (int k = 0; k < 8; ++k) {
+            t += acc[k][threadIdx.x];
+        }
+        long long i = (long long)g * n + j;
+        if (vel) {
+            float v = mu * vel[i] + t;
+            vel[i] = v;
+            bias[i] -= lr * v;
+        } else {
+            bias[i] -= lr * t;
+        }
+    }
+}
+
+// SGD with momentum on a flat buffer: v = mu*v + grad; w -= lr*v.
+extern "C" __global__ void np_sgd(float* w, float* vel, const float* grad, long long count,
+                                  float lr, float mu) {
+    for (long long i = blockIdx.x * (long long)blockDim.x + threadIdx.x; i < count;
+         i += (long long)gridDim.x * blockDim.x) {
+        float v = mu * vel[i] + grad[i];
+        vel[i] = v;
+        w[i] -= lr * v;
+    }
+}
+
+// dst = bf16(src) on a flat buffer (the bf16 copy of the fp32 master weights).
+extern "C" __global__ void np_to_bf16(const float* src, unsigned short* dst, long long count) {
+    for (long long i = blockIdx.x * (long long)blockDim.x + threadIdx.x; i < count;
+         i += (long long)gridDim.x * blockDim.x) {
+        dst[i] = np_f32_to_bf16(src[i]);
+    }
+}

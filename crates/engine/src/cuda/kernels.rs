@@ -1,0 +1,177 @@
+//! The CUDA C source of the element-wise kernels (compiled by NVRTC at start-up).
+
+/// The whole CUDA C source (`kernels.cu`): RNG port, fused forward/backward element-wise
+/// kernels, MSE, bias reduction + SGD, bf16 conversion.
+pub const KERNELS_CU: &str = include_str!("kernels.cu");
+
+/// The part of [`KERNELS_CU`] between `// BEGIN RNG` and `// END RNG`: the port of
+/// `rng.rs`, valid C as well as CUDA C.
+pub fn rng_block() -> Option<&'static str> {
+    let start = KERNELS_CU.find("// BEGIN RNG")?;
+    let end = KERNELS_CU.find("// END RNG")?;
+    KERNELS_CU.get(start..end)
+}
+
+/// Maximum number of noise stages per network on the GPU.
+pub(crate) const MAX_STAGES: usize = 4;
+
+/// Noise stage kinds (`NP_NOISE_*` in the source).
+pub(crate) mod noise_kind {
+    pub const DROPOUT: u32 = 1;
+    pub const GAUSS_MULT: u32 = 2;
+    pub const GAUSS_ADD: u32 = 3;
+}
+
+/// Activation codes (`NP_ACT_*` in the source).
+pub(crate) mod act_code {
+    pub const LINEAR: i32 = 0;
+    pub const RELU: i32 = 1;
+    pub const LEAKY_RELU: i32 = 2;
+    pub const ABS: i32 = 3;
+    pub const TANH: i32 = 4;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rng::{Key, box_muller, mix64};
+
+    /// The constants of `rng.rs` appear in the CUDA source, so a typo in the port is caught
+    /// even where no C compiler (and no GPU) is available.
+    #[test]
+    fn rng_constants_appear_in_the_source() {
+        let src = rng_block().expect("RNG block markers");
+        let hex = |v: u64| format!("0x{v:016X}ULL");
+        assert!(src.contains(&hex(crate::rng::GOLDEN_GAMMA)), "golden gamma");
+        assert!(
+            src.contains(&hex(0xBF58_476D_1CE4_E5B9)),
+            "mix64 multiplier 1"
+        );
+        assert!(
+            src.contains(&hex(0x94D0_49BB_1331_11EB)),
+            "mix64 multiplier 2"
+        );
+        // The mixer's shifts, in order.
+        let shifts: Vec<usize> = [">> 30", ">> 27", ">> 31"]
+            .iter()
+            .map(|s| src.find(s).expect(s))
+            .collect();
+        assert!(
+            shifts.windows(2).all(|w| w[0] < w[1]),
+            "shift order 30, 27, 31"
+        );
+        // τ in f32 and 2⁻³² as the Rust code writes them.
+        assert_eq!(format!("{}", std::f32::consts::TAU), "6.2831855");
+        assert!(src.contains("6.2831855f"));
+        assert!(src.contains("(1.0f / 4294967296.0f)"));
+        // The Rust side of the constants checked above.
+        assert_eq!(mix64(0), 0);
+        let _ = box_muller(Key::new(1).bits(0));
+    }
+
+    /// Every kernel the device loads is defined in the source.
+    #[test]
+    fn kernels_are_defined() {
+        for name in [
+            "np_step_keys",
+            "np_advance_step",
+            "np_input",
+            "np_hidden",
+            "np_mse",
+            "np_loss",
+            "np_backward",
+            "np_bias_sgd",
+            "np_sgd",
+            "np_to_bf16",
+        ] {
+            assert!(
+                KERNELS_CU.contains(&format!("extern \"C\" __global__ void {name}(")),
+                "{name}"
+            );
+        }
+        assert!(KERNELS_CU.contains(&format!("NP_NOISE_DROPOUT {}u", noise_kind::DROPOUT)));
+        assert!(KERNELS_CU.contains(&format!("NP_NOISE_GAUSS_MULT {}u", noise_kind::GAUSS_MULT)));
+        assert!(KERNELS_CU.contains(&format!("NP_NOISE_GAUSS_ADD {}u", noise_kind::GAUSS_ADD)));
+        for (name, v) in [
+            ("LINEAR", act_code::LINEAR),
+            ("RELU", act_code::RELU),
+            ("LEAKY_RELU", act_code::LEAKY_RELU),
+            ("ABS", act_code::ABS),
+            ("TANH", act_code::TANH),
+        ] {
+            assert!(
+                KERNELS_CU.contains(&format!("#define NP_ACT_{name} {v}\n")),
+                "{name}"
+            );
+        }
+    }
+
+    /// Compiles the RNG block with the host C compiler and compares it with `rng.rs`:
+    /// integers exactly, Box–Muller to a few ulp (the C library's `logf`/`sinf`/`cosf`
+    /// stand in for CUDA's). Skips when no C compiler is installed.
+    #[test]
+    fn rng_block_compiled_as_c_matches_rust() {
+        let cc = std::env::var("CC").unwrap_or_else(|_| "cc".to_string());
+        let dir = std::env::temp_dir().join(format!("noisyprop-rng-c-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let c_path = dir.join("rng.c");
+        let exe = dir.join("rng");
+        let prelude = "#include <stdio.h>\n#include <math.h>\n#define NP_DEVICE static inline\n\
+                       #define sincosf(x, s, c) (*(s) = sinf(x), *(c) = cosf(x))\n";
+        let main = r#"
+int main(void) {
+    unsigned long long key = 0x0123456789ABCDEFULL;
+    for (unsigned long long i = 0; i < 4096; ++i) {
+        unsigned long long k = np_child(np_child(key, i), i * 7ULL + 3ULL);
+        unsigned long long b = np_bits(k, i * 1000003ULL);
+        float z0, z1;
+        np_box_muller(b, &z0, &z1);
+        printf("%llu %llu %llu %.9g %.9g\n", np_mix64(i * 0x9E3779B97F4A7C15ULL), k, b, z0, z1);
+    }
+    return 0;
+}
+"#;
+        std::fs::write(&c_path, format!("{prelude}{}{main}", rng_block().unwrap())).unwrap();
+        let status = std::process::Command::new(&cc)
+            .args(["-std=c99", "-O2", "-ffp-contract=off", "-o"])
+            .arg(&exe)
+            .arg(&c_path)
+            .arg("-lm")
+            .status();
+        match status {
+            Ok(s) if s.success() => {}
+            Ok(s) => panic!("the RNG block does not compile as C ({s})"),
+            Err(e) => {
+                eprintln!("note: no C compiler ({cc}: {e}); skipping the C check of the RNG port");
+                return;
+            }
+        }
+        let out = std::process::Command::new(&exe).output().unwrap();
+        let _ = std::fs::remove_dir_all(&dir);
+        let text = String::from_utf8(out.stdout).unwrap();
+        let key = Key(0x0123_4567_89AB_CDEF);
+        let mut lines = 0;
+        for (i, line) in text.lines().enumerate() {
+            let i = i as u64;
+            let f: Vec<&str> = line.split_whitespace().collect();
+            let k = key.child(i).child(i * 7 + 3);
+            let b = k.bits(i * 1_000_003);
+            assert_eq!(
+                f[0].parse::<u64>().unwrap(),
+                mix64(i.wrapping_mul(crate::rng::GOLDEN_GAMMA))
+            );
+            assert_eq!(f[1].parse::<u64>().unwrap(), k.0);
+            assert_eq!(f[2].parse::<u64>().unwrap(), b);
+            let (z0, z1) = box_muller(b);
+            for (c, r) in [(f[3], z0), (f[4], z1)] {
+                let c: f32 = c.parse().unwrap();
+                assert!(
+                    (c - r).abs() <= 4.0 * f32::EPSILON * r.abs().max(1.0),
+                    "line {i}: C {c} vs Rust {r}"
+                );
+            }
+            lines += 1;
+        }
+        assert_eq!(lines, 4096);
+    }
+}

@@ -1,0 +1,337 @@
+//! The Fig. 6 grid: one [`GpuGrid`] per depth, one network per keep probability, all
+//! stepping on the same batches; and its throughput benchmark.
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use super::device::{Device, DeviceMatrix};
+use super::error::CudaError;
+use super::grid::{GpuGrid, GridConfig, NetSpec, Precision};
+use super::parity::{json_num, json_str};
+use crate::rng::Key;
+
+/// The depths of Fig. 6 (`np.linspace(2, 40, 10, dtype=int)`).
+pub const PAPER_DEPTHS: [usize; 10] = [2, 6, 10, 14, 18, 23, 27, 31, 35, 40];
+
+/// The keep probabilities of Fig. 6 (`np.linspace(0.1, 1, 10)`, computed as numpy does).
+pub fn paper_keeps() -> [f64; 10] {
+    let step = (1.0 - 0.1) / 9.0;
+    let mut k = [0.0; 10];
+    for (i, v) in k.iter_mut().enumerate() {
+        *v = if i == 9 { 1.0 } else { 0.1 + i as f64 * step };
+    }
+    k
+}
+
+/// The paper's seeding: run (keep index i, depth index j) has seed 10·i + j.
+pub fn paper_seed(keep_index: usize, depth_index: usize) -> u64 {
+    (10 * keep_index + depth_index) as u64
+}
+
+/// Grids of critical-dropout networks: `grids()[j]` has depth `depths[j]` and network i
+/// keeps with probability `keeps[i]` (σ_w² = 2·keeps[i]).
+#[derive(Debug)]
+pub struct PaperGrid {
+    grids: Vec<GpuGrid>,
+    depths: Vec<usize>,
+    keeps: Vec<f64>,
+}
+
+impl PaperGrid {
+    /// Builds one grid per depth from `base` (its `depth` is replaced), with
+    /// `seed(keep_index, depth_index)` as each network's seed (e.g. [`paper_seed`]).
+    ///
+    /// # Errors
+    /// See [`GpuGrid::new`].
+    pub fn new(
+        dev: &Arc<Device>,
+        base: &GridConfig,
+        depths: &[usize],
+        keeps: &[f64],
+        seed: impl Fn(usize, usize) -> u64,
+    ) -> Result<Self, CudaError> {
+        let mut grids = Vec::with_capacity(depths.len());
+        for (j, &depth) in depths.iter().enumerate() {
+            let cfg = GridConfig {
+                depth,
+                ..base.clone()
+            };
+            let nets: Vec<NetSpec> = keeps
+                .iter()
+                .enumerate()
+                .map(|(i, &p)| NetSpec::critical_dropout(p, seed(i, j)))
+                .collect();
+            grids.push(GpuGrid::new(dev, cfg, &nets)?);
+        }
+        Ok(PaperGrid {
+            grids,
+            depths: depths.to_vec(),
+            keeps: keeps.to_vec(),
+        })
+    }
+
+    /// The grids, one per depth.
+    pub fn grids(&self) -> &[GpuGrid] {
+        &self.grids
+    }
+
+    /// Mutable access to the grids.
+    pub fn grids_mut(&mut self) -> &mut [GpuGrid] {
+        &mut self.grids
+    }
+
+    /// The depths.
+    pub fn depths(&self) -> &[usize] {
+        &self.depths
+    }
+
+    /// The keep probabilities.
+    pub fn keeps(&self) -> &[f64] {
+        &self.keeps
+    }
+
+    /// Total number of networks.
+    pub fn networks(&self) -> usize {
+        self.grids.iter().map(GpuGrid::networks).sum()
+    }
+
+    /// Device memory of all grids.
+    pub fn device_bytes(&self) -> usize {
+        self.grids.iter().map(GpuGrid::device_bytes).sum()
+    }
+
+    /// Loads rows `row0 .. row0 + rows` of device matrices as every grid's batch.
+    ///
+    /// # Errors
+    /// See [`GpuGrid::load_batch_device`].
+    pub fn load_batch_device(
+        &mut self,
+        x: &DeviceMatrix,
+        y: Option<&DeviceMatrix>,
+        row0: usize,
+        rows: usize,
+    ) -> Result<(), CudaError> {
+        for g in &mut self.grids {
+            g.load_batch_device(x, y, row0, rows)?;
+        }
+        Ok(())
+    }
+
+    /// One SGD step of every network (a "grid-step"); asynchronous.
+    ///
+    /// # Errors
+    /// See [`GpuGrid::step`].
+    pub fn step(&mut self) -> Result<(), CudaError> {
+        for g in &mut self.grids {
+            g.step()?;
+        }
+        Ok(())
+    }
+
+    /// Noise-free evaluation of the loaded batch by every network.
+    ///
+    /// # Errors
+    /// See [`GpuGrid::eval_batch`].
+    pub fn eval_batch(&mut self) -> Result<(), CudaError> {
+        for g in &mut self.grids {
+            g.eval_batch()?;
+        }
+        Ok(())
+    }
+
+    /// Training losses since the last call, `[depth][step][keep]`.
+    ///
+    /// # Errors
+    /// See [`GpuGrid::take_train_losses`].
+    pub fn take_train_losses(&mut self) -> Result<Vec<Vec<Vec<f32>>>, CudaError> {
+        self.grids
+            .iter_mut()
+            .map(GpuGrid::take_train_losses)
+            .collect()
+    }
+
+    /// Mean evaluation losses since the last call, `[depth][keep]`.
+    ///
+    /// # Errors
+    /// See [`GpuGrid::take_eval_losses`].
+    pub fn take_eval_losses(&mut self) -> Result<Vec<Vec<f64>>, CudaError> {
+        self.grids
+            .iter_mut()
+            .map(GpuGrid::take_eval_losses)
+            .collect()
+    }
+}
+
+/// The result of [`paper_grid_throughput`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct Throughput {
+    /// Precision of the products.
+    pub precision: Precision,
+    /// Networks in the grid (100 for the paper grid).
+    pub networks: usize,
+    /// Timed grid-steps.
+    pub grid_steps: usize,
+    /// Untimed warm-up grid-steps before them (they include the graph captures).
+    pub warmup: usize,
+    /// Wall time of the timed grid-steps, including the final loss read-back.
+    pub seconds: f64,
+    /// `grid_steps / seconds`: SGD steps of all networks per second.
+    pub grid_steps_per_second: f64,
+    /// Set-up time (CPU initialisation, upload).
+    pub setup_seconds: f64,
+    /// Device memory of the grid's buffers.
+    pub device_bytes: usize,
+    /// Whether steps ran as CUDA graphs (or the capture error).
+    pub graphs: Result<bool, String>,
+    /// Mean training loss of the last timed step over the networks.
+    pub mean_last_loss: f64,
+    /// Networks whose losses were all finite during the timed steps.
+    pub finite_networks: usize,
+}
+
+impl Throughput {
+    /// One JSON object on one line.
+    pub fn to_json(&self) -> String {
+        let (graphs, graph_error) = match &self.graphs {
+            Ok(g) => (g.to_string(), "null".to_string()),
+            Err(e) => ("false".to_string(), json_str(e)),
+        };
+        format!(
+            "{{\"check\":\"throughput\",\"precision\":\"{}\",\"networks\":{},\"grid_steps\":{},\"warmup\":{},\"seconds\":{},\"grid_steps_per_second\":{},\"setup_seconds\":{},\"device_gib\":{},\"graphs\":{},\"graph_error\":{},\"mean_last_loss\":{},\"finite_networks\":{}}}",
+            self.precision,
+            self.networks,
+            self.grid_steps,
+            self.warmup,
+            json_num(self.seconds),
+            json_num(self.grid_steps_per_second),
+            json_num(self.setup_seconds),
+            json_num(self.device_bytes as f64 / f64::from(1u32 << 30)),
+            graphs,
+            graph_error,
+            json_num(self.mean_last_loss),
+            self.finite_networks,
+        )
+    }
+}
+
+/// Builds the full Fig. 6 grid (10 depths × 10 keep probabilities, width 1000, batch 128,
+/// MNIST-sized synthetic data kept on the device) and times `steps` grid-steps after
+/// `warmup` untimed ones (use ≥ 2 so that the CUDA graphs are captured before timing).
+///
+/// # Errors
+/// Device errors (e.g. out of memory: the grid needs ~10 GiB in fp32/tf32, ~13.5 GiB in
+/// bf16, plus the cuBLAS workspace).
+pub fn paper_grid_throughput(
+    dev: &Arc<Device>,
+    precision: Precision,
+    warmup: usize,
+    steps: usize,
+    use_graphs: bool,
+) -> Result<Throughput, CudaError> {
+    let setup = Instant::now();
+    let base = GridConfig {
+        use_graphs,
+        ..GridConfig::paper(0, precision)
+    };
+    let mut grid = PaperGrid::new(dev, &base, &PAPER_DEPTHS, &paper_keeps(), paper_seed)?;
+    let pool_rows = 8 * base.batch;
+    let k = Key::new(2018).child(0xDA7A);
+    let pixels: Vec<f32> = (0..(pool_rows * base.d_in) as u64)
+        .map(|i| {
+            let u = k.uniform(i);
+            if u < 0.8 {
+                0.0
+            } else {
+                ((u - 0.8) / 0.2) as f32
+            }
+        })
+        .collect();
+    let data = dev.upload_matrix(&pixels, base.d_in)?;
+    dev.synchronize()?;
+    let setup_seconds = setup.elapsed().as_secs_f64();
+
+    let mut batch = 0usize;
+    let mut next_batch = |grid: &mut PaperGrid| {
+        let row0 = (batch % 8) * base.batch;
+        batch += 1;
+        grid.load_batch_device(&data, None, row0, base.batch)
+    };
+    for _ in 0..warmup {
+        next_batch(&mut grid)?;
+        grid.step()?;
+    }
+    grid.take_train_losses()?;
+    dev.synchronize()?;
+
+    let start = Instant::now();
+    for _ in 0..steps {
+        next_batch(&mut grid)?;
+        grid.step()?;
+    }
+    let losses = grid.take_train_losses()?;
+    let seconds = start.elapsed().as_secs_f64();
+
+    let mut finite_networks = 0;
+    let (mut last_sum, mut last_n) = (0f64, 0usize);
+    for per_depth in &losses {
+        let nets = per_depth.first().map_or(0, Vec::len);
+        for i in 0..nets {
+            if per_depth.iter().all(|s| s[i].is_finite()) {
+                finite_networks += 1;
+            }
+        }
+        if let Some(last) = per_depth.last() {
+            last_sum += last.iter().map(|&v| f64::from(v)).sum::<f64>();
+            last_n += last.len();
+        }
+    }
+    let graphs = grid
+        .grids()
+        .iter()
+        .map(GpuGrid::graph_status)
+        .find(Result::is_err)
+        .unwrap_or(Ok(use_graphs));
+    Ok(Throughput {
+        precision,
+        networks: grid.networks(),
+        grid_steps: steps,
+        warmup,
+        seconds,
+        grid_steps_per_second: steps as f64 / seconds,
+        setup_seconds,
+        device_bytes: grid.device_bytes(),
+        graphs,
+        mean_last_loss: last_sum / last_n.max(1) as f64,
+        finite_networks,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn paper_grid_values() {
+        let k = paper_keeps();
+        assert_eq!(k[0], 0.1);
+        assert_eq!(k[9], 1.0);
+        assert!((k[2] - 0.3).abs() < 1e-15);
+        assert_eq!(paper_seed(3, 4), 34);
+        let t = Throughput {
+            precision: Precision::Tf32,
+            networks: 100,
+            grid_steps: 50,
+            warmup: 3,
+            seconds: 1.0,
+            grid_steps_per_second: 50.0,
+            setup_seconds: 2.0,
+            device_bytes: 1 << 30,
+            graphs: Ok(true),
+            mean_last_loss: 0.1,
+            finite_networks: 100,
+        };
+        let j = t.to_json();
+        assert!(j.contains("\"grid_steps_per_second\":5e1"));
+        assert!(j.contains("\"device_gib\":1e0"));
+    }
+}
