@@ -13,7 +13,7 @@ use rand_distr::{Distribution, Gamma, Poisson};
 
 use crate::error::EngineError;
 use crate::real::Real;
-use crate::rng::{Key, box_muller};
+use crate::rng::{self, Key};
 
 /// One samplable stage.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -132,26 +132,25 @@ impl NoiseSampler {
                     );
                 }
                 Stage::GaussMult(std) | Stage::GaussAdd(std) => {
-                    let mult = stage.is_multiplicative();
+                    let mut z = vec![0f32; x.len()];
+                    rng::normals(k, offset, &mut z);
                     let std = std as f32;
-                    // One Box–Muller pair per two counters, computed once.
-                    let mut pair = (u64::MAX, (0.0f32, 0.0f32));
-                    for (i, v) in x.iter_mut().enumerate() {
-                        let c = offset + i as u64;
-                        if pair.0 != c >> 1 {
-                            pair = (c >> 1, box_muller(k.bits(c >> 1)));
-                        }
-                        let z = if c & 1 == 0 { pair.1.0 } else { pair.1.1 };
-                        let e = T::from_f64((std * z) as f64);
-                        if mult {
-                            let e = T::ONE + e;
-                            *v *= e;
-                            if let Some(f) = factor.as_deref_mut() {
-                                f[i] *= e;
+                    if stage.is_multiplicative() {
+                        let e = |zi: f32| T::ONE + T::from_f64((std * zi) as f64);
+                        match factor.as_deref_mut() {
+                            Some(f) => {
+                                for ((v, fv), &zi) in x.iter_mut().zip(f.iter_mut()).zip(&z) {
+                                    let e = e(zi);
+                                    *v *= e;
+                                    *fv *= e;
+                                }
                             }
-                        } else {
-                            *v += e;
+                            None => x.iter_mut().zip(&z).for_each(|(v, &zi)| *v *= e(zi)),
                         }
+                    } else {
+                        x.iter_mut()
+                            .zip(&z)
+                            .for_each(|(v, &zi)| *v += T::from_f64((std * zi) as f64));
                     }
                 }
                 Stage::LaplaceMult(b) | Stage::LaplaceAdd(b) => {

@@ -93,6 +93,7 @@ static void np_entry(int i) {
 #define __forceinline__ inline
 #define __shared__ static
 static inline unsigned int __float_as_uint(float f) { unsigned int u; std::memcpy(&u, &f, 4); return u; }
+static inline float __uint_as_float(unsigned int u) { float f; std::memcpy(&f, &u, 4); return f; }
 "#;
 
 const LAUNCHER: &str = r#"

@@ -35,12 +35,46 @@ NP_DEVICE unsigned long long np_bits(unsigned long long key, unsigned long long 
     return np_mix64(key + (i + 1ULL) * NP_GOLDEN_GAMMA);
 }
 
+// ln x for positive normal x: exponent split and the atanh series (rng::ln_f32).
+NP_DEVICE float np_ln(float x) {
+    unsigned int bits = __float_as_uint(x);
+    int e = (int)((bits >> 23) & 0xffu) - 127;
+    float m = __uint_as_float((bits & 0x007fffffu) | 0x3f800000u);
+    if (m > 0x1.6a09e6p+0f) {
+        m *= 0.5f;
+        e += 1;
+    }
+    float t = (m - 1.0f) / (m + 1.0f);
+    float t2 = t * t;
+    float p = t2 * (1.0f / 3.0f + t2 * (1.0f / 5.0f + t2 * (1.0f / 7.0f + t2 * (1.0f / 9.0f))));
+    float ef = (float)e;
+    return ef * 0.69314575f + (2.0f * (t + t * p) + ef * 1.4286068e-6f);
+}
+
+// (sin 2πu, cos 2πu): quadrant reduction and Taylor polynomials (rng::sincos_turns).
+NP_DEVICE void np_sincos_turns(float u, float* s, float* c) {
+    float y = u * 4.0f;
+    int q = (int)y;
+    float x = (y - (float)q) * 0x1.921fb6p+0f;
+    float x2 = x * x;
+    float sn = x * (1.0f + x2 * (-1.0f / 6.0f + x2 * (1.0f / 120.0f + x2 * (-1.0f / 5040.0f
+               + x2 * (1.0f / 362880.0f + x2 * (-1.0f / 39916800.0f))))));
+    float cs = 1.0f + x2 * (-0.5f + x2 * (1.0f / 24.0f + x2 * (-1.0f / 720.0f + x2 * (1.0f / 40320.0f
+               + x2 * (-1.0f / 3628800.0f + x2 * (1.0f / 479001600.0f))))));
+    switch (q & 3) {
+        case 0: *s = sn; *c = cs; break;
+        case 1: *s = cs; *c = -sn; break;
+        case 2: *s = -sn; *c = -cs; break;
+        default: *s = -cs; *c = sn; break;
+    }
+}
+
 NP_DEVICE void np_box_muller(unsigned long long bits, float* z0, float* z1) {
     float u1 = ((float)(bits >> 32) + 1.0f) * NP_INV_2POW32_F32;
     float u2 = (float)(bits & 0xFFFFFFFFULL) * NP_INV_2POW32_F32;
-    float r = sqrtf(-2.0f * logf(u1));
+    float r = sqrtf(-2.0f * np_ln(u1));
     float s, c;
-    sincosf(NP_TAU_F32 * u2, &s, &c);
+    np_sincos_turns(u2, &s, &c);
     *z0 = r * c;
     *z1 = r * s;
 }
