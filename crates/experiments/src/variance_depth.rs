@@ -290,16 +290,33 @@ struct Summary<'a> {
     rows: Vec<SummaryRow>,
 }
 
-/// The per-σ_w² summary without the per-layer arrays.
-#[derive(Serialize)]
-struct SummaryRow {
-    sigma_w2: f64,
-    first_unstable_layer: Option<usize>,
-    overflow: Option<bool>,
-    theory_depth: Option<f64>,
-    paper_theory_depth: Option<f64>,
-    first_element_exit_layer: Option<usize>,
-    depth_run: usize,
+/// The per-σ_w² summary without the per-layer arrays (see
+/// [`VarianceDepthRow`] for the fields).
+#[derive(Debug, Clone, Serialize)]
+#[allow(missing_docs)]
+pub struct SummaryRow {
+    pub sigma_w2: f64,
+    pub first_unstable_layer: Option<usize>,
+    pub overflow: Option<bool>,
+    pub theory_depth: Option<f64>,
+    pub paper_theory_depth: Option<f64>,
+    pub first_element_exit_layer: Option<usize>,
+    pub depth_run: usize,
+}
+
+impl VarianceDepthRow {
+    /// The row without its per-layer arrays.
+    pub fn summary(&self) -> SummaryRow {
+        SummaryRow {
+            sigma_w2: self.sigma_w2,
+            first_unstable_layer: self.first_unstable_layer,
+            overflow: self.overflow,
+            theory_depth: self.theory_depth,
+            paper_theory_depth: self.paper_theory_depth,
+            first_element_exit_layer: self.first_element_exit_layer,
+            depth_run: self.depth_run,
+        }
+    }
 }
 
 /// Writes `variance-depth.csv` (σ_w², layer, ln q), `variance-depth.json`
@@ -332,18 +349,7 @@ pub fn write_outputs(
         width: spec.width,
         examples,
         dataset,
-        rows: rows
-            .iter()
-            .map(|r| SummaryRow {
-                sigma_w2: r.sigma_w2,
-                first_unstable_layer: r.first_unstable_layer,
-                overflow: r.overflow,
-                theory_depth: r.theory_depth,
-                paper_theory_depth: r.paper_theory_depth,
-                first_element_exit_layer: r.first_element_exit_layer,
-                depth_run: r.depth_run,
-            })
-            .collect(),
+        rows: rows.iter().map(VarianceDepthRow::summary).collect(),
     };
     let mut files = vec![
         write_csv(&dir.join("variance-depth.csv"), &csv)?,

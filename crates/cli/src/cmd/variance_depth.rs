@@ -7,7 +7,7 @@ use anyhow::{Result, bail};
 use clap::Args;
 use serde::Serialize;
 
-use noisyprop_experiments::variance_depth::{VarianceDepthSpec, variance_depth, write_outputs};
+use noisyprop_experiments::variance_depth::{SummaryRow, VarianceDepthSpec, variance_depth, write_outputs};
 use noisyprop_theory::Noise;
 
 use crate::cmd::phase::GridArg;
@@ -75,15 +75,6 @@ pub struct VarianceDepthArgs {
     pub quiet: bool,
 }
 
-#[derive(Serialize)]
-struct Row {
-    sigma_w2: f64,
-    first_unstable_layer: Option<usize>,
-    overflow: Option<bool>,
-    theory_depth: Option<f64>,
-    paper_theory_depth: Option<f64>,
-    first_element_exit_layer: Option<usize>,
-}
 
 #[derive(Serialize)]
 struct Record<'a> {
@@ -92,7 +83,7 @@ struct Record<'a> {
     noise: String,
     width: usize,
     max_depth: usize,
-    sigma_w2: Vec<Row>,
+    sigma_w2: Vec<SummaryRow>,
     files: Vec<PathBuf>,
 }
 
@@ -122,17 +113,7 @@ pub fn run(args: &VarianceDepthArgs, out: &mut impl Write) -> Result<()> {
         noise: spec.noise.to_string(),
         width: spec.width,
         max_depth: spec.max_depth,
-        sigma_w2: rows
-            .iter()
-            .map(|r| Row {
-                sigma_w2: r.sigma_w2,
-                first_unstable_layer: r.first_unstable_layer,
-                overflow: r.overflow,
-                theory_depth: r.theory_depth,
-                paper_theory_depth: r.paper_theory_depth,
-                first_element_exit_layer: r.first_element_exit_layer,
-            })
-            .collect(),
+        sigma_w2: rows.iter().map(|r| r.summary()).collect(),
         files,
     };
     if args.json {

@@ -6,13 +6,13 @@ use std::path::PathBuf;
 
 use serde::Serialize;
 
-use noisyprop_plot::{LegendPos, LineChart, Marker, Panel, RefLine, Series};
+use noisyprop_plot::{LegendPos, LineChart, Marker, Panel, Series};
 use noisyprop_sim::InputClass;
 use noisyprop_theory::{
     Activation, Integration, MeanField, Network, Noise, NoiseLaw, VarianceRegime,
 };
 
-use super::{FigOptions, Setting, linspace};
+use super::{FigOptions, STARTS, Setting, correlation_starts, dynamics_chart, linspace, map_chart};
 use crate::ExperimentError;
 use crate::output::{write_csv, write_png};
 
@@ -100,7 +100,7 @@ pub fn figure4(
     progress: &(dyn Fn() + Sync),
 ) -> Result<(Vec<PathBuf>, Vec<String>), ExperimentError> {
     let c_in = linspace(0.0, 1.0, 21);
-    let starts = [0.0, 0.5, 0.9];
+    let starts = STARTS;
     let (mut map_series, mut dyn_series) = (Vec::new(), Vec::new());
     let (mut map_rows, mut dyn_rows, mut notes) = (Vec::new(), Vec::new(), Vec::new());
     let mut fixed = Vec::new();
@@ -164,15 +164,7 @@ pub fn figure4(
         }
         fixed.push((fp.c_star, fp.c_star));
         // (b) 30 layers from c⁰ ∈ {0, 0.5, 0.9}, one base with many partners.
-        let classes = starts
-            .iter()
-            .map(|&c0| InputClass {
-                q0: 1.0,
-                c0: Some(c0),
-                groups: 1,
-                partners: opts.partners,
-            })
-            .collect();
+        let classes = correlation_starts(opts.partners);
         let (_, b) = s.simulate(opts, classes, 30, opts.seed + 500 + i as u64, progress)?;
         for (k, c) in b.classes.iter().enumerate() {
             let c0 = starts[k];
@@ -264,30 +256,21 @@ pub fn figure4(
         legend: LegendPos::UpperRight,
         ..Default::default()
     };
-    let a = LineChart {
-        title: "(a) Iterative correlation map".into(),
-        x_label: "c^{l−1}".into(),
-        y_label: "c^{l}".into(),
-        x_range: Some((0.0, 1.0)),
-        y_range: Some((0.0, 1.0)),
-        series: map_series,
-        ref_lines: vec![
-            RefLine::identity()
-                .with_dashed(true)
-                .with_color((90, 90, 90)),
-        ],
-        legend: LegendPos::UpperLeft,
-        ..Default::default()
-    };
-    let b = LineChart {
-        title: "(b) Correlation dynamics".into(),
-        x_label: "layer l".into(),
-        y_label: "correlation c^{l}".into(),
-        y_range: Some((0.0, 1.0)),
-        series: dyn_series,
-        legend: LegendPos::Auto,
-        ..Default::default()
-    };
+    let a = map_chart(
+        "(a) Iterative correlation map",
+        "c^{l−1}",
+        "c^{l}",
+        (0.0, 1.0),
+        Some((0.0, 1.0)),
+        map_series,
+    );
+    let b = dynamics_chart(
+        "(b) Correlation dynamics",
+        "correlation c^{l}",
+        Some((0.0, 1.0)),
+        false,
+        dyn_series,
+    );
     let dir = &opts.out_dir;
     let files = vec![
         write_csv(&dir.join("fig4a.csv"), &map_rows)?,

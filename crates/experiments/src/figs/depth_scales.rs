@@ -16,11 +16,11 @@ use std::path::PathBuf;
 use serde::Serialize;
 
 use noisyprop_plot::{Colormap, LegendPos, LineChart, Marker, Panel, Series};
-use noisyprop_sim::{ClassResult, InputClass};
+use noisyprop_sim::ClassResult;
 use noisyprop_theory::{Activation, NoiseLaw};
 
 use super::correlation::relu_fixed_point;
-use super::{FigOptions, Setting, linspace};
+use super::{FigOptions, STARTS, Setting, correlation_starts, linspace};
 use crate::ExperimentError;
 use crate::output::{write_csv, write_png};
 
@@ -61,7 +61,9 @@ struct DecayRow {
 }
 
 /// The fit window of one class: layers l ≥ 1 with Δ_l falling and above
-/// 3·SE_l, up to the first that is not.
+/// 3·SE_l, up to the first that is not; of those, the ones with
+/// Δ_l ≤ Δ_0/4 (the caption's "large l", where the map is close to linear
+/// around c*) when at least two are, else all.
 pub fn window(class: &ClassResult, c_star: f64) -> Vec<(usize, f64)> {
     let mut out = Vec::new();
     let mut prev = f64::INFINITY;
@@ -74,7 +76,13 @@ pub fn window(class: &ClassResult, c_star: f64) -> Vec<(usize, f64)> {
         out.push((l.layer, d));
         prev = d;
     }
-    out
+    let d0 = class
+        .layers
+        .first()
+        .and_then(|l| l.c)
+        .map_or(f64::INFINITY, |c| (c.mean - c_star).abs());
+    let late: Vec<(usize, f64)> = out.iter().copied().filter(|p| p.1 <= d0 / 4.0).collect();
+    if late.len() >= 2 { late } else { out }
 }
 
 /// Pooled least-squares slope of ln Δ against l with one intercept per
@@ -119,7 +127,7 @@ pub fn figure5(
     opts: &FigOptions,
     progress: &(dyn Fn() + Sync),
 ) -> Result<(Vec<PathBuf>, Vec<String>), ExperimentError> {
-    let starts = [0.0, 0.5, 0.9];
+    let starts = STARTS;
     let dropout: Vec<f64> = (1..=9).map(|i| i as f64 / 10.0).collect();
     let gauss: Vec<f64> = (0..13).map(|i| 0.1 + 0.15 * i as f64).collect();
     let mut fits = Vec::new();
@@ -139,15 +147,7 @@ pub fn figure5(
             let color = Colormap::Viridis.color(0.05 + 0.85 * t);
             let s = Setting::new(name, color, Activation::Relu, law, 2.0 / mu2);
             let (c_star, chi_c) = relu_fixed_point(mu2)?;
-            let classes = starts
-                .iter()
-                .map(|&c0| InputClass {
-                    q0: 1.0,
-                    c0: Some(c0),
-                    groups: 1,
-                    partners: opts.partners,
-                })
-                .collect();
+            let classes = correlation_starts(opts.partners);
             let seed = opts.seed + 600 + 100 * u64::from(name == "gauss-mult") + i as u64;
             let (_, r) = s.simulate(opts, classes, 30, seed, progress)?;
             let windows: Vec<Vec<(usize, f64)>> =

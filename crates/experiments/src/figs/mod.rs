@@ -12,7 +12,7 @@ use std::path::PathBuf;
 
 use serde::Serialize;
 
-use noisyprop_plot::Rgb;
+use noisyprop_plot::{LegendPos, LineChart, RefLine, Rgb, Series};
 use noisyprop_sim::{InputClass, Precision, SimConfig, SimResult, simulate};
 use noisyprop_theory::{Activation, Noise, NoiseLaw};
 
@@ -152,6 +152,69 @@ impl Setting {
         };
         let r = simulate(&cfg, progress)?;
         Ok((cfg, r))
+    }
+}
+
+/// The three starting correlations of Figures 4(b) and 5, one base input
+/// with `partners` partners each.
+pub fn correlation_starts(partners: usize) -> Vec<InputClass> {
+    STARTS
+        .iter()
+        .map(|&c0| InputClass {
+            q0: 1.0,
+            c0: Some(c0),
+            groups: 1,
+            partners,
+        })
+        .collect()
+}
+
+/// c⁰ of [`correlation_starts`].
+pub const STARTS: [f64; 3] = [0.0, 0.5, 0.9];
+
+/// Panel (a) of Figures 2–4: an iterative map with the identity line.
+pub fn map_chart(
+    title: &str,
+    previous: &str,
+    current: &str,
+    x_range: (f64, f64),
+    y_range: Option<(f64, f64)>,
+    series: Vec<Series>,
+) -> LineChart {
+    LineChart {
+        title: title.into(),
+        x_label: previous.into(),
+        y_label: current.into(),
+        x_range: Some(x_range),
+        y_range,
+        series,
+        ref_lines: vec![
+            RefLine::identity()
+                .with_dashed(true)
+                .with_color((90, 90, 90)),
+        ],
+        legend: LegendPos::UpperLeft,
+        ..Default::default()
+    }
+}
+
+/// Panel (b) of Figures 2–4: a quantity against the layer.
+pub fn dynamics_chart(
+    title: &str,
+    y_label: &str,
+    y_range: Option<(f64, f64)>,
+    log_y: bool,
+    series: Vec<Series>,
+) -> LineChart {
+    LineChart {
+        title: title.into(),
+        x_label: "layer l".into(),
+        y_label: y_label.into(),
+        y_range,
+        log_y,
+        series,
+        legend: LegendPos::Auto,
+        ..Default::default()
     }
 }
 

@@ -6,13 +6,11 @@ use std::path::PathBuf;
 
 use serde::Serialize;
 
-use noisyprop_plot::{
-    Colormap, HeatMap, LegendPos, LineChart, Panel, RefLine, Series, edges_from_centers,
-};
+use noisyprop_plot::{Colormap, HeatMap, Panel, Series, edges_from_centers};
 use noisyprop_sim::{InputClass, SimResult};
 use noisyprop_theory::{Activation, Integration, MeanField, NoiseLaw};
 
-use super::{FigOptions, Setting, linspace};
+use super::{FigOptions, Setting, dynamics_chart, linspace, map_chart};
 use crate::ExperimentError;
 use crate::output::{write_csv, write_png};
 
@@ -161,29 +159,21 @@ fn variance_panels(
         write_csv(&dir.join(format!("fig{figure}a.csv")), &map_rows)?,
         write_csv(&dir.join(format!("fig{figure}b.csv")), &dyn_rows)?,
     ];
-    let a = LineChart {
-        title: "(a) Iterative variance map".into(),
-        x_label: "q^{l−1}".into(),
-        y_label: "q^{l}".into(),
-        x_range: Some((0.0, 15.0)),
-        series: map_series,
-        ref_lines: vec![
-            RefLine::identity()
-                .with_dashed(true)
-                .with_color((90, 90, 90)),
-        ],
-        legend: LegendPos::UpperLeft,
-        ..Default::default()
-    };
-    let b = LineChart {
-        title: "(b) Variance dynamics".into(),
-        x_label: "layer l".into(),
-        y_label: "q^{l}".into(),
-        log_y: log_dynamics,
-        series: dyn_series,
-        legend: LegendPos::Auto,
-        ..Default::default()
-    };
+    let a = map_chart(
+        "(a) Iterative variance map",
+        "q^{l−1}",
+        "q^{l}",
+        (0.0, 15.0),
+        None,
+        map_series,
+    );
+    let b = dynamics_chart(
+        "(b) Variance dynamics",
+        "q^{l}",
+        None,
+        log_dynamics,
+        dyn_series,
+    );
     Ok((vec![Panel::Line(a), Panel::Line(b)], files, notes))
 }
 
