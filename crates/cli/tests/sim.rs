@@ -136,4 +136,11 @@ fn figures_write_files() {
     for f in ["fig4.png", "fig4a.csv", "fig4b.csv", "fig4c.csv"] {
         assert!(dir.path().join(f).exists(), "{f}");
     }
+    let out = noisyprop()
+        .args(["figures", "--fig", "2", "--width", "16", "--networks", "2", "-q", "--json", "--out"])
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["figures"][0]["figure"], 2);
 }

@@ -82,7 +82,11 @@ pub fn run(args: &FiguresArgs, out: &mut impl Write) -> Result<()> {
     }
     progress.finish();
     if args.json {
-        return print_json(out, "figures", &reports);
+        #[derive(serde::Serialize)]
+        struct Reports<'a> {
+            figures: &'a [FigureReport],
+        }
+        return print_json(out, "figures", &Reports { figures: &reports });
     }
     for r in &reports {
         writeln!(out, "Figure {}", r.figure)?;
