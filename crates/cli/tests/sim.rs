@@ -137,7 +137,18 @@ fn figures_write_files() {
         assert!(dir.path().join(f).exists(), "{f}");
     }
     let out = noisyprop()
-        .args(["figures", "--fig", "2", "--width", "16", "--networks", "2", "-q", "--json", "--out"])
+        .args([
+            "figures",
+            "--fig",
+            "2",
+            "--width",
+            "16",
+            "--networks",
+            "2",
+            "-q",
+            "--json",
+            "--out",
+        ])
         .arg(dir.path())
         .output()
         .unwrap();

@@ -203,7 +203,29 @@ fn training_commands_reject_bad_input() {
         (vec!["train", "--lr", "0", "--examples", "50"], "lr = 0"),
         (vec!["train", "--examples", "0"], "--examples 0"),
         (vec!["train", "--dataset", "cifar10"], "cifar10"),
-        (vec!["train", "--device", "cuda"], "cuda"),
+        (
+            // Without the `cuda` feature: how to rebuild; with it, Adam is refused before
+            // any device is opened.
+            vec![
+                "train",
+                "--device",
+                "cuda",
+                "--optimizer",
+                "adam",
+                "--examples",
+                "50",
+            ],
+            if cfg!(feature = "cuda") {
+                "the Adam optimiser is not supported on the GPU"
+            } else {
+                "cargo build --release -p noisyprop --features cuda"
+            },
+        ),
+        (vec!["train", "--precision", "tf32"], "--device cuda only"),
+        (
+            vec!["trainable-depth", "--precision", "bf16"],
+            "--device cuda only",
+        ),
         (
             vec![
                 "train",
@@ -246,5 +268,40 @@ fn training_commands_reject_bad_input() {
         assert_eq!(out.status.code(), Some(2), "{args:?}: {err}");
         assert!(err.contains(needle), "{args:?}: {err}");
         assert!(!err.contains("panicked"), "{args:?}: {err}");
+    }
+}
+
+/// With the `cuda` feature, `--device cuda` trains on device 0 or says why CUDA
+/// is not available (exit status 2), never panicking.
+#[cfg(feature = "cuda")]
+#[test]
+fn device_cuda_trains_or_says_cuda_is_not_available() {
+    let args = [
+        "train",
+        "--device",
+        "cuda",
+        "--precision",
+        "tf32",
+        "--examples",
+        "100",
+        "--width",
+        "16",
+        "--depth",
+        "1",
+        "--epochs",
+        "1",
+        "--json",
+        "-q",
+    ];
+    let out = noisyprop().args(args).output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!err.contains("panicked"), "{err}");
+    if out.status.success() {
+        let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+        assert!(v["device"].as_str().unwrap().starts_with("cuda:"), "{v}");
+        assert!(v["val_loss"][0].as_f64().unwrap().is_finite());
+    } else {
+        assert_eq!(out.status.code(), Some(2), "{err}");
+        assert!(err.contains("CUDA not available: "), "{err}");
     }
 }

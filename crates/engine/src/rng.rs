@@ -4,16 +4,14 @@
 //!   are `mix64(key + (i+1)·γ)` (the SplitMix64 output function, γ the golden
 //!   gamma), so any element can be drawn independently — by any thread, in any
 //!   order, on the CPU or in a GPU kernel — and gives the same value.
-//! * Normals (weights, Gaussian noise) come from the same counters by
+//! * Normals (weights, inputs, Gaussian noise) come from the same counters by
 //!   Box–Muller with vectorisable polynomial ln and sin/cos ([`box_muller`],
-//!   [`normals`]); f64 buffers use a sequential Xoshiro256++ stream with the
-//!   ziggurat of `rand_distr` ([`fill_normal`]).
+//!   [`normals`]), in f32 (widened for f64 buffers, [`fill_normal`]).
 //!
 //! Keys are derived from the run's seed and the ids of what they are for
 //! (network, layer, step, …), never from thread identity.
 
 use rand::SeedableRng;
-use rand_distr::{Distribution, StandardNormal};
 use rand_xoshiro::Xoshiro256PlusPlus;
 
 use crate::real::Real;
@@ -186,8 +184,9 @@ fn normals_any(key: Key, offset: u64, out: &mut [f32]) {
     }
 }
 
-/// Fills `buf` with N(0, std²) draws from the sequential stream of `key`
-/// (for f32 buffers exactly [`fill_normal_f32`]).
+/// Fills `buf` with N(0, std²) draws: element i is counter i of [`normals`]
+/// for `key` (computed in f32, widened for f64 buffers), so f32 and f64
+/// computations draw the same random numbers.
 pub fn fill_normal<T: Real>(buf: &mut [T], std: f64, key: Key) {
     if std::any::TypeId::of::<T>() == std::any::TypeId::of::<f32>() {
         // SAFETY: T is f32 (checked above), so the slice has the same layout.
@@ -196,10 +195,15 @@ pub fn fill_normal<T: Real>(buf: &mut [T], std: f64, key: Key) {
         fill_normal_f32(buf32, std as f32, key);
         return;
     }
-    let mut rng = key.sequential();
-    for x in buf.iter_mut() {
-        let z: f64 = StandardNormal.sample(&mut rng);
-        *x = T::from_f64(std * z);
+    const BLOCK: usize = 4096;
+    let mut z = [0f32; BLOCK];
+    for (b, chunk) in buf.chunks_mut(BLOCK).enumerate() {
+        let z = &mut z[..chunk.len()];
+        normals(key, (b * BLOCK) as u64, z);
+        chunk
+            .iter_mut()
+            .zip(z.iter())
+            .for_each(|(x, &v)| *x = T::from_f64(std * v as f64));
     }
 }
 

@@ -7,12 +7,14 @@
 //! |---|---|
 //! | [`figs`] | Figures 2, 3, 4 and 5: settings, simulations, fits, plots |
 //! | [`variance_depth`] | Figure 6(a)/(d): variance of real images through deep random nets vs L* |
-//! | [`training`] | one noisy MLP trained on real data, per-epoch losses |
-//! | [`trainable_depth`] | Figure 6(b)/(c)/(e)/(f): the keep × depth grid, resumable cell store, boundary vs 6ξ_c |
+//! | [`training`] | one noisy MLP trained on real data, per-epoch losses (CPU; `train_cuda` with the feature `cuda`) |
+//! | [`trainable_depth`] | Figure 6(b)/(c)/(e)/(f): the keep × depth grid, resumable cell store, boundary vs 6ξ_c (CPU; `run_grid_cuda`: one GPU grid per depth) |
 //! | [`output`] | CSV/PNG writing with errors that name the file |
 
 #![deny(missing_docs)]
 
+#[cfg(feature = "cuda")]
+mod cuda_train;
 pub mod figs;
 pub mod output;
 pub mod trainable_depth;
@@ -71,6 +73,20 @@ pub enum ExperimentError {
         /// Why.
         reason: String,
     },
+    /// Something the GPU training path (`--device cuda`) does not implement.
+    #[error(
+        "{what} is not supported on the GPU (--device cuda); the GPU path supports {supported}"
+    )]
+    GpuUnsupported {
+        /// What was asked for.
+        what: String,
+        /// What is supported instead.
+        supported: &'static str,
+    },
+    /// The CUDA backend failed.
+    #[cfg(feature = "cuda")]
+    #[error(transparent)]
+    Cuda(#[from] noisyprop_engine::cuda::CudaError),
     /// A parameter is out of range.
     #[error("{name} = {value} is out of range; valid range is {valid}")]
     InvalidParameter {

@@ -193,6 +193,85 @@ pub struct RunOptions {
     pub max_new_cells: Option<usize>,
 }
 
+/// The cells of a run (this shard's, and which of them the store still lacks):
+/// the store semantics shared by [`run_grid`] and `run_grid_cuda`.
+struct Pending {
+    total: usize,
+    in_shard: usize,
+    /// Missing cells of this shard, in grid order (keep-major).
+    cells: Vec<Cell>,
+}
+
+impl Pending {
+    /// Validates the grid and the shard, creates `<store>/cells` and lists the
+    /// cells of this shard without a finished file.
+    fn scan(spec: &GridSpec, opts: &RunOptions) -> Result<Self, ExperimentError> {
+        spec.validate()?;
+        if let Some((i, n)) = opts.shard
+            && (n == 0 || i >= n)
+        {
+            return Err(ExperimentError::InvalidParameter {
+                name: "shard",
+                value: format!("{i}/{n}"),
+                valid: "i/n with 0 ≤ i < n",
+            });
+        }
+        ensure_dir(&spec.store.join("cells"))?;
+        let cells = spec.cells();
+        let total = cells.len();
+        let mine: Vec<Cell> = cells
+            .into_iter()
+            .enumerate()
+            .filter(|(idx, _)| opts.shard.is_none_or(|(i, n)| idx % n == i))
+            .map(|(_, c)| c)
+            .collect();
+        let in_shard = mine.len();
+        let cells = mine
+            .into_iter()
+            .filter(|c| read_cell(&spec.cell_path(&c.key)).is_none())
+            .collect();
+        Ok(Pending {
+            total,
+            in_shard,
+            cells,
+        })
+    }
+
+    /// The summary once `computed` of the pending cells are stored.
+    fn finish(&self, computed: usize) -> GridRun {
+        let skipped = self.in_shard - self.cells.len();
+        GridRun {
+            total: self.total,
+            in_shard: self.in_shard,
+            skipped,
+            computed,
+            missing: self.in_shard - skipped - computed,
+        }
+    }
+}
+
+/// Writes a finished cell into the store (atomically: temporary file, then
+/// rename) and returns its record.
+fn store_cell(
+    spec: &GridSpec,
+    cell: &Cell,
+    result: TrainResult,
+    device: String,
+) -> Result<CellRecord, ExperimentError> {
+    let record = CellRecord {
+        schema_version: CELL_SCHEMA_VERSION,
+        kind: "trainable_depth_cell".into(),
+        key: cell.key.clone(),
+        keep: cell.keep,
+        spec: cell.spec.clone(),
+        result,
+        device,
+        noisyprop_version: env!("CARGO_PKG_VERSION").into(),
+    };
+    write_json(&spec.cell_path(&cell.key), &record)?;
+    Ok(record)
+}
+
 /// Runs the missing cells of the grid (in parallel, one cell per core with
 /// single-threaded products), writing each when it finishes; `progress` is
 /// called after each cell with its record.
@@ -205,33 +284,10 @@ pub fn run_grid(
     opts: RunOptions,
     progress: &(dyn Fn(&CellRecord) + Sync),
 ) -> Result<GridRun, ExperimentError> {
-    spec.validate()?;
-    if let Some((i, n)) = opts.shard
-        && (n == 0 || i >= n)
-    {
-        return Err(ExperimentError::InvalidParameter {
-            name: "shard",
-            value: format!("{i}/{n}"),
-            valid: "i/n with 0 ≤ i < n",
-        });
-    }
-    ensure_dir(&spec.store.join("cells"))?;
-    let cells = spec.cells();
-    let total = cells.len();
-    let mine: Vec<Cell> = cells
-        .into_iter()
-        .enumerate()
-        .filter(|(idx, _)| opts.shard.is_none_or(|(i, n)| idx % n == i))
-        .map(|(_, c)| c)
-        .collect();
-    let in_shard = mine.len();
-    let pending: Vec<&Cell> = mine
-        .iter()
-        .filter(|c| read_cell(&spec.cell_path(&c.key)).is_none())
-        .collect();
-    let skipped = in_shard - pending.len();
+    let pending = Pending::scan(spec, &opts)?;
     let started = AtomicUsize::new(0);
     let results: Vec<Result<bool, ExperimentError>> = pending
+        .cells
         .par_iter()
         .map(|cell| {
             if let Some(cap) = opts.max_new_cells
@@ -246,17 +302,7 @@ pub fn run_grid(
                 Threads::One,
                 &mut |_| {},
             )?;
-            let record = CellRecord {
-                schema_version: CELL_SCHEMA_VERSION,
-                kind: "trainable_depth_cell".into(),
-                key: cell.key.clone(),
-                keep: cell.keep,
-                spec: cell.spec.clone(),
-                result,
-                device: "cpu".into(),
-                noisyprop_version: env!("CARGO_PKG_VERSION").into(),
-            };
-            write_json(&spec.cell_path(&cell.key), &record)?;
+            let record = store_cell(spec, cell, result, "cpu".into())?;
             progress(&record);
             Ok(true)
         })
@@ -267,13 +313,72 @@ pub fn run_grid(
             computed += 1;
         }
     }
-    Ok(GridRun {
-        total,
-        in_shard,
-        skipped,
-        computed,
-        missing: in_shard - skipped - computed,
-    })
+    Ok(pending.finish(computed))
+}
+
+/// Runs the missing cells of the grid on a CUDA device, with the store,
+/// skip/resume, shard and `max_new_cells` semantics of [`run_grid`]: the
+/// pending cells of each depth train together as one
+/// [`GpuGrid`](noisyprop_engine::cuda::GpuGrid) (one network per keep
+/// probability, on the same batches in the same order as [`train`]), the data
+/// uploaded to the device once. Each cell's record has the CPU schema, with
+/// `device` = `cuda:<device name>:<precision>` and `seconds` the wall time of
+/// its depth's grid (shared by the networks trained together); `progress` is
+/// called for each cell when its depth's grid finishes.
+///
+/// The GPU path trains the reconstruction task with SGD (with or without
+/// momentum), φ ∈ {relu, leaky-relu, linear, abs, tanh} and dropout or
+/// Gaussian noise; anything else is refused with
+/// [`ExperimentError::GpuUnsupported`] before any cell runs.
+///
+/// # Errors
+/// Invalid or unsupported spec or data, a cell file that cannot be written,
+/// or a CUDA error ([`ExperimentError::Cuda`]).
+#[cfg(feature = "cuda")]
+pub fn run_grid_cuda(
+    spec: &GridSpec,
+    data: &Prepared,
+    opts: RunOptions,
+    dev: &std::sync::Arc<noisyprop_engine::cuda::Device>,
+    precision: noisyprop_engine::cuda::Precision,
+    progress: &(dyn Fn(&CellRecord) + Sync),
+) -> Result<GridRun, ExperimentError> {
+    let pending = Pending::scan(spec, &opts)?;
+    let cap = opts.max_new_cells.unwrap_or(usize::MAX);
+    let todo: Vec<&Cell> = pending.cells.iter().take(cap).collect();
+    for cell in &todo {
+        crate::training::check_cuda_support(&cell.spec)?;
+    }
+    if todo.is_empty() {
+        return Ok(pending.finish(0));
+    }
+    let device = crate::training::cuda_device_label(dev, precision);
+    let uploaded = crate::cuda_train::Uploaded::new(dev, &data.train, &data.val)?;
+    let mut depths: Vec<usize> = Vec::new();
+    for c in &todo {
+        if !depths.contains(&c.depth) {
+            depths.push(c.depth);
+        }
+    }
+    let mut computed = 0;
+    for depth in depths {
+        let group: Vec<&Cell> = todo.iter().copied().filter(|c| c.depth == depth).collect();
+        let specs: Vec<&TrainSpec> = group.iter().map(|c| &c.spec).collect();
+        let results = crate::cuda_train::train_networks(
+            &specs,
+            &data.train,
+            &data.val,
+            &uploaded,
+            precision,
+            &mut |_, _| {},
+        )?;
+        for (cell, result) in group.iter().zip(results) {
+            let record = store_cell(spec, cell, result, device.clone())?;
+            progress(&record);
+            computed += 1;
+        }
+    }
+    Ok(pending.finish(computed))
 }
 
 /// One row of the report.

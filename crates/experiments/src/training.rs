@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 
 use noisyprop_data::Examples;
 use noisyprop_engine::{Loss, Mlp, MlpConfig, Optimizer, Target, Threads, Trainer};
-use noisyprop_theory::{Activation, Integration, MeanField, Network, Noise};
+use noisyprop_theory::{Activation, Integration, MeanField, Network, Noise, NoiseLaw};
 
 use crate::ExperimentError;
 
@@ -134,7 +134,7 @@ impl TrainSpec {
         }
     }
 
-    fn validate(&self) -> Result<(), ExperimentError> {
+    pub(crate) fn validate(&self) -> Result<(), ExperimentError> {
         let bad = |name, value: String, valid| {
             Err(ExperimentError::InvalidParameter { name, value, valid })
         };
@@ -376,5 +376,101 @@ pub fn train(
         epochs,
         diverged,
         seconds: start.elapsed().as_secs_f64(),
+    })
+}
+
+/// Whether the GPU training path ([`train_cuda`], `run_grid_cuda`, feature
+/// `cuda`) implements `spec`: the reconstruction task, SGD (with or without
+/// momentum), φ ∈ {relu, leaky-relu, linear, abs, tanh} and noise stacks of
+/// dropout, gauss-mult and gauss-add. Needs no device.
+///
+/// # Errors
+/// [`ExperimentError::GpuUnsupported`] naming what is not supported and what
+/// is; an invalid spec.
+pub fn check_cuda_support(spec: &TrainSpec) -> Result<(), ExperimentError> {
+    spec.validate()?;
+    let unsupported =
+        |what: String, supported| Err(ExperimentError::GpuUnsupported { what, supported });
+    if spec.task != Task::Reconstruction {
+        return unsupported(
+            "the classification task".into(),
+            "the reconstruction task (MSE) only",
+        );
+    }
+    if let OptimizerSpec::Adam { .. } = spec.optimizer {
+        return unsupported(
+            "the Adam optimiser".into(),
+            "SGD only (--optimizer sgd, with or without --momentum)",
+        );
+    }
+    match spec.activation()? {
+        Activation::Relu
+        | Activation::LeakyRelu { .. }
+        | Activation::Linear
+        | Activation::Abs
+        | Activation::Tanh => {}
+        other => {
+            return unsupported(
+                format!("activation {other}"),
+                "the activations relu, leaky-relu, linear, abs and tanh",
+            );
+        }
+    }
+    for law in spec.noise()?.laws() {
+        match law {
+            NoiseLaw::None
+            | NoiseLaw::Dropout { .. }
+            | NoiseLaw::GaussMult { .. }
+            | NoiseLaw::GaussAdd { .. } => {}
+            other => {
+                return unsupported(
+                    format!("noise {other}"),
+                    "the noise laws none, dropout, gauss-mult and gauss-add (at most 4 stages)",
+                );
+            }
+        }
+    }
+    Ok(())
+}
+
+/// How GPU results name their device (the `device` field of a cell record):
+/// `cuda:<device name>:<precision>`, e.g. `cuda:NVIDIA H100 80GB HBM3:tf32`.
+#[cfg(feature = "cuda")]
+pub fn cuda_device_label(
+    dev: &noisyprop_engine::cuda::Device,
+    precision: noisyprop_engine::cuda::Precision,
+) -> String {
+    format!("cuda:{}:{precision}", dev.name())
+}
+
+/// [`train`] on a CUDA device (feature `cuda`): the same protocol (batch
+/// order, per-epoch train loss weighted by batch rows, validation before
+/// training and after each epoch without noise, divergence stop) and the
+/// same noise draws and initialisation (docs/engine-semantics.md), computed
+/// by a [`GpuGrid`](noisyprop_engine::cuda::GpuGrid) of one network in
+/// `precision`. See [`check_cuda_support`] for what the GPU path trains.
+///
+/// # Errors
+/// Invalid or unsupported spec ([`ExperimentError::GpuUnsupported`]), data
+/// that does not fit it, or a CUDA error ([`ExperimentError::Cuda`]).
+#[cfg(feature = "cuda")]
+pub fn train_cuda(
+    spec: &TrainSpec,
+    train: &Examples,
+    val: &Examples,
+    dev: &std::sync::Arc<noisyprop_engine::cuda::Device>,
+    precision: noisyprop_engine::cuda::Precision,
+    on_epoch: &mut dyn FnMut(&EpochLog),
+) -> Result<TrainResult, ExperimentError> {
+    check_cuda_support(spec)?;
+    let data = crate::cuda_train::Uploaded::new(dev, train, val)?;
+    let mut results =
+        crate::cuda_train::train_networks(&[spec], train, val, &data, precision, &mut |_, e| {
+            on_epoch(e);
+        })?;
+    results.pop().ok_or_else(|| {
+        ExperimentError::Cuda(noisyprop_engine::cuda::CudaError::Config(
+            "the GPU grid returned no result".into(),
+        ))
     })
 }

@@ -13,6 +13,11 @@ use noisyprop_experiments::trainable_depth::{
     GridSpec, RunOptions, report, run_grid, write_report,
 };
 use noisyprop_experiments::training::{EpochLog, Init, OptimizerSpec, Task, TrainSpec, train};
+#[cfg(feature = "cuda")]
+use noisyprop_experiments::{
+    trainable_depth::run_grid_cuda,
+    training::{check_cuda_support, cuda_device_label, train_cuda},
+};
 use noisyprop_theory::{Activation, Noise};
 
 use crate::data::DataArgs;
@@ -100,9 +105,10 @@ pub struct RecipeArgs {
     #[arg(long, value_enum, default_value_t = DeviceArg::Cpu)]
     pub device: DeviceArg,
 
-    /// GPU arithmetic of the products (cuda only; the CPU engine is fp32)
-    #[arg(long, value_enum, default_value_t = PrecisionArg::Fp32)]
-    pub precision: PrecisionArg,
+    /// GPU arithmetic of the products, with --device cuda only (default fp32;
+    /// the CPU engine computes in fp32)
+    #[arg(long, value_enum)]
+    pub precision: Option<PrecisionArg>,
 }
 
 /// GPU precision.
@@ -114,6 +120,76 @@ pub enum PrecisionArg {
     Tf32,
     /// bf16 storage in the products, fp32 accumulation
     Bf16,
+}
+
+/// Where the training runs, as the flags ask (a GPU is opened only once the
+/// spec is known to be supported there).
+#[derive(Debug, Clone, Copy)]
+enum Backend {
+    Cpu,
+    #[cfg(feature = "cuda")]
+    Cuda(noisyprop_engine::cuda::Precision),
+}
+
+#[cfg(feature = "cuda")]
+fn cuda_backend(p: PrecisionArg) -> Result<Backend> {
+    use noisyprop_engine::cuda::Precision;
+    Ok(Backend::Cuda(match p {
+        PrecisionArg::Fp32 => Precision::Fp32,
+        PrecisionArg::Tf32 => Precision::Tf32,
+        PrecisionArg::Bf16 => Precision::Bf16,
+    }))
+}
+
+#[cfg(not(feature = "cuda"))]
+fn cuda_backend(_: PrecisionArg) -> Result<Backend> {
+    bail!(
+        "--device cuda: this binary was built without CUDA support; rebuild it with \
+         `cargo build --release -p noisyprop --features cuda`"
+    )
+}
+
+/// A backend ready to train: the CPU, or an opened GPU.
+enum Runner {
+    Cpu,
+    #[cfg(feature = "cuda")]
+    Cuda {
+        dev: std::sync::Arc<noisyprop_engine::cuda::Device>,
+        precision: noisyprop_engine::cuda::Precision,
+    },
+}
+
+impl Backend {
+    /// Checks that the backend trains `spec` (the GPU path's limits), then
+    /// opens the device (0) after checking that CUDA can run here.
+    fn open(self, spec: &TrainSpec) -> Result<Runner> {
+        match self {
+            Backend::Cpu => {
+                let _ = spec;
+                Ok(Runner::Cpu)
+            }
+            #[cfg(feature = "cuda")]
+            Backend::Cuda(precision) => {
+                check_cuda_support(spec)?;
+                if let Err(reason) = noisyprop_engine::cuda::available() {
+                    bail!("CUDA not available: {reason}");
+                }
+                let dev = noisyprop_engine::cuda::Device::new(0)?;
+                Ok(Runner::Cuda { dev, precision })
+            }
+        }
+    }
+}
+
+impl Runner {
+    /// `cpu` or `cuda:<device name>:<precision>` (as in the cell records).
+    fn label(&self) -> String {
+        match self {
+            Runner::Cpu => "cpu".into(),
+            #[cfg(feature = "cuda")]
+            Runner::Cuda { dev, precision } => cuda_device_label(dev, *precision),
+        }
+    }
 }
 
 /// Defaults a preset fills in.
@@ -177,6 +253,17 @@ fn parse_init(s: &str) -> Result<Init> {
 }
 
 impl RecipeArgs {
+    /// The device the flags select (checked before any data is loaded).
+    fn backend(&self) -> Result<Backend> {
+        match (self.device, self.precision) {
+            (DeviceArg::Cpu, Some(_)) => {
+                bail!("--precision applies to --device cuda only; the CPU engine computes in fp32")
+            }
+            (DeviceArg::Cpu, None) => Ok(Backend::Cpu),
+            (DeviceArg::Cuda, p) => cuda_backend(p.unwrap_or(PrecisionArg::Fp32)),
+        }
+    }
+
     /// The spec (without depth/noise, set by the caller) and the data.
     fn spec(
         &self,
@@ -184,15 +271,6 @@ impl RecipeArgs {
         depth: usize,
         noise: Vec<String>,
     ) -> Result<(TrainSpec, noisyprop_data::Prepared)> {
-        if self.device == DeviceArg::Cuda {
-            bail!(
-                "--device cuda: this command runs on the CPU engine; the GPU grid trainer is in the `cuda` feature of noisyprop-engine \
-                 (see scripts/gpu-check.sh)"
-            );
-        }
-        if self.precision != PrecisionArg::Fp32 {
-            bail!("--precision applies to --device cuda only; the CPU engine computes in fp32");
-        }
         let seed = self.seed.unwrap_or(preset.seed);
         let examples = self.examples.or(preset.examples);
         if examples == Some(0) {
@@ -296,6 +374,7 @@ struct TrainRecord<'a> {
     #[serde(flatten)]
     spec: &'a TrainSpec,
     sigma_w2: f64,
+    device: String,
     val_loss_init: f64,
     val_loss_baseline: f64,
     train_loss: Vec<f64>,
@@ -307,6 +386,7 @@ struct TrainRecord<'a> {
 }
 
 pub fn run_train(args: &TrainArgs, out: &mut impl Write) -> Result<()> {
+    let backend = args.recipe.backend()?;
     let noise = Noise::parse_all(&args.noise)?;
     let canonical: Vec<String> = noise.laws().map(|l| l.to_string()).collect();
     let preset = if args.quick {
@@ -323,6 +403,7 @@ pub fn run_train(args: &TrainArgs, out: &mut impl Write) -> Result<()> {
             canonical
         },
     )?;
+    let runner = backend.open(&spec)?;
     let progress = Progress::new(spec.epochs as u64, "epochs", args.quiet);
     let human = !args.json && !args.csv;
     if human {
@@ -343,16 +424,33 @@ pub fn run_train(args: &TrainArgs, out: &mut impl Write) -> Result<()> {
         )?;
     }
     let mut lines: Vec<EpochLog> = Vec::new();
-    let result = train(
-        &spec,
-        &data.train,
-        &data.val,
-        Threads::Many(rayon_threads()),
-        &mut |e| {
-            progress.inc();
-            lines.push(e.clone());
-        },
-    )?;
+    let mut on_epoch = |e: &EpochLog| {
+        progress.inc();
+        lines.push(e.clone());
+    };
+    let result = match &runner {
+        Runner::Cpu => train(
+            &spec,
+            &data.train,
+            &data.val,
+            Threads::Many(rayon_threads()),
+            &mut on_epoch,
+        )?,
+        #[cfg(feature = "cuda")]
+        Runner::Cuda { dev, precision } => {
+            if human {
+                writeln!(out, "on {}", runner.label())?;
+            }
+            train_cuda(
+                &spec,
+                &data.train,
+                &data.val,
+                dev,
+                *precision,
+                &mut on_epoch,
+            )?
+        }
+    };
     progress.finish();
     if args.csv {
         return print_csv(out, &result.epochs);
@@ -362,6 +460,7 @@ pub fn run_train(args: &TrainArgs, out: &mut impl Write) -> Result<()> {
         let rec = TrainRecord {
             spec: &spec,
             sigma_w2: result.sigma_w2,
+            device: runner.label(),
             val_loss_init: result.val_loss_init,
             val_loss_baseline: result.val_loss_baseline,
             train_loss: result.epochs.iter().map(|e| e.train_loss).collect(),
@@ -479,6 +578,7 @@ pub struct TrainableDepthArgs {
 }
 
 pub fn run_trainable_depth(args: &TrainableDepthArgs, out: &mut impl Write) -> Result<()> {
+    let backend = args.recipe.backend()?;
     let (preset, keeps, depths) = match args.preset {
         Preset::Quick => (
             Recipe::quick(),
@@ -516,16 +616,19 @@ pub fn run_trainable_depth(args: &TrainableDepthArgs, out: &mut impl Write) -> R
     };
     grid.validate()?;
     let total = grid.keeps.len() * grid.depths.len();
+    let opts = RunOptions {
+        shard,
+        max_new_cells: None,
+    };
+    let runner = backend.open(&grid.base)?;
     let progress = Progress::new(total as u64, "cells", args.quiet);
-    let run = run_grid(
-        &grid,
-        &data,
-        RunOptions {
-            shard,
-            max_new_cells: None,
-        },
-        &|_| progress.inc(),
-    )?;
+    let run = match &runner {
+        Runner::Cpu => run_grid(&grid, &data, opts, &|_| progress.inc())?,
+        #[cfg(feature = "cuda")]
+        Runner::Cuda { dev, precision } => {
+            run_grid_cuda(&grid, &data, opts, dev, *precision, &|_| progress.inc())?
+        }
+    };
     progress.finish();
     let rep = report(&grid);
     let files = write_report(&grid, &rep)?;
@@ -559,6 +662,9 @@ pub fn run_trainable_depth(args: &TrainableDepthArgs, out: &mut impl Write) -> R
         },
         grid.store.display()
     )?;
+    if !matches!(runner, Runner::Cpu) {
+        writeln!(out, "on {}", runner.label())?;
+    }
     writeln!(
         out,
         "{:>6}  {:>6}  {:>10}  {:>10}  {:>10}  {:>8}  {:>10}",

@@ -7,7 +7,9 @@ use anyhow::{Result, bail};
 use clap::Args;
 use serde::Serialize;
 
-use noisyprop_experiments::variance_depth::{SummaryRow, VarianceDepthSpec, variance_depth, write_outputs};
+use noisyprop_experiments::variance_depth::{
+    SummaryRow, VarianceDepthSpec, variance_depth, write_outputs,
+};
 use noisyprop_theory::Noise;
 
 use crate::cmd::phase::GridArg;
@@ -74,7 +76,6 @@ pub struct VarianceDepthArgs {
     #[arg(long, short = 'q')]
     pub quiet: bool,
 }
-
 
 #[derive(Serialize)]
 struct Record<'a> {

@@ -260,7 +260,7 @@ pub(crate) struct DevBuf<T: Elem> {
 
 enum BufInner<T: Elem> {
     Cuda(CudaSlice<T>),
-    #[cfg(test)]
+    #[cfg(any(test, feature = "cuda-emulator"))]
     Host(Vec<T>),
 }
 
@@ -268,7 +268,7 @@ impl<T: Elem> DevBuf<T> {
     pub(crate) fn len(&self) -> usize {
         match &self.inner {
             BufInner::Cuda(s) => s.len(),
-            #[cfg(test)]
+            #[cfg(any(test, feature = "cuda-emulator"))]
             BufInner::Host(v) => v.len(),
         }
     }
@@ -277,7 +277,7 @@ impl<T: Elem> DevBuf<T> {
 /// A captured training step, replayed by [`Device::launch_graph`].
 pub(crate) enum Graph {
     Cuda(CudaGraph),
-    #[cfg(test)]
+    #[cfg(any(test, feature = "cuda-emulator"))]
     Emu(Vec<super::emu::Op>),
 }
 
@@ -293,7 +293,7 @@ struct CudaBackend {
 
 enum Backend {
     Cuda(CudaBackend),
-    #[cfg(test)]
+    #[cfg(any(test, feature = "cuda-emulator"))]
     Emu(super::emu::Emu),
 }
 
@@ -402,11 +402,18 @@ impl Device {
         })
     }
 
-    /// A device that runs the kernels of [`KERNELS_CU`] on the CPU (compiled as C++ by the
-    /// host compiler) and the GEMMs by a plain loop: the whole GPU code path without a GPU,
-    /// for tests.
-    #[cfg(test)]
-    pub(crate) fn emulated() -> Result<Arc<Self>, CudaError> {
+    /// CPU emulator of the device for tests, slow (feature `cuda-emulator`): the kernels of
+    /// [`KERNELS_CU`](super::KERNELS_CU) compiled as C++ by the host compiler (`$CXX`, else
+    /// `c++`) and run on the CPU, the GEMMs as plain loops with cuBLAS's semantics (TF32
+    /// operand rounding included): the whole GPU code path without a GPU. Its name is
+    /// "emulator". Orders of magnitude slower than a GPU (and than the CPU engine): use it
+    /// for small tests only.
+    ///
+    /// # Errors
+    /// [`CudaError::Unavailable`] without a C++ compiler; [`CudaError::Config`] when the
+    /// kernels do not compile as C++.
+    #[cfg(any(test, feature = "cuda-emulator"))]
+    pub fn emulated() -> Result<Arc<Self>, CudaError> {
         Ok(Arc::new(Device {
             backend: Backend::Emu(super::emu::Emu::new()?),
             name: "emulator".to_string(),
@@ -437,7 +444,7 @@ impl Device {
     pub fn synchronize(&self) -> Result<(), CudaError> {
         match &self.backend {
             Backend::Cuda(c) => guard(|| Ok(c.stream.synchronize()?)),
-            #[cfg(test)]
+            #[cfg(any(test, feature = "cuda-emulator"))]
             Backend::Emu(_) => Ok(()),
         }
     }
@@ -468,7 +475,7 @@ impl Device {
         let len = len.max(1);
         let inner = match &self.backend {
             Backend::Cuda(c) => BufInner::Cuda(guard(|| Ok(c.stream.alloc_zeros::<T>(len)?))?),
-            #[cfg(test)]
+            #[cfg(any(test, feature = "cuda-emulator"))]
             Backend::Emu(e) => {
                 let v = vec![T::default(); len];
                 e.register(v.as_ptr() as u64, len * std::mem::size_of::<T>());
@@ -502,12 +509,12 @@ impl Device {
                 let mut v = s.slice_mut(offset..offset + data.len());
                 Ok(c.stream.memcpy_htod(data, &mut v)?)
             }),
-            #[cfg(test)]
+            #[cfg(any(test, feature = "cuda-emulator"))]
             (Backend::Emu(_), BufInner::Host(v)) => {
                 v[offset..offset + data.len()].copy_from_slice(data);
                 Ok(())
             }
-            #[cfg(test)]
+            #[cfg(any(test, feature = "cuda-emulator"))]
             _ => Err(CudaError::Config("buffer of another device".to_string())),
         }
     }
@@ -520,9 +527,9 @@ impl Device {
                 c.stream.synchronize()?;
                 Ok(v)
             }),
-            #[cfg(test)]
+            #[cfg(any(test, feature = "cuda-emulator"))]
             (Backend::Emu(_), BufInner::Host(v)) => Ok(v.clone()),
-            #[cfg(test)]
+            #[cfg(any(test, feature = "cuda-emulator"))]
             _ => Err(CudaError::Config("buffer of another device".to_string())),
         }
     }
@@ -547,12 +554,12 @@ impl Device {
                 let mut dv = d.slice_mut(dst_off..dst_off + len);
                 Ok(c.stream.memcpy_dtod(&sv, &mut dv)?)
             }),
-            #[cfg(test)]
+            #[cfg(any(test, feature = "cuda-emulator"))]
             (Backend::Emu(_), BufInner::Host(s), BufInner::Host(d)) => {
                 d[dst_off..dst_off + len].copy_from_slice(&s[src_off..src_off + len]);
                 Ok(())
             }
-            #[cfg(test)]
+            #[cfg(any(test, feature = "cuda-emulator"))]
             _ => Err(CudaError::Config("buffer of another device".to_string())),
         }
     }
@@ -561,12 +568,12 @@ impl Device {
     pub(crate) fn zero<T: Elem>(&self, buf: &mut DevBuf<T>) -> Result<(), CudaError> {
         match (&self.backend, &mut buf.inner) {
             (Backend::Cuda(c), BufInner::Cuda(s)) => guard(|| Ok(c.stream.memset_zeros(s)?)),
-            #[cfg(test)]
+            #[cfg(any(test, feature = "cuda-emulator"))]
             (Backend::Emu(_), BufInner::Host(v)) => {
                 v.iter_mut().for_each(|x| *x = T::default());
                 Ok(())
             }
-            #[cfg(test)]
+            #[cfg(any(test, feature = "cuda-emulator"))]
             _ => Err(CudaError::Config("buffer of another device".to_string())),
         }
     }
@@ -578,9 +585,9 @@ impl Device {
                 let (p, _sync) = s.device_ptr(&c.stream);
                 p
             }
-            #[cfg(test)]
+            #[cfg(any(test, feature = "cuda-emulator"))]
             (_, BufInner::Host(v)) => v.as_ptr() as u64,
-            #[cfg(test)]
+            #[cfg(any(test, feature = "cuda-emulator"))]
             (_, BufInner::Cuda(_)) => 0,
         }
     }
@@ -611,7 +618,7 @@ impl Device {
                 // buffers of this device sized for the launch (see the SAFETY notes there).
                 guard(|| Ok(unsafe { b.launch(cfg) }.map(|_| ())?))
             }
-            #[cfg(test)]
+            #[cfg(any(test, feature = "cuda-emulator"))]
             Backend::Emu(e) => e.launch(k, dims, args),
         }
     }
@@ -642,7 +649,7 @@ impl Device {
         #[allow(clippy::infallible_destructuring_match)]
         let c = match &self.backend {
             Backend::Cuda(c) => c,
-            #[cfg(test)]
+            #[cfg(any(test, feature = "cuda-emulator"))]
             Backend::Emu(e) => return e.gemm(call, input, output, compute),
         };
         let op = |t: bool| {
@@ -691,7 +698,7 @@ impl Device {
                 Ok(c.stream
                     .begin_capture(CUstreamCaptureMode::CU_STREAM_CAPTURE_MODE_THREAD_LOCAL)?)
             }),
-            #[cfg(test)]
+            #[cfg(any(test, feature = "cuda-emulator"))]
             Backend::Emu(e) => e.begin_capture(),
         }
     }
@@ -707,7 +714,7 @@ impl Device {
                         CudaError::Config("stream capture returned no graph".to_string())
                     })
             }),
-            #[cfg(test)]
+            #[cfg(any(test, feature = "cuda-emulator"))]
             Backend::Emu(e) => e.end_capture().map(Graph::Emu),
         }
     }
@@ -716,9 +723,9 @@ impl Device {
     pub(crate) fn launch_graph(&self, g: &Graph) -> Result<(), CudaError> {
         match (&self.backend, g) {
             (Backend::Cuda(_), Graph::Cuda(g)) => guard(|| Ok(g.launch()?)),
-            #[cfg(test)]
+            #[cfg(any(test, feature = "cuda-emulator"))]
             (Backend::Emu(e), Graph::Emu(ops)) => e.replay(ops),
-            #[cfg(test)]
+            #[cfg(any(test, feature = "cuda-emulator"))]
             _ => Err(CudaError::Config("graph of another device".to_string())),
         }
     }

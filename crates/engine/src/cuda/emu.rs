@@ -1,4 +1,4 @@
-//! Test-only device emulator: the kernels of [`KERNELS_CU`] compiled as C++ for the host
+//! Device emulator (tests, and `Device::emulated` under the feature `cuda-emulator`): the kernels of [`KERNELS_CU`] compiled as C++ for the host
 //! (the threads of a block that synchronises run as coroutines) and called through
 //! the same argument array `cuLaunchKernel` receives, with each argument's size checked
 //! against the kernel's parameter; the GEMMs as plain loops with cuBLAS's column-major

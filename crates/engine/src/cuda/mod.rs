@@ -15,6 +15,7 @@
 //! |---|---|
 //! | [`available`] | can the backend run here? `Err(reason)` otherwise |
 //! | [`Device::new`] | context, stream, cuBLAS handle, kernels compiled by NVRTC |
+//! | `Device::emulated` | (feature `cuda-emulator`) CPU emulator of the device for tests, slow |
 //! | [`GpuGrid`] | G networks of one shape (differing in seed, noise, init) trained on the same batches |
 //! | [`GridConfig`], [`NetSpec`], [`NetParams`], [`Precision`] | its set-up; [`init_params`] is the CPU initialisation |
 //! | [`PaperGrid`] | the Fig. 6 grid: one [`GpuGrid`] per depth, one network per keep probability |
@@ -84,7 +85,8 @@
 //! # Testing without a GPU
 //!
 //! The tests run every device test twice where possible: on the GPU (device 0) and on a
-//! CPU emulator of the device (test builds only): the kernels of [`KERNELS_CU`] compiled
+//! CPU emulator of the device (test builds, and `Device::emulated` under the feature
+//! `cuda-emulator` for the tests of other crates): the kernels of [`KERNELS_CU`] compiled
 //! as C++ by the host compiler (threads of a synchronising block as coroutines), launched
 //! through the same argument array `cuLaunchKernel` receives with every argument's size
 //! checked against the kernel's signature, and the GEMMs as loops with cuBLAS's
@@ -102,7 +104,7 @@
 //! CPU.
 
 mod device;
-#[cfg(test)]
+#[cfg(any(test, feature = "cuda-emulator"))]
 mod emu;
 mod error;
 mod grid;

@@ -1,0 +1,303 @@
+//! The GPU training path against the CPU one, on the CPU emulator of the CUDA
+//! device (feature `cuda-emulator`; a real GPU is not needed).
+//!
+//! **Tolerance.** Both sides draw the same weights and the same noise (the
+//! engine's counter-based streams, bit for bit: docs/engine-semantics.md) and
+//! see the same batches, so in fp32 they differ only by the summation order
+//! of the products and reductions: about √k·2⁻²⁴ ≈ 2·10⁻⁶ relative per
+//! product (k ≤ 784), compounding over ≤ 3 layers, ≤ 14 SGD steps (lr 10⁻²,
+//! which barely amplifies parameter differences) and the loss reductions.
+//! The observed differences are ~3·10⁻⁸ (see the printed maxima); the bound
+//! 10⁻⁴ relative (the engine's fp32 parity bound) leaves a wide margin yet
+//! catches any protocol error: a wrong noise draw, batch order, loss
+//! weighting or initialisation changes the losses by 10⁻³ relative or more.
+#![cfg(feature = "cuda-emulator")]
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use noisyprop_data::{DatasetName, PrepareOptions, Split, load, prepare_with};
+use noisyprop_engine::Threads;
+use noisyprop_engine::cuda::{CudaError, Device, Precision};
+use noisyprop_experiments::ExperimentError;
+use noisyprop_experiments::trainable_depth::{
+    CellRecord, GridSpec, RunOptions, read_cell, run_grid, run_grid_cuda,
+};
+use noisyprop_experiments::training::{
+    Init, OptimizerSpec, Task, TrainResult, TrainSpec, check_cuda_support, train, train_cuda,
+};
+
+/// fp32 CPU-vs-GPU bound on losses, relative (module docs).
+const FP32_TOL: f64 = 1e-4;
+
+/// 200 images of the embedded MNIST subset: 160 training, 40 validation.
+fn mnist200() -> noisyprop_data::Prepared {
+    let raw = load(DatasetName::Mnist, None, Split::Train).unwrap();
+    prepare_with(
+        &raw,
+        &PrepareOptions {
+            seed: 3,
+            val_fraction: 0.2,
+            max_examples: Some(200),
+        },
+    )
+    .unwrap()
+}
+
+/// Batch 24: 160 = 6·24 + 16 and 40 = 24 + 16, so both partial-batch paths
+/// (training and evaluation) run.
+fn spec(depth: usize, epochs: usize) -> TrainSpec {
+    TrainSpec {
+        dataset: "mnist".into(),
+        data_source: "embedded subset".into(),
+        examples: 200,
+        val_fraction: 0.2,
+        task: Task::Reconstruction,
+        depth,
+        width: 16,
+        activation: "relu".into(),
+        noise: vec!["none".into()],
+        init: Init::Critical,
+        optimizer: OptimizerSpec::Sgd {
+            lr: 1e-2,
+            momentum: 0.0,
+        },
+        batch: 24,
+        epochs,
+        seed: 5,
+    }
+}
+
+/// The emulated device, or `None` (with a note) without a C++ compiler.
+fn emulator() -> Option<Arc<Device>> {
+    match Device::emulated() {
+        Ok(d) => Some(d),
+        Err(CudaError::Unavailable(e)) => {
+            eprintln!("note: skipping the emulated GPU test: {e}");
+            None
+        }
+        Err(e) => panic!("{e}"),
+    }
+}
+
+fn rel(a: f64, b: f64) -> f64 {
+    (a - b).abs() / a.abs().max(b.abs()).max(1e-30)
+}
+
+/// Largest relative difference of the losses of two results (same number of
+/// epochs required).
+fn max_rel_diff(cpu: &TrainResult, gpu: &TrainResult) -> f64 {
+    assert_eq!(cpu.epochs.len(), gpu.epochs.len());
+    assert_eq!(cpu.diverged, gpu.diverged);
+    assert_eq!(cpu.sigma_w2, gpu.sigma_w2);
+    assert_eq!(cpu.val_loss_baseline, gpu.val_loss_baseline);
+    let mut m = rel(cpu.val_loss_init, gpu.val_loss_init);
+    for (c, g) in cpu.epochs.iter().zip(&gpu.epochs) {
+        assert_eq!(c.epoch, g.epoch);
+        m = m.max(rel(c.train_loss, g.train_loss));
+        m = m.max(rel(c.val_loss, g.val_loss));
+    }
+    m
+}
+
+fn cells(store: &std::path::Path) -> HashMap<String, CellRecord> {
+    std::fs::read_dir(store.join("cells"))
+        .unwrap()
+        .map(|e| read_cell(&e.unwrap().path()).unwrap())
+        .map(|r| (r.key.clone(), r))
+        .collect()
+}
+
+#[test]
+fn gpu_grid_matches_the_cpu_grid_and_resumes() {
+    let Some(dev) = emulator() else { return };
+    let data = mnist200();
+    assert_eq!((data.train.n, data.val.n), (160, 40));
+    let (cpu_dir, gpu_dir) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let grid = |store: &std::path::Path| GridSpec {
+        base: spec(0, 2),
+        keeps: vec![0.5, 1.0],
+        depths: vec![1, 2],
+        depth_multiplier: 6.0,
+        store: store.to_path_buf(),
+    };
+    let (cpu_grid, gpu_grid) = (grid(cpu_dir.path()), grid(gpu_dir.path()));
+    let cpu = run_grid(&cpu_grid, &data, RunOptions::default(), &|_| {}).unwrap();
+    assert_eq!(cpu.computed, 4);
+
+    // Shard 0/2 (cells 0 and 2: both keeps at depth 1, one grid of two), then
+    // the rest (depth 2), then nothing.
+    let seen = std::sync::atomic::AtomicUsize::new(0);
+    let count = |_: &CellRecord| {
+        seen.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+    };
+    let run = |opts| run_grid_cuda(&gpu_grid, &data, opts, &dev, Precision::Fp32, &count);
+    let first = run(RunOptions {
+        shard: Some((0, 2)),
+        max_new_cells: None,
+    })
+    .unwrap();
+    assert_eq!(
+        (first.total, first.in_shard, first.computed, first.skipped),
+        (4, 2, 2, 0)
+    );
+    assert!(cells(gpu_dir.path()).values().all(|r| r.spec.depth == 1));
+    let second = run(RunOptions::default()).unwrap();
+    assert_eq!((second.computed, second.skipped, second.missing), (2, 2, 0));
+    let before = cells(gpu_dir.path());
+    let third = run(RunOptions::default()).unwrap();
+    assert_eq!((third.computed, third.skipped, third.missing), (0, 4, 0));
+    assert_eq!(seen.load(std::sync::atomic::Ordering::SeqCst), 4);
+    // Rerunning rewrote nothing.
+    let after = cells(gpu_dir.path());
+    for (k, r) in &before {
+        assert_eq!(r.result.seconds, after[k].result.seconds);
+    }
+
+    let cpu_cells = cells(cpu_dir.path());
+    assert_eq!(cpu_cells.len(), 4);
+    assert_eq!(after.len(), 4);
+    let mut worst = 0.0f64;
+    for (key, c) in &cpu_cells {
+        let g = &after[key];
+        assert_eq!(c.schema_version, g.schema_version);
+        assert_eq!(c.kind, g.kind);
+        assert_eq!(c.spec, g.spec);
+        assert_eq!(c.keep, g.keep);
+        assert_eq!(c.device, "cpu");
+        assert_eq!(g.device, "cuda:emulator:fp32");
+        assert_eq!(g.result.epochs.len(), 2);
+        let d = max_rel_diff(&c.result, &g.result);
+        eprintln!(
+            "keep {} depth {}: val {:.6} (cpu) vs {:.6} (gpu), max rel diff {d:.2e}",
+            c.keep,
+            c.spec.depth,
+            c.result.final_val_loss(),
+            g.result.final_val_loss()
+        );
+        worst = worst.max(d);
+    }
+    eprintln!("grid: max relative CPU/GPU loss difference {worst:.2e}");
+    assert!(worst < FP32_TOL, "{worst}");
+    // Dropout does change the losses (the comparison is not vacuous).
+    let by_keep = |keep: f64| {
+        cpu_cells
+            .values()
+            .find(|r| r.keep == keep && r.spec.depth == 2)
+            .unwrap()
+            .result
+            .epochs[0]
+            .train_loss
+    };
+    assert!(rel(by_keep(0.5), by_keep(1.0)) > 1e-3);
+}
+
+#[test]
+fn train_cuda_matches_train_for_one_network() {
+    let Some(dev) = emulator() else { return };
+    let data = mnist200();
+    // A noise stack and momentum (the scratch-gradient update path).
+    let s = TrainSpec {
+        noise: vec!["dropout:keep=0.8".into(), "gauss-mult:std=0.3".into()],
+        optimizer: OptimizerSpec::Sgd {
+            lr: 1e-2,
+            momentum: 0.5,
+        },
+        ..spec(2, 2)
+    };
+    let cpu = train(&s, &data.train, &data.val, Threads::One, &mut |_| {}).unwrap();
+    let mut logs = Vec::new();
+    let gpu = train_cuda(
+        &s,
+        &data.train,
+        &data.val,
+        &dev,
+        Precision::Fp32,
+        &mut |e| logs.push(e.clone()),
+    )
+    .unwrap();
+    assert_eq!(logs, gpu.epochs);
+    let d = max_rel_diff(&cpu, &gpu);
+    eprintln!(
+        "train_cuda fp32: val {:.6} (cpu) vs {:.6} (gpu), max relative CPU/GPU loss difference {d:.2e}",
+        cpu.final_val_loss(),
+        gpu.final_val_loss()
+    );
+    assert!(d < FP32_TOL, "{d}");
+    // TF32 products: operands rounded to 10 mantissa bits, ~10⁻³ relative
+    // (the engine's TF32 parity bound is 10⁻²).
+    let tf32 = train_cuda(
+        &TrainSpec {
+            epochs: 1,
+            ..s.clone()
+        },
+        &data.train,
+        &data.val,
+        &dev,
+        Precision::Tf32,
+        &mut |_| {},
+    )
+    .unwrap();
+    let d = rel(tf32.epochs[0].val_loss, cpu.epochs[0].val_loss)
+        .max(rel(tf32.epochs[0].train_loss, cpu.epochs[0].train_loss));
+    eprintln!("train_cuda tf32: max relative CPU/GPU loss difference {d:.2e}");
+    assert!(d < Precision::Tf32.parity_tolerance(), "{d}");
+}
+
+#[test]
+fn unsupported_specs_are_refused_with_what_is_supported() {
+    let base = spec(1, 1);
+    for (s, needle) in [
+        (
+            TrainSpec {
+                task: Task::Classification,
+                ..base.clone()
+            },
+            "reconstruction",
+        ),
+        (
+            TrainSpec {
+                optimizer: OptimizerSpec::Adam { lr: 1e-3 },
+                ..base.clone()
+            },
+            "SGD",
+        ),
+        (
+            TrainSpec {
+                activation: "gelu".into(),
+                ..base.clone()
+            },
+            "tanh",
+        ),
+        (
+            TrainSpec {
+                noise: vec!["poisson:rate=4".into()],
+                ..base.clone()
+            },
+            "gauss-add",
+        ),
+    ] {
+        let e = check_cuda_support(&s).unwrap_err();
+        assert!(matches!(e, ExperimentError::GpuUnsupported { .. }), "{e:?}");
+        let msg = e.to_string();
+        assert!(msg.contains(needle) && msg.contains("GPU"), "{msg}");
+    }
+    check_cuda_support(&base).unwrap();
+    let Some(dev) = emulator() else { return };
+    let data = mnist200();
+    let adam = TrainSpec {
+        optimizer: OptimizerSpec::Adam { lr: 1e-3 },
+        ..base
+    };
+    let e = train_cuda(
+        &adam,
+        &data.train,
+        &data.val,
+        &dev,
+        Precision::Fp32,
+        &mut |_| {},
+    )
+    .unwrap_err();
+    assert!(e.to_string().contains("Adam"), "{e}");
+}
