@@ -1,21 +1,6 @@
 //! End-to-end tests of the theory subcommands: JSON schema, values, files.
 
-use assert_cmd::Command;
-use serde_json::Value;
-
-fn noisyprop() -> Command {
-    Command::cargo_bin("noisyprop").unwrap()
-}
-
-fn json(args: &[&str]) -> Value {
-    let out = noisyprop().args(args).output().unwrap();
-    assert!(
-        out.status.success(),
-        "{args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    serde_json::from_slice(&out.stdout).unwrap()
-}
+use crate::common::{json, noisyprop};
 
 #[test]
 fn analyze_json_has_the_documented_keys() {

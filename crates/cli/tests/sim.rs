@@ -1,11 +1,7 @@
 //! `simulate` and `figures`: JSON schema, verdict exit status, files.
 
-use assert_cmd::Command;
+use crate::common::noisyprop;
 use serde_json::Value;
-
-fn noisyprop() -> Command {
-    Command::cargo_bin("noisyprop").unwrap()
-}
 
 const SMALL: &[&str] = &[
     "--width",

@@ -3,22 +3,7 @@
 
 use std::time::{Duration, Instant};
 
-use assert_cmd::Command;
-use serde_json::Value;
-
-fn noisyprop() -> Command {
-    Command::cargo_bin("noisyprop").unwrap()
-}
-
-fn json(args: &[&str]) -> Value {
-    let out = noisyprop().args(args).output().unwrap();
-    assert!(
-        out.status.success(),
-        "{args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    serde_json::from_slice(&out.stdout).unwrap()
-}
+use crate::common::{json, noisyprop};
 
 #[test]
 fn train_json_has_per_epoch_losses() {
@@ -297,7 +282,7 @@ fn device_cuda_trains_or_says_cuda_is_not_available() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(!err.contains("panicked"), "{err}");
     if out.status.success() {
-        let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+        let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
         assert!(v["device"].as_str().unwrap().starts_with("cuda:"), "{v}");
         assert!(v["val_loss"][0].as_f64().unwrap().is_finite());
     } else {
