@@ -137,3 +137,28 @@ pub fn mean_field(net: &Network, integration: Integration) -> MeanField {
         .with_nodes(integration.nodes.unwrap_or(FIXED_NODES));
     MeanField::with_kernel(net, kernel)
 }
+
+/// `--depth-multiplier`: k of the trainable-depth prediction k·ξ_c.
+#[derive(Debug, Clone, Copy, Args)]
+pub struct DepthMultiplier {
+    /// k in the trainable-depth prediction k·ξ_c
+    #[arg(
+        long = "depth-multiplier",
+        default_value_t = 6.0,
+        value_name = "K",
+        allow_negative_numbers = true
+    )]
+    pub depth_multiplier: f64,
+}
+
+/// `--json` / `--csv` for commands that print rows.
+#[derive(Debug, Clone, Copy, Args)]
+pub struct Format {
+    /// Print JSON
+    #[arg(long, conflicts_with = "csv")]
+    pub json: bool,
+
+    /// Print CSV
+    #[arg(long)]
+    pub csv: bool,
+}

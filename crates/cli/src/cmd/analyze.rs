@@ -26,14 +26,8 @@ pub struct AnalyzeArgs {
     )]
     pub q0: f64,
 
-    /// k in the trainable-depth prediction k·ξ_c
-    #[arg(
-        long = "depth-multiplier",
-        default_value_t = 6.0,
-        value_name = "K",
-        allow_negative_numbers = true
-    )]
-    pub depth_multiplier: f64,
+    #[command(flatten)]
+    pub k: crate::args::DepthMultiplier,
 
     #[command(flatten)]
     pub integration: IntegrationArgs,
@@ -48,7 +42,7 @@ pub fn run(args: &AnalyzeArgs, out: &mut impl Write) -> Result<()> {
     let (net, source) = network(&args.net, integration)?;
     let opts = AnalysisOptions {
         q0: args.q0,
-        depth_multiplier: args.depth_multiplier,
+        depth_multiplier: args.k.depth_multiplier,
         integration,
     };
     let a = analyze(&net, &opts)?;

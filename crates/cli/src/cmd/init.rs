@@ -27,14 +27,8 @@ pub struct InitArgs {
     #[arg(long = "fan-in", default_value_t = 1000, value_name = "N")]
     pub fan_in: usize,
 
-    /// k in the trainable-depth prediction k·ξ_c
-    #[arg(
-        long = "depth-multiplier",
-        default_value_t = 6.0,
-        value_name = "K",
-        allow_negative_numbers = true
-    )]
-    pub depth_multiplier: f64,
+    #[command(flatten)]
+    pub k: crate::args::DepthMultiplier,
 
     #[command(flatten)]
     pub integration: IntegrationArgs,
@@ -87,7 +81,7 @@ pub fn run(args: &InitArgs, out: &mut impl Write) -> Result<()> {
     let a = analyze(
         &net,
         &AnalysisOptions {
-            depth_multiplier: args.depth_multiplier,
+            depth_multiplier: args.k.depth_multiplier,
             integration,
             ..Default::default()
         },

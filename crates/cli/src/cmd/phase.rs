@@ -52,14 +52,8 @@ pub struct PhaseArgs {
     )]
     pub q0: f64,
 
-    /// k in the trainable-depth prediction k·ξ_c
-    #[arg(
-        long = "depth-multiplier",
-        default_value_t = 6.0,
-        value_name = "K",
-        allow_negative_numbers = true
-    )]
-    pub depth_multiplier: f64,
+    #[command(flatten)]
+    pub k: crate::args::DepthMultiplier,
 
     /// Depths at which k·ξ_c contours are drawn, comma separated
     #[arg(
@@ -82,13 +76,8 @@ pub struct PhaseArgs {
     #[command(flatten)]
     pub integration: IntegrationArgs,
 
-    /// Print all cells as JSON
-    #[arg(long, conflicts_with = "csv")]
-    pub json: bool,
-
-    /// Print all cells as CSV
-    #[arg(long)]
-    pub csv: bool,
+    #[command(flatten)]
+    pub format: crate::args::Format,
 }
 
 /// The y axis.
@@ -226,7 +215,7 @@ pub fn run(args: &PhaseArgs, out: &mut impl Write) -> Result<()> {
         },
         y_axis,
         q0: args.q0,
-        depth_multiplier: args.depth_multiplier,
+        depth_multiplier: args.k.depth_multiplier,
         nodes: integration.nodes.unwrap_or(PHASE_NODES),
     };
     for &l in &args.contours {
@@ -244,7 +233,7 @@ pub fn run(args: &PhaseArgs, out: &mut impl Write) -> Result<()> {
             })
             .with_context(|| format!("writing `{}`", path.display()))?;
     }
-    if args.csv {
+    if args.format.csv {
         let fixed_mu2 = net.noise().mu2();
         let rows: Vec<CellRow> = d
             .cells
@@ -273,7 +262,7 @@ pub fn run(args: &PhaseArgs, out: &mut impl Write) -> Result<()> {
             .collect();
         return print_csv(out, &rows);
     }
-    if args.json {
+    if args.format.json {
         let rec = PhaseRecord {
             activation: activation.spec(),
             noise: net.noise().to_string(),

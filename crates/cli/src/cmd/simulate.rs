@@ -105,13 +105,8 @@ pub struct SimulateArgs {
     #[command(flatten)]
     pub integration: IntegrationArgs,
 
-    /// Print JSON
-    #[arg(long, conflicts_with = "csv")]
-    pub json: bool,
-
-    /// Print CSV (one row per class and layer)
-    #[arg(long)]
-    pub csv: bool,
+    #[command(flatten)]
+    pub format: crate::args::Format,
 
     /// No progress bar
     #[arg(long, short = 'q')]
@@ -307,7 +302,7 @@ pub fn run(args: &SimulateArgs, out: &mut impl Write) -> Result<Outcome> {
     } else {
         Outcome::Success
     };
-    if args.csv {
+    if args.format.csv {
         let mut rows = Vec::new();
         for (ci, c) in classes.iter().enumerate() {
             let a = &c.layers;
@@ -336,7 +331,7 @@ pub fn run(args: &SimulateArgs, out: &mut impl Write) -> Result<Outcome> {
         print_csv(out, &rows)?;
         return Ok(outcome);
     }
-    if args.json {
+    if args.format.json {
         let rec = SimRecord {
             activation: net.activation().spec(),
             noise: net.noise().to_string(),

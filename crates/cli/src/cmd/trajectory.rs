@@ -52,13 +52,8 @@ pub struct TrajectoryArgs {
     #[command(flatten)]
     pub integration: IntegrationArgs,
 
-    /// Print JSON
-    #[arg(long, conflicts_with = "csv")]
-    pub json: bool,
-
-    /// Print CSV
-    #[arg(long)]
-    pub csv: bool,
+    #[command(flatten)]
+    pub format: crate::args::Format,
 }
 
 /// One layer of a trajectory.
@@ -133,10 +128,10 @@ pub fn run(args: &TrajectoryArgs, out: &mut impl Write) -> Result<()> {
     let (net, _): (Network, _) = network(&args.net, integration)?;
     let mf = mean_field(&net, integration);
     let rows = layers(&mf, args.q0, args.c0, args.depth, args.top_grad_correlation);
-    if args.csv {
+    if args.format.csv {
         return print_csv(out, &rows);
     }
-    if args.json {
+    if args.format.json {
         let rec = TrajectoryRecord {
             activation: net.activation().spec(),
             noise: net.noise().to_string(),
