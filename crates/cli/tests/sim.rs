@@ -84,6 +84,10 @@ fn compare_exits_1_when_the_theory_is_wrong() {
 fn simulate_rejects_bad_input() {
     for (args, needle) in [
         (vec!["simulate", "--width", "0"], "width = 0"),
+        (
+            vec!["simulate", "--width", "100000", "--pairs", "100000"],
+            "GiB of memory needed",
+        ),
         (vec!["simulate", "--c0", "2"], "c0 = 2"),
         (vec!["simulate", "--c0", "x"], "`x`"),
         (

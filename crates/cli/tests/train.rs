@@ -224,6 +224,10 @@ fn training_commands_reject_bad_input() {
             "no critical",
         ),
         (vec!["trainable-depth", "--keeps", "1.5"], "keeps"),
+        (
+            vec!["train", "--width", "1000000", "--examples", "100"],
+            "GiB of memory needed",
+        ),
         (vec!["trainable-depth", "--shard", "3/2"], "--shard `3/2`"),
         (
             vec![

@@ -14,6 +14,18 @@ pub enum EngineError {
         /// The law.
         law: String,
     },
+    /// The buffers would not fit in memory.
+    #[error(
+        "{what}: about {needed_gib:.1} GiB of memory needed, more than the {available_gib:.1} GiB available; make it smaller"
+    )]
+    TooLarge {
+        /// What was sized.
+        what: String,
+        /// Estimated need.
+        needed_gib: f64,
+        /// Available memory (MemAvailable, or 16 GiB when unknown).
+        available_gib: f64,
+    },
     /// A size or shape argument is invalid.
     #[error("{what} = {value} is out of range; valid range is {valid}")]
     InvalidSize {
@@ -64,4 +76,32 @@ pub enum EngineError {
         /// What it needs.
         needs: &'static str,
     },
+}
+
+/// Refuses an allocation of about `bytes` bytes when it exceeds the memory
+/// available (`MemAvailable` of /proc/meminfo; 16 GiB where that is not
+/// readable), so an oversized request is an error rather than an abort.
+///
+/// # Errors
+/// [`EngineError::TooLarge`].
+pub fn check_memory(what: &str, bytes: f64) -> Result<(), EngineError> {
+    let gib = (1u64 << 30) as f64;
+    let available = std::fs::read_to_string("/proc/meminfo")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("MemAvailable:"))
+                .and_then(|l| l.split_whitespace().nth(1))
+                .and_then(|v| v.parse::<f64>().ok())
+        })
+        .map_or(16.0 * gib, |kib| kib * 1024.0);
+    if bytes.is_finite() && bytes <= available {
+        Ok(())
+    } else {
+        Err(EngineError::TooLarge {
+            what: what.to_string(),
+            needed_gib: bytes / gib,
+            available_gib: available / gib,
+        })
+    }
 }

@@ -33,7 +33,7 @@ pub mod real;
 pub mod rng;
 pub mod train;
 
-pub use error::EngineError;
+pub use error::{EngineError, check_memory};
 pub use grid::Grid;
 pub use loss::{Loss, Target};
 pub use matmul::{Threads, gemm_nn, gemm_nt, gemm_tn};

@@ -147,7 +147,9 @@ impl MlpConfig {
             validate_law(law)?;
         }
         NoiseSampler::new(&self.noise)?;
-        self.param_count_checked()?;
+        let params = self.param_count_checked()?;
+        // Parameters, gradients and up to two optimiser moments, in f32.
+        crate::error::check_memory("the network parameters", params as f64 * 16.0)?;
         Ok(())
     }
 

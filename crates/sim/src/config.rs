@@ -141,6 +141,22 @@ impl SimConfig {
         }
         let total: usize = self.inputs.iter().map(InputClass::len).sum();
         u("inputs", total, 1, 10_000_000, "[1, 10000000]")?;
+        // Per concurrent network: activations, inputs, noise scratch and the
+        // weight matrix (and the backward pass's buffers and checkpoints).
+        let elem = match self.precision {
+            Precision::F32 => 4.0,
+            Precision::F64 => 8.0,
+        };
+        let dim = self.width.max(self.input_dim) as f64;
+        let per_net =
+            elem * dim * (total as f64 * if self.backward { 6.0 } else { 3.0 } + self.width as f64)
+                + if self.backward {
+                    self.memory_limit as f64
+                } else {
+                    0.0
+                };
+        let concurrent = self.networks.min(rayon::current_num_threads().max(1)) as f64;
+        noisyprop_engine::check_memory("the simulation", per_net * concurrent)?;
         Ok(NoiseSampler::new(&self.noise)?)
     }
 
