@@ -100,6 +100,17 @@ impl Report {
         self
     }
 
+    /// One "noise convention" row per stage read from a framework spelling.
+    pub fn noise_conventions(&mut self, stages: &[noisyprop_theory::NoiseStage]) -> &mut Self {
+        for fw in stages.iter().filter_map(|s| s.framework.as_ref()) {
+            self.row(
+                "noise convention",
+                format!("{} ({})", fw.text, fw.convention),
+            );
+        }
+        self
+    }
+
     /// Writes the report with keys aligned.
     pub fn write(&self, out: &mut impl Write) -> Result<()> {
         let width = self

@@ -817,10 +817,7 @@ fn transform_rows<T: Real>(
     scratch: &mut [T],
 ) {
     #[cfg(target_arch = "x86_64")]
-    if std::arch::is_x86_feature_detected!("avx512f")
-        && std::arch::is_x86_feature_detected!("avx512dq")
-        && std::arch::is_x86_feature_detected!("avx512vl")
-    {
+    if crate::real::has_avx512() {
         // SAFETY: the target features of `transform_rows_v4` were detected
         // on this CPU just above.
         unsafe { transform_rows_v4(buf, deriv, n, row0, bias, act, noise, scratch) };

@@ -218,10 +218,7 @@ fn dropout<T: Real>(
     factor: Option<&mut [T]>,
 ) {
     #[cfg(target_arch = "x86_64")]
-    if std::arch::is_x86_feature_detected!("avx512f")
-        && std::arch::is_x86_feature_detected!("avx512dq")
-        && std::arch::is_x86_feature_detected!("avx512vl")
-    {
+    if crate::real::has_avx512() {
         // SAFETY: the target features of `dropout_v4` were detected just above.
         unsafe { dropout_v4(k, offset, threshold, scale, x, factor) };
         return;

@@ -139,3 +139,14 @@ impl Real for f64 {
         f64::is_finite(self)
     }
 }
+
+/// Whether this CPU has the AVX-512 subset (F, DQ, VL) the element-wise
+/// kernels are also compiled for (their `_v4` variants; the 64-bit
+/// multiplies of the counter hash vectorise there). Same values either way.
+#[cfg(target_arch = "x86_64")]
+#[inline]
+pub(crate) fn has_avx512() -> bool {
+    std::arch::is_x86_feature_detected!("avx512f")
+        && std::arch::is_x86_feature_detected!("avx512dq")
+        && std::arch::is_x86_feature_detected!("avx512vl")
+}

@@ -132,10 +132,7 @@ pub fn box_muller(bits: u64) -> (f32, f32) {
 /// `box_muller(key.bits(c >> 1))`. Vectorised with AVX-512 where available.
 pub fn normals(key: Key, offset: u64, out: &mut [f32]) {
     #[cfg(target_arch = "x86_64")]
-    if std::arch::is_x86_feature_detected!("avx512f")
-        && std::arch::is_x86_feature_detected!("avx512dq")
-        && std::arch::is_x86_feature_detected!("avx512vl")
-    {
+    if crate::real::has_avx512() {
         // SAFETY: the target features of `normals_v4` were detected just above.
         unsafe { normals_v4(key, offset, out) };
         return;

@@ -58,14 +58,7 @@ fn report(a: &Analysis, source: SigmaSource) -> Report {
         "noisyprop analyze: {} with noise {}",
         a.activation, a.noise
     ));
-    for stage in &a.noise_stages {
-        if let Some(fw) = &stage.framework {
-            r.row(
-                "noise convention",
-                format!("{} ({})", fw.text, fw.convention),
-            );
-        }
-    }
+    r.noise_conventions(&a.noise_stages);
     r.row("μ₂ (multiplicative)", g(a.mu2));
     r.row("σ_ε² (additive)", g(a.additive_variance));
     let sw = match source {

@@ -119,14 +119,7 @@ pub fn run(args: &InitArgs, out: &mut impl Write) -> Result<()> {
         "critical initialisation for {} with noise {}",
         rec.activation, rec.noise
     ));
-    for stage in &rec.noise_stages {
-        if let Some(fw) = &stage.framework {
-            r.row(
-                "noise convention",
-                format!("{} ({})", fw.text, fw.convention),
-            );
-        }
-    }
+    r.noise_conventions(&rec.noise_stages);
     r.row(
         "σ_w²",
         format!(
