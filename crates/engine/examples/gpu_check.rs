@@ -6,7 +6,7 @@
 //! ```text
 //! cargo build --release -p noisyprop-engine --features cuda --example gpu_check
 //! target/release/examples/gpu_check [--steps 50] [--warmup 3] [--precisions fp32,tf32,bf16]
-//!                                   [--no-graph-compare] [--skip-throughput]
+//!                                   [--no-graph-compare] [--skip-throughput] [--skip-parity]
 //! ```
 //!
 //! Exit status: 0 when everything ran and every parity check passed (or CUDA is not
@@ -37,6 +37,7 @@ mod check {
         precisions: Vec<Precision>,
         graph_compare: bool,
         throughput: bool,
+        parity: bool,
     }
 
     fn parse() -> Result<Args, String> {
@@ -46,6 +47,7 @@ mod check {
             precisions: Precision::ALL.to_vec(),
             graph_compare: true,
             throughput: true,
+            parity: true,
         };
         let mut it = std::env::args().skip(1);
         while let Some(flag) = it.next() {
@@ -61,6 +63,7 @@ mod check {
                 }
                 "--no-graph-compare" => a.graph_compare = false,
                 "--skip-throughput" => a.throughput = false,
+                "--skip-parity" => a.parity = false,
                 other => return Err(format!("unknown argument {other}")),
             }
         }
@@ -136,15 +139,17 @@ mod check {
         );
 
         let mut status = 0;
-        for &p in &args.precisions {
-            for cfg in [ParityConfig::default(), ParityConfig::smooth()] {
-                status = status.max(report("parity_engine", p, parity(&dev, &cfg, p)));
+        if args.parity {
+            for &p in &args.precisions {
+                for cfg in [ParityConfig::default(), ParityConfig::smooth()] {
+                    status = status.max(report("parity_engine", p, parity(&dev, &cfg, p)));
+                }
             }
+            // The backend's minimal CPU reference too, in fp32 (it pins the semantics
+            // independently of the engine's trainer).
+            let r = parity_reference(&dev, &ParityConfig::default(), Precision::Fp32);
+            status = status.max(report("parity_reference", Precision::Fp32, r));
         }
-        // The backend's minimal CPU reference too, in fp32 (it pins the semantics
-        // independently of the engine's trainer).
-        let r = parity_reference(&dev, &ParityConfig::default(), Precision::Fp32);
-        status = status.max(report("parity_reference", Precision::Fp32, r));
 
         if args.throughput {
             let mut runs: Vec<(Precision, bool)> =

@@ -792,3 +792,26 @@ impl DeviceMatrix {
         self.cols
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// NVRTC needs no GPU: where `libnvrtc.so.13` can be loaded (e.g. from the PyPI wheel
+    /// `nvidia-cuda-nvrtc` via `LD_LIBRARY_PATH`), the kernel source must compile for
+    /// Hopper and define every kernel the device loads. Skips where NVRTC is absent.
+    #[test]
+    fn kernels_compile_with_nvrtc_when_present() {
+        // SAFETY: only dlopens/dlcloses the candidate file names.
+        if !unsafe { cudarc::nvrtc::sys::is_culib_present() } {
+            eprintln!("NVRTC not found; skipping the NVRTC compile check");
+            return;
+        }
+        let ptx = compile_kernels((9, 0)).expect("kernels.cu compiles with NVRTC");
+        let src = ptx.to_src();
+        assert!(src.contains(".target sm_90"), "compiled for compute_90");
+        for id in KernelId::ALL {
+            assert!(src.contains(&format!(".entry {}(", id.name())), "{}", id.name());
+        }
+    }
+}
