@@ -51,7 +51,7 @@ if [[ -n ${NSYS:-} && -x $NSYS ]]; then
         else
             echo "{\"check\":\"profile\",\"precision\":\"$p\",\"error\":\"$(head -c 300 "$OUT/nsys-$p.err" | tr -d '\n"\\')\"}" | tee -a "$log"
         fi
-        rm -f "$OUT/grid-$p.sqlite"
+        rm -f "$OUT/grid-$p.sqlite" "$OUT/grid-$p.nsys-rep"
     done
 else
     echo '{"check":"profile","available":false}' | tee -a "$log"
