@@ -5,7 +5,8 @@
 //!
 //! ```text
 //! cargo build --release -p noisyprop-engine --features cuda --example gpu_check
-//! target/release/examples/gpu_check [--steps 50] [--warmup 3] [--precisions fp32,tf32,bf16]
+//! target/release/examples/gpu_check [--steps 50] [--warmup 3] [--profile-steps 3]
+//!                                   [--precisions fp32,tf32,bf16]
 //!                                   [--no-graph-compare] [--skip-throughput] [--skip-parity]
 //! ```
 //!
@@ -37,6 +38,7 @@ mod check {
         precisions: Vec<Precision>,
         graph_compare: bool,
         throughput: bool,
+        profile_steps: usize,
         parity: bool,
     }
 
@@ -47,6 +49,7 @@ mod check {
             precisions: Precision::ALL.to_vec(),
             graph_compare: true,
             throughput: true,
+            profile_steps: 3,
             parity: true,
         };
         let mut it = std::env::args().skip(1);
@@ -55,6 +58,11 @@ mod check {
             match flag.as_str() {
                 "--steps" => a.steps = value()?.parse().map_err(|e| format!("--steps: {e}"))?,
                 "--warmup" => a.warmup = value()?.parse().map_err(|e| format!("--warmup: {e}"))?,
+                "--profile-steps" => {
+                    a.profile_steps = value()?
+                        .parse()
+                        .map_err(|e| format!("--profile-steps: {e}"))?;
+                }
                 "--precisions" => {
                     a.precisions = value()?
                         .split(',')
@@ -160,7 +168,9 @@ mod check {
                 runs.push((p, false));
             }
             for (p, graphs) in runs {
-                match paper_grid_throughput(&dev, p, args.warmup, args.steps, graphs) {
+                // Profile once per precision (the graph-less repeat needs no second one).
+                let profile = if graphs { args.profile_steps } else { 0 };
+                match paper_grid_throughput(&dev, p, args.warmup, args.steps, graphs, profile) {
                     Ok(t) => println!(
                         "{}",
                         t.to_json().replacen(

@@ -8,10 +8,10 @@ use std::sync::Arc;
 
 use cudarc::cublas::CudaBlas;
 use cudarc::cublas::sys::{cublasComputeType_t, cublasGemmAlgo_t, cublasOperation_t, cudaDataType};
-use cudarc::driver::sys::{CUgraphInstantiate_flags, CUstreamCaptureMode};
+use cudarc::driver::sys::{CUevent_flags, CUgraphInstantiate_flags, CUstreamCaptureMode};
 use cudarc::driver::{
-    CudaContext, CudaFunction, CudaGraph, CudaModule, CudaSlice, CudaStream, DevicePtr, DeviceRepr,
-    LaunchConfig, PushKernelArg,
+    CudaContext, CudaEvent, CudaFunction, CudaGraph, CudaModule, CudaSlice, CudaStream, DevicePtr,
+    DeviceRepr, LaunchConfig, PushKernelArg,
 };
 use cudarc::nvrtc::{CompileOptions, compile_ptx_with_opts};
 
@@ -283,6 +283,8 @@ pub(crate) enum Graph {
 
 struct CudaBackend {
     // Field order = drop order: the cuBLAS handle and buffers before the stream/context.
+    /// Timing events of a [`Device::start_profile`] run, each closing a span of `Phase`.
+    profile: std::sync::Mutex<Option<Vec<(Phase, CudaEvent)>>>,
     blas: CudaBlas,
     _workspace: CudaSlice<u8>,
     functions: Vec<CudaFunction>,
@@ -295,6 +297,76 @@ enum Backend {
     Cuda(CudaBackend),
     #[cfg(any(test, feature = "cuda-emulator"))]
     Emu(super::emu::Emu),
+}
+
+/// What a span of device time of a training step was spent on (see
+/// [`Device::start_profile`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Phase {
+    /// Per-step noise keys.
+    NoiseKeys,
+    /// Forward products x̃ˡ·Wᵀ.
+    ForwardProducts,
+    /// Fused bias + activation + noise (and the backward factor) of the forward pass.
+    ForwardElementwise,
+    /// Output layer: MSE, its gradient and the per-network loss.
+    Loss,
+    /// Products of the input gradients δ·W.
+    InputGradProducts,
+    /// Weight-gradient products with the SGD update fused in (β = 1).
+    WeightProducts,
+    /// Momentum update of the weights (only with momentum).
+    WeightUpdate,
+    /// Bias gradient and update.
+    BiasUpdate,
+    /// δˡ = (δ·W) ⊙ φ′ ⊙ ε.
+    BackwardElementwise,
+    /// The bf16 copy of the fp32 master weights.
+    Bf16Copy,
+    /// Step counter and anything else.
+    Other,
+}
+
+impl Phase {
+    /// Every phase, in step order.
+    pub const ALL: [Phase; 11] = [
+        Phase::NoiseKeys,
+        Phase::ForwardProducts,
+        Phase::ForwardElementwise,
+        Phase::Loss,
+        Phase::InputGradProducts,
+        Phase::WeightProducts,
+        Phase::WeightUpdate,
+        Phase::BiasUpdate,
+        Phase::BackwardElementwise,
+        Phase::Bf16Copy,
+        Phase::Other,
+    ];
+
+    /// A snake_case name (JSON keys).
+    pub fn name(self) -> &'static str {
+        match self {
+            Phase::NoiseKeys => "noise_keys",
+            Phase::ForwardProducts => "forward_products",
+            Phase::ForwardElementwise => "forward_elementwise",
+            Phase::Loss => "loss",
+            Phase::InputGradProducts => "input_grad_products",
+            Phase::WeightProducts => "weight_products",
+            Phase::WeightUpdate => "weight_update",
+            Phase::BiasUpdate => "bias_update",
+            Phase::BackwardElementwise => "backward_elementwise",
+            Phase::Bf16Copy => "bf16_copy",
+            Phase::Other => "other",
+        }
+    }
+
+    /// Whether the phase is a cuBLAS product.
+    pub fn is_product(self) -> bool {
+        matches!(
+            self,
+            Phase::ForwardProducts | Phase::InputGradProducts | Phase::WeightProducts
+        )
+    }
 }
 
 /// A strided-batched GEMM in cuBLAS's column-major terms (see [`Device::gemm`]).
@@ -389,6 +461,7 @@ impl Device {
         stream.synchronize()?;
         Ok(Device {
             backend: Backend::Cuda(CudaBackend {
+                profile: std::sync::Mutex::new(None),
                 blas,
                 _workspace: workspace,
                 functions,
@@ -590,6 +663,88 @@ impl Device {
             #[cfg(any(test, feature = "cuda-emulator"))]
             (_, BufInner::Cuda(_)) => 0,
         }
+    }
+
+    // ---- profiling ----
+
+    /// The CUDA backend (`None` on the emulator).
+    fn cuda(&self) -> Option<&CudaBackend> {
+        match &self.backend {
+            Backend::Cuda(c) => Some(c),
+            #[cfg(any(test, feature = "cuda-emulator"))]
+            Backend::Emu(_) => None,
+        }
+    }
+
+    /// Starts timing the device work enqueued from now on, one CUDA event after each
+    /// kernel or product (see [`Device::mark`]); [`Device::finish_profile`] sums the spans
+    /// per [`Phase`]. Only for direct launches (not while a graph is being captured). A
+    /// no-op on the emulator.
+    ///
+    /// # Errors
+    /// Driver errors.
+    pub fn start_profile(&self) -> Result<(), CudaError> {
+        let Some(c) = self.cuda() else {
+            return Ok(());
+        };
+        let start = guard(|| {
+            Ok(c.stream
+                .record_event(Some(CUevent_flags::CU_EVENT_DEFAULT))?)
+        })?;
+        let mut p = c
+            .profile
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        *p = Some(vec![(Phase::Other, start)]);
+        Ok(())
+    }
+
+    /// Closes the current span as `phase` when profiling (see [`Device::start_profile`]).
+    pub(crate) fn mark(&self, phase: Phase) -> Result<(), CudaError> {
+        let Some(c) = self.cuda() else {
+            return Ok(());
+        };
+        let mut p = c
+            .profile
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if let Some(events) = p.as_mut() {
+            let e = guard(|| {
+                Ok(c.stream
+                    .record_event(Some(CUevent_flags::CU_EVENT_DEFAULT))?)
+            })?;
+            events.push((phase, e));
+        }
+        Ok(())
+    }
+
+    /// Ends profiling (synchronises) and returns milliseconds of device time per phase,
+    /// in [`Phase::ALL`] order (phases without work omitted). Empty on the emulator or
+    /// when no profile was started.
+    ///
+    /// # Errors
+    /// Driver errors (including those of the profiled work).
+    pub fn finish_profile(&self) -> Result<Vec<(Phase, f64)>, CudaError> {
+        let Some(c) = self.cuda() else {
+            return Ok(Vec::new());
+        };
+        let events = c
+            .profile
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .take()
+            .unwrap_or_default();
+        let mut ms = [0f64; Phase::ALL.len()];
+        for w in events.windows(2) {
+            let dt = guard(|| Ok(w[0].1.elapsed_ms(&w[1].1)?))?;
+            ms[w[1].0 as usize] += f64::from(dt);
+        }
+        Ok(Phase::ALL
+            .iter()
+            .zip(ms)
+            .filter(|(_, t)| *t > 0.0)
+            .map(|(&p, t)| (p, t))
+            .collect())
     }
 
     // ---- work ----
@@ -811,7 +966,11 @@ mod tests {
         let src = ptx.to_src();
         assert!(src.contains(".target sm_90"), "compiled for compute_90");
         for id in KernelId::ALL {
-            assert!(src.contains(&format!(".entry {}(", id.name())), "{}", id.name());
+            assert!(
+                src.contains(&format!(".entry {}(", id.name())),
+                "{}",
+                id.name()
+            );
         }
     }
 }

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use cudarc::cublas::sys::{cublasComputeType_t, cudaDataType};
 use noisyprop_theory::{Activation, Noise, NoiseLaw};
 
-use super::device::{Arg, DevBuf, Device, DeviceMatrix, Dims, GemmCall, Graph, KernelId};
+use super::device::{Arg, DevBuf, Device, DeviceMatrix, Dims, GemmCall, Graph, KernelId, Phase};
 use super::error::CudaError;
 use super::kernels::{MAX_STAGES, act_code, noise_kind};
 use crate::noise::{NoiseSampler, Stage};
@@ -757,6 +757,30 @@ impl GpuGrid {
         Ok(())
     }
 
+    /// One training step like [`GpuGrid::step`], launched directly (no graph) with a CUDA
+    /// event after every kernel and product: milliseconds of device time per [`Phase`]
+    /// (empty on the emulator). Synchronises; slower than [`GpuGrid::step`] by the event
+    /// records and the launch overhead a graph saves.
+    ///
+    /// # Errors
+    /// As [`GpuGrid::step`].
+    pub fn profile_step(&mut self) -> Result<Vec<(Phase, f64)>, CudaError> {
+        let rows = self.rows;
+        if rows == 0 {
+            return Err(CudaError::Config("no batch loaded".to_string()));
+        }
+        if self.step - self.pending_from >= self.cfg.loss_history as u64 {
+            self.flush_losses()?;
+        }
+        self.dev.synchronize()?;
+        self.dev.start_profile()?;
+        let run = self.enqueue_step(rows);
+        let profile = self.dev.finish_profile();
+        run?;
+        self.step += 1;
+        profile
+    }
+
     fn run_step(&mut self, rows: usize) -> Result<(), CudaError> {
         if !self.cfg.use_graphs || self.graph_error.is_some() {
             return self.enqueue_step(rows);
@@ -915,14 +939,18 @@ impl GpuGrid {
     fn enqueue_step(&self, rows: usize) -> Result<(), CudaError> {
         if self.has_noise {
             self.enqueue_step_keys()?;
+            self.dev.mark(Phase::NoiseKeys)?;
         }
         self.enqueue_forward(rows, true)?;
         self.enqueue_loss(rows, true)?;
+        self.dev.mark(Phase::Loss)?;
         self.enqueue_backward(rows)?;
         self.enqueue_to_bf16()?;
+        self.dev.mark(Phase::Bf16Copy)?;
         let step = self.dev.ptr(&self.step_dev);
         self.dev
-            .launch(KernelId::AdvanceStep, SINGLE, &[Arg::Ptr(step)])
+            .launch(KernelId::AdvanceStep, SINGLE, &[Arg::Ptr(step)])?;
+        self.dev.mark(Phase::Other)
     }
 
     fn enqueue_step_keys(&self) -> Result<(), CudaError> {
@@ -999,6 +1027,7 @@ impl GpuGrid {
         // x_in holds B_max·d_in floats, xt[0] G·B_max·d_in operands; the noise tables
         // G·MAX_STAGES entries, the keys G·layers·MAX_STAGES.
         d.launch(KernelId::Input, ew_dims(rows * n, g, 4096), &args)?;
+        d.mark(Phase::ForwardElementwise)?;
 
         let z = d.ptr(&self.z);
         for l in 0..layers {
@@ -1023,6 +1052,7 @@ impl GpuGrid {
                 alpha: 1.0,
                 beta: 0.0,
             })?;
+            d.mark(Phase::ForwardProducts)?;
             if l + 1 == layers {
                 break;
             }
@@ -1046,6 +1076,7 @@ impl GpuGrid {
             // z holds G·B_max·max_n floats, the bias layer G·nout, xt/fac of layer l+1
             // G·B_max·nout elements.
             d.launch(KernelId::Hidden, ew_dims(rows * nout, g, 4096), &args)?;
+            d.mark(Phase::ForwardElementwise)?;
         }
         Ok(())
     }
@@ -1141,6 +1172,7 @@ impl GpuGrid {
                     alpha: 1.0,
                     beta: 0.0,
                 })?;
+                d.mark(Phase::InputGradProducts)?;
             }
             // W ← W − lr·δᵀ·x̃ˡ fused into the GEMM (β = 1), or the gradient for momentum:
             // column-major (δᵀ·x̃)ᵀ = x̃ᵀ·δ.
@@ -1169,6 +1201,7 @@ impl GpuGrid {
                 call.alpha = 1.0;
                 call.beta = 0.0;
                 self.gemm(&call)?;
+                d.mark(Phase::WeightProducts)?;
                 let count = g * nout * nin;
                 // The layer's weights, velocities and gradient hold `count` floats.
                 d.launch(
@@ -1183,8 +1216,10 @@ impl GpuGrid {
                         Arg::F32(mu),
                     ],
                 )?;
+                d.mark(Phase::WeightUpdate)?;
             } else {
                 self.gemm(&call)?;
+                d.mark(Phase::WeightProducts)?;
             }
             // Bias: column sums of δ and the SGD update. delta holds G·B_max·nout floats
             // here, the bias layer G·nout.
@@ -1209,6 +1244,7 @@ impl GpuGrid {
                     Arg::F32(mu),
                 ],
             )?;
+            d.mark(Phase::BiasUpdate)?;
             if l >= 1 {
                 // δˡ = (δ·W) ⊙ φ′(aˡ) ⊙ εˡ; z, fac and delta hold G·B_max·nin floats.
                 d.launch(
@@ -1224,6 +1260,7 @@ impl GpuGrid {
                         Arg::I64((bmax * nin) as i64),
                     ],
                 )?;
+                d.mark(Phase::BackwardElementwise)?;
             }
         }
         Ok(())

@@ -113,7 +113,7 @@ mod paper;
 mod parity;
 mod reference;
 
-pub use device::{Device, DeviceMatrix, available};
+pub use device::{Device, DeviceMatrix, Phase, available};
 pub use error::CudaError;
 pub use grid::{GpuGrid, GridConfig, NetParams, NetSpec, Precision, init_params};
 pub use kernels::{KERNELS_CU, rng_block};

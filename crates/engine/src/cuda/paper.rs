@@ -4,7 +4,7 @@
 use std::sync::Arc;
 use std::time::Instant;
 
-use super::device::{Device, DeviceMatrix};
+use super::device::{Device, DeviceMatrix, Phase};
 use super::error::CudaError;
 use super::grid::{GpuGrid, GridConfig, NetSpec, Precision};
 use super::parity::{json_num, json_str};
@@ -128,6 +128,22 @@ impl PaperGrid {
         Ok(())
     }
 
+    /// One grid-step launched directly with per-kernel timing (see
+    /// [`GpuGrid::profile_step`]): milliseconds of device time per [`Phase`], summed over
+    /// the depths. Synchronises.
+    ///
+    /// # Errors
+    /// See [`GpuGrid::profile_step`].
+    pub fn profile_step(&mut self) -> Result<Vec<(Phase, f64)>, CudaError> {
+        let mut ms = [0f64; Phase::ALL.len()];
+        for g in &mut self.grids {
+            for (p, t) in g.profile_step()? {
+                ms[p as usize] += t;
+            }
+        }
+        Ok(phase_list(&ms))
+    }
+
     /// Noise-free evaluation of the loaded batch by every network.
     ///
     /// # Errors
@@ -187,6 +203,19 @@ pub struct Throughput {
     pub mean_last_loss: f64,
     /// Networks whose losses were all finite during the timed steps.
     pub finite_networks: usize,
+    /// Device milliseconds per grid-step and [`Phase`], averaged over the profiled
+    /// grid-steps (direct launches with an event after each kernel; empty if none).
+    pub breakdown: Vec<(Phase, f64)>,
+}
+
+/// The non-zero entries of per-phase times indexed as [`Phase::ALL`].
+fn phase_list(ms: &[f64; Phase::ALL.len()]) -> Vec<(Phase, f64)> {
+    Phase::ALL
+        .iter()
+        .zip(ms)
+        .filter(|(_, t)| **t > 0.0)
+        .map(|(&p, &t)| (p, t))
+        .collect()
 }
 
 impl Throughput {
@@ -196,8 +225,30 @@ impl Throughput {
             Ok(g) => (g.to_string(), "null".to_string()),
             Err(e) => ("false".to_string(), json_str(e)),
         };
+        let breakdown = if self.breakdown.is_empty() {
+            String::new()
+        } else {
+            let sum = |f: &dyn Fn(Phase) -> bool| {
+                self.breakdown
+                    .iter()
+                    .filter(|(p, _)| f(*p))
+                    .map(|(_, t)| t)
+                    .sum::<f64>()
+            };
+            let phases: Vec<String> = self
+                .breakdown
+                .iter()
+                .map(|(p, t)| format!("\"{}\":{}", p.name(), json_num(*t)))
+                .collect();
+            format!(
+                ",\"profile_ms\":{{{}}},\"products_ms\":{},\"other_ms\":{}",
+                phases.join(","),
+                json_num(sum(&|p: Phase| p.is_product())),
+                json_num(sum(&|p: Phase| !p.is_product()))
+            )
+        };
         format!(
-            "{{\"check\":\"throughput\",\"precision\":\"{}\",\"networks\":{},\"grid_steps\":{},\"warmup\":{},\"seconds\":{},\"grid_steps_per_second\":{},\"setup_seconds\":{},\"device_gib\":{},\"graphs\":{},\"graph_error\":{},\"mean_last_loss\":{},\"finite_networks\":{}}}",
+            "{{\"check\":\"throughput\",\"precision\":\"{}\",\"networks\":{},\"grid_steps\":{},\"warmup\":{},\"seconds\":{},\"grid_steps_per_second\":{},\"setup_seconds\":{},\"device_gib\":{},\"graphs\":{},\"graph_error\":{},\"mean_last_loss\":{},\"finite_networks\":{}{breakdown}}}",
             self.precision,
             self.networks,
             self.grid_steps,
@@ -216,7 +267,8 @@ impl Throughput {
 
 /// Builds the full Fig. 6 grid (10 depths × 10 keep probabilities, width 1000, batch 128,
 /// MNIST-sized synthetic data kept on the device) and times `steps` grid-steps after
-/// `warmup` untimed ones (use ≥ 2 so that the CUDA graphs are captured before timing).
+/// `warmup` untimed ones (use ≥ 2 so that the CUDA graphs are captured before timing),
+/// then profiles `profile_steps` more (per-phase device time, [`Throughput::breakdown`]).
 ///
 /// # Errors
 /// Device errors (e.g. out of memory: the grid needs ~10 GiB in fp32/tf32, ~13.5 GiB in
@@ -227,6 +279,7 @@ pub fn paper_grid_throughput(
     warmup: usize,
     steps: usize,
     use_graphs: bool,
+    profile_steps: usize,
 ) -> Result<Throughput, CudaError> {
     let setup = Instant::now();
     let base = GridConfig {
@@ -271,6 +324,14 @@ pub fn paper_grid_throughput(
     let losses = grid.take_train_losses()?;
     let seconds = start.elapsed().as_secs_f64();
 
+    let mut ms = [0f64; Phase::ALL.len()];
+    for _ in 0..profile_steps {
+        next_batch(&mut grid)?;
+        for (p, t) in grid.profile_step()? {
+            ms[p as usize] += t / profile_steps as f64;
+        }
+    }
+
     let mut finite_networks = 0;
     let (mut last_sum, mut last_n) = (0f64, 0usize);
     for per_depth in &losses {
@@ -303,6 +364,7 @@ pub fn paper_grid_throughput(
         graphs,
         mean_last_loss: last_sum / last_n.max(1) as f64,
         finite_networks,
+        breakdown: phase_list(&ms),
     })
 }
 
@@ -329,9 +391,16 @@ mod tests {
             graphs: Ok(true),
             mean_last_loss: 0.1,
             finite_networks: 100,
+            breakdown: vec![
+                (Phase::ForwardProducts, 2.0),
+                (Phase::ForwardElementwise, 0.5),
+                (Phase::WeightProducts, 1.0),
+            ],
         };
         let j = t.to_json();
         assert!(j.contains("\"grid_steps_per_second\":5e1"));
         assert!(j.contains("\"device_gib\":1e0"));
+        assert!(j.contains("\"forward_products\":2e0,\"forward_elementwise\":5e-1"));
+        assert!(j.contains("\"products_ms\":3e0,\"other_ms\":5e-1"));
     }
 }
