@@ -8,13 +8,15 @@
 # then copy target/release/examples/gpu_check (and target/release/noisyprop) along and run
 # this script from the repository root. It prints one JSON line per result:
 #   probe             device name, compute capability, memory
-#   parity_engine     CPU engine (Trainer: Mlp + MSE + SGD) vs GPU, 4 SGD steps of
-#                     784→3×64→784, batch 16, critical dropout keeps {0.8, 0.5, 1.0}, lr 0.2,
-#                     with ReLU and with tanh, for fp32 / tf32 / bf16. Bounds on the relative
-#                     loss and parameter-update errors: tanh (and ReLU in fp32) 1e-4 / 1e-2 /
-#                     5e-2; ReLU in tf32/bf16 5e-2 (loss) and 0.25 (update), because ReLU′
-#                     flips at pre-activations within rounding distance of 0 (see
-#                     noisyprop_engine::cuda::parity_tolerances)
+#   parity_engine     CPU engine (Trainer) vs GPU, 4 steps of 784→3×64→784, batch 16,
+#                     critical dropout keeps {0.8, 0.5, 1.0}, for fp32 / tf32 / bf16, four
+#                     setups: ReLU + SGD (lr 0.2), tanh + SGD, ReLU + Adam (lr 1e-3), and
+#                     tanh + momentum 0.9 with softmax cross-entropy over 10 classes.
+#                     Bounds on the relative loss and parameter-update errors: smooth
+#                     setups 1e-4 / 1e-2 / 5e-2; ReLU or Adam in tf32/bf16 5e-2 (loss) and
+#                     0.25 (update), Adam in fp32 1e-3 (update), because ReLU′ flips at
+#                     pre-activations within rounding distance of 0 and Adam divides each
+#                     gradient by its own size (see noisyprop_engine::cuda::parity_tolerances)
 #   parity_reference  ReLU fp32 against the backend's minimal CPU reference
 #   throughput        full Fig. 6 grid (10 depths × 10 keeps, width 1000, batch 128):
 #                     grid-steps per second after warm-up, per precision (CUDA graphs on),
@@ -23,7 +25,11 @@
 #   cli_trainable_depth  (only if target/release/noisyprop, or $NOISYPROP_BIN, is there) a tiny
 #                     `noisyprop trainable-depth --device cuda --precision tf32` grid (1000
 #                     MNIST images of the embedded subset, width 64, depths 2 and 6, keeps 0.5
-#                     and 1, 1 epoch of SGD): its exit status, seconds and JSON report
+#                     and 1, 1 epoch of Adam): its exit status, seconds and JSON report
+#   cli_train         (same condition) `noisyprop train --task classification` on 2000
+#                     MNIST images, depth 4, width 256, dropout 0.9, Adam, 3 epochs, on the
+#                     CPU and with --device cuda (fp32): final losses and accuracies side
+#                     by side
 # Exit status: 0 = all ran and parity passed (or CUDA not available), 1 = a parity check
 # failed, 2 = an error (the CLI run failing included). Expected run time on an H100: well
 # under a minute (limits 230 s for gpu_check, 90 s for the CLI run).
@@ -49,7 +55,7 @@ if [[ -x $CLI ]]; then
     trap 'rm -rf "$store"' EXIT
     t0=$(date +%s.%N)
     timeout 90 "$CLI" trainable-depth --device cuda --precision tf32 --examples 1000 \
-        --width 64 --depths 2,6 --keeps 0.5,1 --epochs 1 --optimizer sgd --lr 0.01 \
+        --width 64 --depths 2,6 --keeps 0.5,1 --epochs 1 --optimizer adam --lr 0.001 \
         --batch 128 --store "$store" --json -q >"$store/out.json" 2>"$store/err.txt"
     cli_rc=$?
     secs=$(awk -v a="$t0" -v b="$(date +%s.%N)" 'BEGIN { printf "%.1f", b - a }')
@@ -66,6 +72,34 @@ if [[ -x $CLI ]]; then
             "$cli_rc" "$secs" "$reason"
         [[ $rc == 0 ]] && rc=2
     fi
+    # Classification + Adam through `train`, CPU against GPU (fp32).
+    for dev in cpu cuda; do
+        extra=(); [[ $dev == cuda ]] && extra=(--precision fp32)
+        t0=$(date +%s.%N)
+        timeout 90 "$CLI" train --device "$dev" "${extra[@]}" --task classification \
+            --examples 2000 --depth 4 --width 256 --noise dropout:keep=0.9 --optimizer adam \
+            --lr 0.001 --epochs 3 --batch 128 --json -q >"$store/train-$dev.json" \
+            2>"$store/train-$dev.err"
+        train_rc=$?
+        secs=$(awk -v a="$t0" -v b="$(date +%s.%N)" 'BEGIN { printf "%.1f", b - a }')
+        if [[ $train_rc == 0 ]]; then
+            python3 - "$store/train-$dev.json" "$dev" "$secs" <<'PY' || echo "{\"check\":\"cli_train\",\"device\":\"$dev\",\"status\":0}"
+import json, sys
+r = json.load(open(sys.argv[1]))
+print(json.dumps({"check": "cli_train", "device": sys.argv[2], "status": 0,
+                  "seconds": float(sys.argv[3]), "train_loss": r["train_loss"],
+                  "val_loss": r["val_loss"], "val_accuracy": r.get("val_accuracy"),
+                  "train_accuracy": r.get("train_accuracy")}))
+PY
+        elif grep -q "CUDA not available" "$store/train-$dev.err"; then
+            printf '{"check":"cli_train","device":"%s","status":"skipped"}\n' "$dev"
+        else
+            reason=$(head -c 600 "$store/train-$dev.err" | tr '\n' ' ' | tr -d '"\\')
+            printf '{"check":"cli_train","device":"%s","status":%d,"error":"%s"}\n' \
+                "$dev" "$train_rc" "$reason"
+            [[ $rc == 0 ]] && rc=2
+        fi
+    done
 else
     echo "gpu-check: $CLI not found; skipping the CLI check (cargo build --release -p noisyprop --features cuda)" >&2
 fi

@@ -1,5 +1,6 @@
 //! Device check of the CUDA backend (`noisyprop_engine::cuda`): availability probe,
-//! CPU-vs-GPU parity in each precision, and throughput of the full Fig. 6 grid (100
+//! CPU-vs-GPU parity in each precision (ReLU and tanh with SGD, Adam, and softmax
+//! cross-entropy classification with momentum), and throughput of the full Fig. 6 grid (100
 //! networks). One JSON line per result on stdout. Without CUDA it prints
 //! "CUDA not available: …" and exits 0. Run by `scripts/gpu-check.sh`.
 //!
@@ -149,7 +150,12 @@ mod check {
         let mut status = 0;
         if args.parity {
             for &p in &args.precisions {
-                for cfg in [ParityConfig::default(), ParityConfig::smooth()] {
+                for cfg in [
+                    ParityConfig::default(),
+                    ParityConfig::smooth(),
+                    ParityConfig::adam(),
+                    ParityConfig::classification(),
+                ] {
                     status = status.max(report("parity_engine", p, parity(&dev, &cfg, p)));
                 }
             }

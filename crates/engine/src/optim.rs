@@ -7,7 +7,8 @@
 //!   `w ← w − lr·g`.
 //! * Adam: `m ← β₁·m + (1−β₁)·g; v ← β₂·v + (1−β₂)·(g·g);
 //!   w ← w − (lr·(m/c₁)) / (√(v/c₂) + ε)` with c₁ = 1 − β₁ᵗ, c₂ = 1 − β₂ᵗ
-//!   (computed in f64 and rounded), t = 1, 2, … the number of updates so far.
+//!   (computed in f64 by binary powering, [`powi`], and rounded), t = 1, 2, … the
+//!   number of updates so far.
 //!   Constants (lr, β, 1 − β, ε, c) are rounded from f64 to the type once.
 
 use rayon::prelude::*;
@@ -18,6 +19,22 @@ use crate::real::Real;
 
 /// Element-wise updates smaller than this run on the calling thread.
 const PAR_MIN: usize = 64 * 1024;
+
+/// `a`ⁿ by binary powering (square-and-multiply from the low bit), the order of
+/// operations the GPU kernels repeat for Adam's bias corrections.
+pub fn powi(mut a: f64, mut n: u64) -> f64 {
+    let mut r = 1.0;
+    loop {
+        if n & 1 == 1 {
+            r *= a;
+        }
+        n >>= 1;
+        if n == 0 {
+            return r;
+        }
+        a *= a;
+    }
+}
 
 /// Stochastic gradient descent with optional momentum.
 #[derive(Debug, Clone, PartialEq)]
@@ -232,11 +249,10 @@ impl<T: Real> Adam<T> {
         self.m.resize(params.len(), T::ZERO);
         self.v.resize(params.len(), T::ZERO);
         self.t += 1;
-        let t = self.t.min(i32::MAX as u64) as i32;
         let (b1, b2) = (T::from_f64(self.beta1), T::from_f64(self.beta2));
         let (c1, c2) = (T::from_f64(1.0 - self.beta1), T::from_f64(1.0 - self.beta2));
-        let bc1 = T::from_f64(1.0 - self.beta1.powi(t));
-        let bc2 = T::from_f64(1.0 - self.beta2.powi(t));
+        let bc1 = T::from_f64(1.0 - powi(self.beta1, self.t));
+        let bc2 = T::from_f64(1.0 - powi(self.beta2, self.t));
         let (lr, eps) = (T::from_f64(self.lr), T::from_f64(self.eps));
         let f = |p: &mut [T], g: &[T], m: &mut [T], v: &mut [T]| {
             for (((w, &g), m), v) in p.iter_mut().zip(g).zip(m.iter_mut()).zip(v.iter_mut()) {
@@ -325,6 +341,19 @@ impl<T: Real> Optimizer<T> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Binary powering agrees with `f64::powi` (compiler-builtins' `__powidf2` uses the
+    /// same square-and-multiply order) and with repeated multiplication where exact.
+    #[test]
+    fn powi_by_squaring() {
+        for a in [0.9, 0.999, 0.5, 1.0 - 1e-9, 0.0] {
+            for n in [0u64, 1, 2, 3, 7, 100, 1000, 123_457] {
+                assert_eq!(powi(a, n), a.powi(n as i32), "{a}^{n}");
+            }
+        }
+        assert_eq!(powi(2.0, 10), 1024.0);
+        assert_eq!(powi(0.5, 3), 0.125);
+    }
 
     #[test]
     fn sgd_with_momentum_follows_the_formula() {

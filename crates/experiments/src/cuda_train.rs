@@ -8,7 +8,8 @@ use std::time::Instant;
 
 use noisyprop_data::Examples;
 use noisyprop_engine::cuda::{
-    CudaError, Device, DeviceMatrix, GpuGrid, GridConfig, NetSpec, Precision,
+    CudaError, Device, DeviceMatrix, GpuGrid, GridConfig, GridLoss, GridOptimizer, NetSpec,
+    Precision,
 };
 
 use crate::ExperimentError;
@@ -16,11 +17,29 @@ use crate::training::{
     EpochLog, OptimizerSpec, Task, TrainResult, TrainSpec, baseline, check_cuda_support,
 };
 
-/// The training and validation images on the device (uploaded once per run).
+/// Classes of the classification task (every supported dataset has 10).
+const CLASSES: usize = 10;
+
+/// The training and validation images on the device (uploaded once per run), and their
+/// labels as one-hot rows (the classification targets) where every label is a class.
 pub(crate) struct Uploaded {
     dev: Arc<Device>,
     train: DeviceMatrix,
     val: DeviceMatrix,
+    train_y: Option<DeviceMatrix>,
+    val_y: Option<DeviceMatrix>,
+}
+
+/// One-hot rows of `labels` (`None` unless there is one label < 10 per example).
+fn one_hot(dev: &Arc<Device>, e: &Examples) -> Result<Option<DeviceMatrix>, CudaError> {
+    if e.labels.len() != e.n || e.labels.iter().any(|&l| usize::from(l) >= CLASSES) {
+        return Ok(None);
+    }
+    let mut y = vec![0f32; e.n * CLASSES];
+    for (row, &l) in y.chunks_exact_mut(CLASSES).zip(&e.labels) {
+        row[usize::from(l)] = 1.0;
+    }
+    dev.upload_matrix(&y, CLASSES).map(Some)
 }
 
 impl Uploaded {
@@ -51,6 +70,8 @@ impl Uploaded {
             dev: dev.clone(),
             train: dev.upload_matrix(&train.x, train.dim)?,
             val: dev.upload_matrix(&val.x, val.dim)?,
+            train_y: one_hot(dev, train)?,
+            val_y: one_hot(dev, val)?,
         })
     }
 }
@@ -67,35 +88,41 @@ fn same_shape(a: &TrainSpec, b: &TrainSpec) -> bool {
         && a.epochs == b.epochs
 }
 
-/// Mean noise-free MSE of every network over the rows of `data`, each batch
-/// weighted by its rows (as the CPU `evaluate`): the full batches are
-/// averaged by the device's accumulator, the last partial batch separately.
+/// Mean noise-free loss (and, with targets, accuracy) of every network over
+/// the rows of `data`, each batch weighted by its rows (as the CPU
+/// `evaluate`): the full batches are averaged by the device's accumulator,
+/// the last partial batch separately.
 fn evaluate(
     grid: &mut GpuGrid,
     data: &DeviceMatrix,
+    targets: Option<&DeviceMatrix>,
     batch: usize,
-) -> Result<Vec<f64>, ExperimentError> {
+) -> Result<(Vec<f64>, Option<Vec<f64>>), ExperimentError> {
     let n = data.rows();
     let (full, rem) = (n / batch, n % batch);
-    let mut acc = vec![0.0f64; grid.networks()];
-    let mut add = |losses: Vec<f64>, rows: usize| {
-        for (a, l) in acc.iter_mut().zip(losses) {
-            *a += l * rows as f64;
+    let g = grid.networks();
+    let (mut loss, mut acc) = (vec![0.0f64; g], vec![0.0f64; g]);
+    let mut tracked = false;
+    let mut add = |(l, a): (Vec<f64>, Option<Vec<f64>>), rows: usize| {
+        let w = rows as f64;
+        loss.iter_mut().zip(l).for_each(|(s, v)| *s += v * w);
+        if let Some(a) = a {
+            tracked = true;
+            acc.iter_mut().zip(a).for_each(|(s, v)| *s += v * w);
         }
     };
-    if full > 0 {
-        for i in 0..full {
-            grid.load_batch_device(data, None, i * batch, batch)?;
+    for (start, count, rows) in [(0, full, batch), (full * batch, usize::from(rem > 0), rem)] {
+        if count == 0 {
+            continue;
+        }
+        for i in 0..count {
+            grid.load_batch_device(data, targets, start + i * batch, rows)?;
             grid.eval_batch()?;
         }
-        add(grid.take_eval_losses()?, full * batch);
+        add(grid.take_eval_metrics()?, count * rows);
     }
-    if rem > 0 {
-        grid.load_batch_device(data, None, full * batch, rem)?;
-        grid.eval_batch()?;
-        add(grid.take_eval_losses()?, rem);
-    }
-    Ok(acc.into_iter().map(|a| a / n.max(1) as f64).collect())
+    let mean = |v: Vec<f64>| v.into_iter().map(|a| a / n.max(1) as f64).collect();
+    Ok((mean(loss), tracked.then(|| mean(acc))))
 }
 
 /// Trains the networks of `specs` (one shape; seeds, noise and
@@ -148,14 +175,28 @@ pub(crate) fn train_networks(
             valid: "the device copy of the same data",
         });
     }
-    let (lr, momentum) = match first.optimizer {
-        OptimizerSpec::Sgd { lr, momentum } => (lr, momentum),
-        OptimizerSpec::Adam { .. } => {
-            return Err(ExperimentError::GpuUnsupported {
-                what: "the Adam optimiser".into(),
-                supported: "SGD only",
-            });
+    let (lr, optimizer) = match first.optimizer {
+        OptimizerSpec::Sgd { lr, momentum } => (lr, GridOptimizer::sgd(momentum as f32)),
+        OptimizerSpec::Adam { lr } => (lr, GridOptimizer::ADAM),
+    };
+    let classify = first.task == Task::Classification;
+    let (train_y, val_y) = if classify {
+        match (&data.train_y, &data.val_y) {
+            (Some(t), Some(v)) => (Some(t), Some(v)),
+            _ => {
+                return Err(ExperimentError::InvalidParameter {
+                    name: "labels",
+                    value: format!(
+                        "{} training / {} validation labels",
+                        train.labels.len(),
+                        val.labels.len()
+                    ),
+                    valid: "one label in 0..=9 per example (classification)",
+                });
+            }
         }
+    } else {
+        (None, None)
     };
     let nets = specs
         .iter()
@@ -175,13 +216,18 @@ pub(crate) fn train_networks(
         d_in: train.dim,
         width: first.width,
         depth: first.depth,
-        d_out: train.dim,
+        d_out: if classify { CLASSES } else { train.dim },
         batch: batch.min(n.max(val.n)),
         activation: first.activation()?,
         input_activation: true,
         input_noise: true,
         lr: lr as f32,
-        momentum: momentum as f32,
+        optimizer,
+        loss: if classify {
+            GridLoss::SoftmaxCrossEntropy
+        } else {
+            GridLoss::Mse
+        },
         precision,
         use_graphs: true,
         loss_history: steps_per_epoch.clamp(1, 4096),
@@ -189,8 +235,8 @@ pub(crate) fn train_networks(
     };
     let mut grid = GpuGrid::new(&data.dev, cfg, &nets)?;
     let g = nets.len();
-    let val_loss_baseline = baseline(Task::Reconstruction, train, val);
-    let val_loss_init = evaluate(&mut grid, &data.val, batch)?;
+    let val_loss_baseline = baseline(first.task, train, val);
+    let (val_loss_init, val_accuracy_init) = evaluate(&mut grid, &data.val, val_y, batch)?;
     let mut epochs: Vec<Vec<EpochLog>> = vec![Vec::with_capacity(first.epochs); g];
     let mut diverged = vec![false; g];
     let mut finished = vec![false; g];
@@ -199,11 +245,11 @@ pub(crate) fn train_networks(
         rows.clear();
         for s in (0..n).step_by(batch) {
             let b = batch.min(n - s);
-            grid.load_batch_device(&data.train, None, s, b)?;
+            grid.load_batch_device(&data.train, train_y, s, b)?;
             grid.step()?;
             rows.push(b);
         }
-        let losses = grid.take_train_losses()?;
+        let (losses, accuracies) = grid.take_train_metrics()?;
         if losses.len() != rows.len() || losses.iter().any(|l| l.len() != g) {
             return Err(CudaError::Config(format!(
                 "{} steps ran but {} step losses came back",
@@ -222,7 +268,19 @@ pub(crate) fn train_networks(
                 sums[i] += loss * b as f64;
             }
         }
-        let val_losses = evaluate(&mut grid, &data.val, batch)?;
+        let train_accuracy: Option<Vec<f64>> = accuracies.map(|steps| {
+            (0..g)
+                .map(|i| {
+                    let hits: f64 = steps
+                        .iter()
+                        .zip(&rows)
+                        .map(|(s, &b)| f64::from(s[i]) * b as f64)
+                        .sum();
+                    hits / n as f64
+                })
+                .collect()
+        });
+        let (val_losses, val_accuracy) = evaluate(&mut grid, &data.val, val_y, batch)?;
         for i in 0..g {
             if finished[i] {
                 continue;
@@ -231,8 +289,8 @@ pub(crate) fn train_networks(
                 epoch,
                 train_loss: sums[i] / n as f64,
                 val_loss: val_losses[i],
-                train_accuracy: None,
-                val_accuracy: None,
+                train_accuracy: train_accuracy.as_ref().map(|a| a[i]),
+                val_accuracy: val_accuracy.as_ref().map(|a| a[i]),
             };
             on_epoch(i, &log);
             epochs[i].push(log);
@@ -254,7 +312,7 @@ pub(crate) fn train_networks(
             sigma_w2: net.sigma_w2,
             val_loss_init: val_loss_init[i],
             val_loss_baseline,
-            val_accuracy_init: None,
+            val_accuracy_init: val_accuracy_init.as_ref().map(|a| a[i]),
             epochs,
             diverged: diverged[i],
             seconds,

@@ -380,8 +380,8 @@ pub fn train(
 }
 
 /// Whether the GPU training path ([`train_cuda`], `run_grid_cuda`, feature
-/// `cuda`) implements `spec`: the reconstruction task, SGD (with or without
-/// momentum), φ ∈ {relu, leaky-relu, linear, abs, tanh} and noise stacks of
+/// `cuda`) implements `spec`: both tasks, SGD (with or without momentum) and
+/// Adam, φ ∈ {relu, leaky-relu, linear, abs, tanh} and noise stacks of
 /// dropout, gauss-mult and gauss-add. Needs no device.
 ///
 /// # Errors
@@ -391,18 +391,6 @@ pub fn check_cuda_support(spec: &TrainSpec) -> Result<(), ExperimentError> {
     spec.validate()?;
     let unsupported =
         |what: String, supported| Err(ExperimentError::GpuUnsupported { what, supported });
-    if spec.task != Task::Reconstruction {
-        return unsupported(
-            "the classification task".into(),
-            "the reconstruction task (MSE) only",
-        );
-    }
-    if let OptimizerSpec::Adam { .. } = spec.optimizer {
-        return unsupported(
-            "the Adam optimiser".into(),
-            "SGD only (--optimizer sgd, with or without --momentum)",
-        );
-    }
     match spec.activation()? {
         Activation::Relu
         | Activation::LeakyRelu { .. }

@@ -183,13 +183,15 @@ pub(crate) enum KernelId {
     Mse,
     Loss,
     Backward,
-    BiasSgd,
-    Sgd,
+    BiasUpdate,
+    WeightUpdate,
     ToBf16,
+    AdamStep,
+    Xent,
 }
 
 impl KernelId {
-    pub(crate) const ALL: [KernelId; 10] = [
+    pub(crate) const ALL: [KernelId; 12] = [
         KernelId::StepKeys,
         KernelId::AdvanceStep,
         KernelId::Input,
@@ -197,9 +199,11 @@ impl KernelId {
         KernelId::Mse,
         KernelId::Loss,
         KernelId::Backward,
-        KernelId::BiasSgd,
-        KernelId::Sgd,
+        KernelId::BiasUpdate,
+        KernelId::WeightUpdate,
         KernelId::ToBf16,
+        KernelId::AdamStep,
+        KernelId::Xent,
     ];
 
     /// The `extern "C"` name in the source.
@@ -212,9 +216,11 @@ impl KernelId {
             KernelId::Mse => "np_mse",
             KernelId::Loss => "np_loss",
             KernelId::Backward => "np_backward",
-            KernelId::BiasSgd => "np_bias_sgd",
-            KernelId::Sgd => "np_sgd",
+            KernelId::BiasUpdate => "np_bias_update",
+            KernelId::WeightUpdate => "np_weight_update",
             KernelId::ToBf16 => "np_to_bf16",
+            KernelId::AdamStep => "np_adam_step",
+            KernelId::Xent => "np_xent",
         }
     }
 }

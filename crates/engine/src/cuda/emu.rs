@@ -158,9 +158,11 @@ extern "C" int np_emu_launch(const char* name, unsigned gx, unsigned gy, unsigne
     NP_K(np_mse, true)
     NP_K(np_loss, false)
     NP_K(np_backward, false)
-    NP_K(np_bias_sgd, true)
-    NP_K(np_sgd, false)
+    NP_K(np_bias_update, true)
+    NP_K(np_weight_update, false)
     NP_K(np_to_bf16, false)
+    NP_K(np_adam_step, false)
+    NP_K(np_xent, true)
     return -1;
 }
 "#;

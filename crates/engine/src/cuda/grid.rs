@@ -8,7 +8,7 @@ use noisyprop_theory::{Activation, Noise, NoiseLaw};
 
 use super::device::{Arg, DevBuf, Device, DeviceMatrix, Dims, GemmCall, Graph, KernelId, Phase};
 use super::error::CudaError;
-use super::kernels::{MAX_STAGES, act_code, noise_kind};
+use super::kernels::{MAX_STAGES, act_code, noise_kind, opt_code};
 use crate::noise::{NoiseSampler, Stage};
 use crate::rng::{Key, fill_normal_f32, tags};
 
@@ -104,6 +104,81 @@ impl FromStr for Precision {
     }
 }
 
+/// The optimiser of a grid: the arithmetic of `optim.rs`, element by element (kernel
+/// `np_opt_apply`); hyper-parameters are rounded to f32 as the CPU optimiser rounds them.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum GridOptimizer {
+    /// SGD with momentum μ ∈ [0, 1): `v ← μ·v + g; w ← w − lr·v`. With μ = 0 (plain SGD)
+    /// the update is fused into the weight-gradient GEMM (β = 1) and no velocity is kept.
+    Sgd {
+        /// μ.
+        momentum: f32,
+    },
+    /// Adam with bias correction (`optim::Adam`): first/second moments per parameter,
+    /// the update count t kept on the device.
+    Adam {
+        /// β₁ ∈ [0, 1).
+        beta1: f64,
+        /// β₂ ∈ [0, 1).
+        beta2: f64,
+        /// ε > 0.
+        eps: f64,
+    },
+}
+
+impl GridOptimizer {
+    /// Plain SGD.
+    pub const SGD: GridOptimizer = GridOptimizer::Sgd { momentum: 0.0 };
+
+    /// Adam with the CPU engine's defaults (β₁ 0.9, β₂ 0.999, ε 10⁻⁸).
+    pub const ADAM: GridOptimizer = GridOptimizer::Adam {
+        beta1: 0.9,
+        beta2: 0.999,
+        eps: 1e-8,
+    };
+
+    /// SGD with momentum μ.
+    pub fn sgd(momentum: f32) -> Self {
+        GridOptimizer::Sgd { momentum }
+    }
+
+    /// The kernel's optimiser code (`NP_OPT_*`).
+    fn code(self) -> i32 {
+        match self {
+            GridOptimizer::Sgd { momentum: 0.0 } => opt_code::SGD,
+            GridOptimizer::Sgd { .. } => opt_code::MOMENTUM,
+            GridOptimizer::Adam { .. } => opt_code::ADAM,
+        }
+    }
+
+    fn validate(self) -> Result<(), CudaError> {
+        let unit = |v: f64| v.is_finite() && (0.0..1.0).contains(&v);
+        let ok = match self {
+            GridOptimizer::Sgd { momentum } => unit(f64::from(momentum)),
+            GridOptimizer::Adam { beta1, beta2, eps } => {
+                unit(beta1) && unit(beta2) && eps.is_finite() && eps > 0.0
+            }
+        };
+        if ok {
+            Ok(())
+        } else {
+            Err(CudaError::Config(format!(
+                "optimiser {self:?} is out of range; valid: momentum, β₁, β₂ in [0, 1), ε > 0"
+            )))
+        }
+    }
+}
+
+/// The loss of a grid (`loss.rs`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum GridLoss {
+    /// Mean squared error against the targets (the inputs for reconstruction).
+    Mse,
+    /// Softmax cross-entropy against one-hot targets (rows × d_out, one 1 per row: the
+    /// class is the first largest entry); per-network accuracy is tracked too.
+    SoftmaxCrossEntropy,
+}
+
 /// One network of a grid: its seed, noise and initialisation variances.
 #[derive(Debug, Clone, PartialEq)]
 pub struct NetSpec {
@@ -195,10 +270,12 @@ pub struct GridConfig {
     pub input_activation: bool,
     /// Apply the noise to the raw input.
     pub input_noise: bool,
-    /// SGD learning rate.
+    /// Learning rate.
     pub lr: f32,
-    /// SGD momentum μ (0: plain SGD, the update fused into the weight-gradient GEMM).
-    pub momentum: f32,
+    /// The optimiser.
+    pub optimizer: GridOptimizer,
+    /// The loss.
+    pub loss: GridLoss,
     /// Arithmetic of the products.
     pub precision: Precision,
     /// Capture one training step as a CUDA graph and replay it (falls back to direct
@@ -224,7 +301,8 @@ impl GridConfig {
             input_activation: true,
             input_noise: true,
             lr: 1e-3,
-            momentum: 0.0,
+            optimizer: GridOptimizer::SGD,
+            loss: GridLoss::Mse,
             precision,
             use_graphs: true,
             loss_history: 512,
@@ -248,12 +326,10 @@ impl GridConfig {
         if self.batch == 0 {
             return bad("batch must be positive");
         }
-        if !self.lr.is_finite()
-            || !self.momentum.is_finite()
-            || !(0.0..1.0).contains(&self.momentum)
-        {
-            return bad("lr must be finite and momentum in [0, 1)");
+        if !self.lr.is_finite() {
+            return bad("lr must be finite");
         }
+        self.optimizer.validate()?;
         if self.loss_history == 0 {
             return bad("loss_history must be positive");
         }
@@ -341,15 +417,22 @@ pub struct GpuGrid {
     dims: Vec<usize>,
     act: (i32, f32),
     has_noise: bool,
-    // Parameters: [layer][network][out][in] fp32 master, bf16 copy, momentum.
+    // Parameters: [layer][network][out][in] fp32 master, bf16 copy; the optimiser's
+    // first moment (momentum velocity or Adam's m) and second moment (Adam's v), the
+    // gradient of one layer (unless plain SGD fuses the update into the GEMM).
     w: DevBuf<f32>,
     w_half: Option<DevBuf<u16>>,
-    w_vel: Option<DevBuf<f32>>,
+    w_m: Option<DevBuf<f32>>,
+    w_v: Option<DevBuf<f32>>,
     w_grad: Option<DevBuf<f32>>,
     w_off: Vec<usize>,
     b: DevBuf<f32>,
-    b_vel: Option<DevBuf<f32>>,
+    b_m: Option<DevBuf<f32>>,
+    b_v: Option<DevBuf<f32>>,
     b_off: Vec<usize>,
+    // Adam's update count and bias corrections (1 − β₁ᵗ, 1 − β₂ᵗ).
+    adam_t: DevBuf<u64>,
+    adam_bc: DevBuf<f32>,
     // The batch (shared by the networks).
     x_in: DevBuf<f32>,
     y: DevBuf<f32>,
@@ -369,13 +452,16 @@ pub struct GpuGrid {
     root: DevBuf<u64>,
     keys: DevBuf<u64>,
     step_dev: DevBuf<u64>,
-    // Losses.
+    // Losses (and accuracies, softmax cross-entropy only): per-step history, the
+    // evaluation accumulator [G losses, G accuracies].
     hist: DevBuf<f32>,
+    hist_acc: DevBuf<f32>,
     eval_acc: DevBuf<f64>,
     eval_batches: usize,
     step: u64,
     pending_from: u64,
     host_losses: Vec<Vec<f32>>,
+    host_accuracies: Vec<Vec<f32>>,
 }
 
 impl std::fmt::Debug for GpuGrid {
@@ -492,19 +578,24 @@ impl GpuGrid {
         } else {
             None
         };
-        let (w_vel, w_grad, b_vel) = if cfg.momentum != 0.0 {
-            let max_layer = (0..layers)
-                .map(|l| w_off[l + 1] - w_off[l])
-                .max()
-                .unwrap_or(1);
-            (
-                Some(dev.alloc::<f32>(w_off[layers])?),
-                Some(dev.alloc::<f32>(max_layer)?),
-                Some(dev.alloc::<f32>(b_off[layers])?),
-            )
-        } else {
-            (None, None, None)
-        };
+        let code = cfg.optimizer.code();
+        let (first, second) = (code != opt_code::SGD, code == opt_code::ADAM);
+        let moment = |on: bool, len: usize| on.then(|| dev.alloc::<f32>(len)).transpose();
+        let max_layer = (0..layers)
+            .map(|l| w_off[l + 1] - w_off[l])
+            .max()
+            .unwrap_or(1);
+        let (w_m, w_v, w_grad) = (
+            moment(first, w_off[layers])?,
+            moment(second, w_off[layers])?,
+            moment(first, max_layer)?,
+        );
+        let (b_m, b_v) = (
+            moment(first, b_off[layers])?,
+            moment(second, b_off[layers])?,
+        );
+        let adam_t = dev.alloc::<u64>(1)?;
+        let adam_bc = dev.upload(&[1f32, 1f32])?;
 
         // Batch and activations.
         let x_in = dev.alloc::<f32>(bmax * cfg.d_in)?;
@@ -551,7 +642,11 @@ impl GpuGrid {
         let step_dev = dev.upload(&[cfg.first_step])?;
 
         let hist = dev.alloc::<f32>(cfg.loss_history * g)?;
-        let eval_acc = dev.alloc::<f64>(g)?;
+        let hist_acc = dev.alloc::<f32>(match cfg.loss {
+            GridLoss::Mse => 1,
+            GridLoss::SoftmaxCrossEntropy => cfg.loss_history * g,
+        })?;
+        let eval_acc = dev.alloc::<f64>(2 * g)?;
         let act = activation_code(cfg.activation)?;
         let step = cfg.first_step;
 
@@ -566,12 +661,16 @@ impl GpuGrid {
             has_noise,
             w,
             w_half,
-            w_vel,
+            w_m,
+            w_v,
             w_grad,
             w_off,
             b,
-            b_vel,
+            b_m,
+            b_v,
             b_off,
+            adam_t,
+            adam_bc,
             x_in,
             y,
             rows: 0,
@@ -589,11 +688,13 @@ impl GpuGrid {
             keys,
             step_dev,
             hist,
+            hist_acc,
             eval_acc,
             eval_batches: 0,
             step,
             pending_from: step,
             host_losses: Vec::new(),
+            host_accuracies: Vec::new(),
             cfg,
         };
         grid.enqueue_to_bf16()?;
@@ -631,9 +732,10 @@ impl GpuGrid {
         let params = f(&self.w)
             + f(&self.b)
             + self.w_half.as_ref().map_or(0, |h| h.len() * 2)
-            + self.w_vel.as_ref().map_or(0, f)
-            + self.w_grad.as_ref().map_or(0, f)
-            + self.b_vel.as_ref().map_or(0, f);
+            + [&self.w_m, &self.w_v, &self.w_grad, &self.b_m, &self.b_v]
+                .iter()
+                .map(|b| b.as_ref().map_or(0, f))
+                .sum::<usize>();
         let acts = self.xt.iter().map(DevBuf::len).sum::<usize>()
             + self.fac.iter().map(f).sum::<usize>()
             + f(&self.z)
@@ -727,6 +829,11 @@ impl GpuGrid {
                 "batch buffers too short for {rows} rows of {} → {}",
                 self.cfg.d_in, self.cfg.d_out
             )));
+        }
+        if y_len.is_none() && self.cfg.loss == GridLoss::SoftmaxCrossEntropy {
+            return Err(CudaError::Config(
+                "softmax cross-entropy needs one-hot targets (rows × d_out)".to_string(),
+            ));
         }
         if y_len.is_none() && self.cfg.d_in != self.cfg.d_out {
             return Err(CudaError::Config(
@@ -825,11 +932,18 @@ impl GpuGrid {
             return Ok(());
         }
         let host = self.dev.read(&self.hist)?;
+        let accs = match self.cfg.loss {
+            GridLoss::Mse => None,
+            GridLoss::SoftmaxCrossEntropy => Some(self.dev.read(&self.hist_acc)?),
+        };
         let cap = self.cfg.loss_history as u64;
         for t in self.pending_from..self.step {
             let slot = (t % cap) as usize;
-            self.host_losses
-                .push(host[slot * self.g..(slot + 1) * self.g].to_vec());
+            let range = slot * self.g..(slot + 1) * self.g;
+            self.host_losses.push(host[range.clone()].to_vec());
+            if let Some(a) = &accs {
+                self.host_accuracies.push(a[range].to_vec());
+            }
         }
         self.pending_from = self.step;
         Ok(())
@@ -841,8 +955,26 @@ impl GpuGrid {
     /// # Errors
     /// Device errors (including those of earlier asynchronous work).
     pub fn take_train_losses(&mut self) -> Result<Vec<Vec<f32>>, CudaError> {
+        Ok(self.take_train_metrics()?.0)
+    }
+
+    /// The training losses and (softmax cross-entropy) accuracies of the steps since the
+    /// last call: `[step][network]` each; the accuracy is the hit rate of the noisy
+    /// training forward pass, as the CPU trainer reports it. Synchronises.
+    ///
+    /// # Errors
+    /// Device errors (including those of earlier asynchronous work).
+    #[allow(clippy::type_complexity)]
+    pub fn take_train_metrics(
+        &mut self,
+    ) -> Result<(Vec<Vec<f32>>, Option<Vec<Vec<f32>>>), CudaError> {
         self.flush_losses()?;
-        Ok(std::mem::take(&mut self.host_losses))
+        let losses = std::mem::take(&mut self.host_losses);
+        let accs = std::mem::take(&mut self.host_accuracies);
+        Ok((
+            losses,
+            (self.cfg.loss == GridLoss::SoftmaxCrossEntropy).then_some(accs),
+        ))
     }
 
     /// Evaluates the loaded batch without noise and adds each network's MSE to the
@@ -867,6 +999,15 @@ impl GpuGrid {
     /// # Errors
     /// No batch evaluated since the last call; device errors.
     pub fn take_eval_losses(&mut self) -> Result<Vec<f64>, CudaError> {
+        Ok(self.take_eval_metrics()?.0)
+    }
+
+    /// Mean over the evaluated batches of each network's noise-free loss and (softmax
+    /// cross-entropy) accuracy, then resets the accumulator. Synchronises.
+    ///
+    /// # Errors
+    /// No batch evaluated since the last call; device errors.
+    pub fn take_eval_metrics(&mut self) -> Result<(Vec<f64>, Option<Vec<f64>>), CudaError> {
         if self.eval_batches == 0 {
             return Err(CudaError::Config("no batch evaluated".to_string()));
         }
@@ -874,7 +1015,11 @@ impl GpuGrid {
         self.dev.zero(&mut self.eval_acc)?;
         let n = self.eval_batches as f64;
         self.eval_batches = 0;
-        Ok(acc[..self.g].iter().map(|v| v / n).collect())
+        let mean = |r: std::ops::Range<usize>| acc[r].iter().map(|v| v / n).collect();
+        Ok((
+            mean(0..self.g),
+            (self.cfg.loss == GridLoss::SoftmaxCrossEntropy).then(|| mean(self.g..2 * self.g)),
+        ))
     }
 
     /// Downloads every network's parameters (fp32 master weights). Synchronises.
@@ -944,6 +1089,20 @@ impl GpuGrid {
         self.enqueue_forward(rows, true)?;
         self.enqueue_loss(rows, true)?;
         self.dev.mark(Phase::Loss)?;
+        if let GridOptimizer::Adam { beta1, beta2, .. } = self.cfg.optimizer {
+            // adam_t holds 1 u64, adam_bc 2 floats.
+            self.dev.launch(
+                KernelId::AdamStep,
+                SINGLE,
+                &[
+                    Arg::Ptr(self.dev.ptr(&self.adam_t)),
+                    Arg::Ptr(self.dev.ptr(&self.adam_bc)),
+                    Arg::F64(beta1),
+                    Arg::F64(beta2),
+                ],
+            )?;
+            self.dev.mark(Phase::Other)?;
+        }
         self.enqueue_backward(rows)?;
         self.enqueue_to_bf16()?;
         self.dev.mark(Phase::Bf16Copy)?;
@@ -1096,6 +1255,34 @@ impl GpuGrid {
             (Some(h), true) => d.ptr(h),
             _ => 0,
         };
+        if self.cfg.loss == GridLoss::SoftmaxCrossEntropy {
+            // z/delta hold G·B_max·d_out, y B_max·d_out, hist/hist_acc loss_history·G
+            // floats, eval_acc 2·G doubles.
+            return d.launch(
+                KernelId::Xent,
+                Dims {
+                    grid: (self.g as u32, 1, 1),
+                    block: (128, 1, 1),
+                },
+                &[
+                    Arg::Ptr(d.ptr(&self.z)),
+                    Arg::Ptr(at::<f32>(d.ptr(&self.b), self.b_off[layers - 1])),
+                    Arg::Ptr(y),
+                    Arg::Ptr(if train { d.ptr(&self.delta) } else { 0 }),
+                    Arg::Ptr(delta_h),
+                    Arg::I32(rows as i32),
+                    Arg::I32(n as i32),
+                    Arg::I64((self.cfg.batch * n) as i64),
+                    Arg::F64(1.0 / rows as f64),
+                    Arg::Ptr(d.ptr(&self.step_dev)),
+                    Arg::Ptr(d.ptr(&self.hist)),
+                    Arg::Ptr(d.ptr(&self.hist_acc)),
+                    Arg::I32(self.cfg.loss_history as i32),
+                    Arg::Ptr(d.ptr(&self.eval_acc)),
+                    Arg::I32(i32::from(!train)),
+                ],
+            );
+        }
         let partial = d.ptr(&self.partial);
         // As loss::mse: the scale 2/count rounded once from f64.
         let scale = (2.0f64 / total as f64) as f32;
@@ -1142,7 +1329,8 @@ impl GpuGrid {
     fn enqueue_backward(&self, rows: usize) -> Result<(), CudaError> {
         let d = &self.dev;
         let (g, bmax, layers) = (self.g, self.cfg.batch, self.dims.len() - 1);
-        let (lr, mu) = (self.cfg.lr, self.cfg.momentum);
+        let lr = self.cfg.lr;
+        let opt = self.optimizer_args();
         let z = d.ptr(&self.z);
         let delta = d.ptr(&self.delta);
         let delta_h = self.delta_h.as_ref().map_or(0, |h| d.ptr(h));
@@ -1174,8 +1362,8 @@ impl GpuGrid {
                 })?;
                 d.mark(Phase::InputGradProducts)?;
             }
-            // W ← W − lr·δᵀ·x̃ˡ fused into the GEMM (β = 1), or the gradient for momentum:
-            // column-major (δᵀ·x̃)ᵀ = x̃ᵀ·δ.
+            // Plain SGD: W ← W − lr·δᵀ·x̃ˡ fused into the GEMM (β = 1); otherwise the
+            // gradient, then the optimiser's kernel. Column-major (δᵀ·x̃)ᵀ = x̃ᵀ·δ.
             let w_master = at::<f32>(d.ptr(&self.w), self.w_off[l]);
             let mut call = GemmCall {
                 trans_a: false,
@@ -1196,53 +1384,51 @@ impl GpuGrid {
                 alpha: -lr,
                 beta: 1.0,
             };
-            if let (Some(grad), Some(vel)) = (&self.w_grad, &self.w_vel) {
+            let moment = |b: &Option<DevBuf<f32>>, off: usize| {
+                b.as_ref().map_or(0, |b| at::<f32>(d.ptr(b), off))
+            };
+            if let Some(grad) = &self.w_grad {
                 call.c = d.ptr(grad);
                 call.alpha = 1.0;
                 call.beta = 0.0;
                 self.gemm(&call)?;
                 d.mark(Phase::WeightProducts)?;
                 let count = g * nout * nin;
-                // The layer's weights, velocities and gradient hold `count` floats.
-                d.launch(
-                    KernelId::Sgd,
-                    ew_dims(count, 1, 8192),
-                    &[
-                        Arg::Ptr(w_master),
-                        Arg::Ptr(at::<f32>(d.ptr(vel), self.w_off[l])),
-                        Arg::Ptr(call.c),
-                        Arg::I64(count as i64),
-                        Arg::F32(lr),
-                        Arg::F32(mu),
-                    ],
-                )?;
+                // The layer's weights and moments hold `count` floats, the gradient
+                // buffer at least that many (the largest layer).
+                let mut args = vec![
+                    Arg::Ptr(w_master),
+                    Arg::Ptr(moment(&self.w_m, self.w_off[l])),
+                    Arg::Ptr(moment(&self.w_v, self.w_off[l])),
+                    Arg::Ptr(call.c),
+                    Arg::I64(count as i64),
+                ];
+                args.extend(opt);
+                d.launch(KernelId::WeightUpdate, ew_dims(count, 1, 8192), &args)?;
                 d.mark(Phase::WeightUpdate)?;
             } else {
                 self.gemm(&call)?;
                 d.mark(Phase::WeightProducts)?;
             }
-            // Bias: column sums of δ and the SGD update. delta holds G·B_max·nout floats
-            // here, the bias layer G·nout.
-            let vel = self
-                .b_vel
-                .as_ref()
-                .map_or(0, |v| at::<f32>(d.ptr(v), self.b_off[l]));
+            // Bias: column sums of δ and the update. delta holds G·B_max·nout floats
+            // here, the bias layer and its moments G·nout.
+            let mut args = vec![
+                Arg::Ptr(delta),
+                Arg::Ptr(at::<f32>(d.ptr(&self.b), self.b_off[l])),
+                Arg::Ptr(moment(&self.b_m, self.b_off[l])),
+                Arg::Ptr(moment(&self.b_v, self.b_off[l])),
+                Arg::I32(rows as i32),
+                Arg::I32(nout as i32),
+                Arg::I64((bmax * nout) as i64),
+            ];
+            args.extend(opt);
             d.launch(
-                KernelId::BiasSgd,
+                KernelId::BiasUpdate,
                 Dims {
                     grid: (nout.div_ceil(32) as u32, g as u32, 1),
                     block: (32, 8, 1),
                 },
-                &[
-                    Arg::Ptr(delta),
-                    Arg::Ptr(at::<f32>(d.ptr(&self.b), self.b_off[l])),
-                    Arg::Ptr(vel),
-                    Arg::I32(rows as i32),
-                    Arg::I32(nout as i32),
-                    Arg::I64((bmax * nout) as i64),
-                    Arg::F32(lr),
-                    Arg::F32(mu),
-                ],
+                &args,
             )?;
             d.mark(Phase::BiasUpdate)?;
             if l >= 1 {
@@ -1264,6 +1450,29 @@ impl GpuGrid {
             }
         }
         Ok(())
+    }
+
+    /// The optimiser arguments of `np_bias_update` / `np_weight_update`: code, lr, b1 (μ
+    /// or β₁), b2, c1 = 1 − β₁, c2 = 1 − β₂, ε (each rounded from f64 to f32 as
+    /// `optim.rs` does), the bias corrections.
+    fn optimizer_args(&self) -> [Arg; 8] {
+        let f = |v: f64| Arg::F32(v as f32);
+        let (b1, b2, c1, c2, eps) = match self.cfg.optimizer {
+            GridOptimizer::Sgd { momentum } => (Arg::F32(momentum), f(0.0), f(0.0), f(0.0), f(0.0)),
+            GridOptimizer::Adam { beta1, beta2, eps } => {
+                (f(beta1), f(beta2), f(1.0 - beta1), f(1.0 - beta2), f(eps))
+            }
+        };
+        [
+            Arg::I32(self.cfg.optimizer.code()),
+            Arg::F32(self.cfg.lr),
+            b1,
+            b2,
+            c1,
+            c2,
+            eps,
+            Arg::Ptr(self.dev.ptr(&self.adam_bc)),
+        ]
     }
 
     /// Refreshes the bf16 copy of the weights from the fp32 masters.

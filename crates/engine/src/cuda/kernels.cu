@@ -170,6 +170,60 @@ NP_DEVICE void np_store(void* out, int bf16, long long i, float v) {
     }
 }
 
+// Optimisers (crates/engine/src/optim.rs, same order of operations; constants rounded
+// to f32 on the host): plain SGD w -= lr*g; momentum v = mu*v + g, w -= lr*v; Adam
+// m = b1*m + c1*g, v = b2*v + c2*(g*g), w -= (lr*(m/bc[0])) / (sqrt(v/bc[1]) + eps)
+// with bc = (1 - b1^t, 1 - b2^t) from np_adam_step. `m` holds the momentum velocity.
+#define NP_OPT_SGD 0
+#define NP_OPT_MOMENTUM 1
+#define NP_OPT_ADAM 2
+
+NP_DEVICE float np_opt_apply(float w, float g, float* m, float* v, int opt, float lr, float b1,
+                             float b2, float c1, float c2, float eps, const float* bc) {
+    if (opt == NP_OPT_ADAM) {
+        float mm = b1 * *m + c1 * g;
+        float vv = b2 * *v + c2 * (g * g);
+        *m = mm;
+        *v = vv;
+        float mhat = mm / bc[0];
+        float vhat = vv / bc[1];
+        return w - (lr * mhat) / (sqrtf(vhat) + eps);
+    }
+    if (opt == NP_OPT_MOMENTUM) {
+        float vel = b1 * *m + g;
+        *m = vel;
+        return w - lr * vel;
+    }
+    return w - lr * g;
+}
+
+// a^n by binary powering, as optim::powi (the CPU's Adam bias correction).
+NP_DEVICE double np_powi(double a, unsigned long long n) {
+    double r = 1.0;
+    for (;;) {
+        if (n & 1ULL) {
+            r *= a;
+        }
+        n >>= 1;
+        if (n == 0ULL) {
+            break;
+        }
+        a *= a;
+    }
+    return r;
+}
+
+// Adam's update count t += 1 and its bias corrections bc = (1 - b1^t, 1 - b2^t), in
+// double and rounded once. One thread.
+extern "C" __global__ void np_adam_step(unsigned long long* t, float* bc, double b1, double b2) {
+    if (threadIdx.x == 0 && blockIdx.x == 0) {
+        unsigned long long n = *t + 1ULL;
+        *t = n;
+        bc[0] = (float)(1.0 - np_powi(b1, n));
+        bc[1] = (float)(1.0 - np_powi(b2, n));
+    }
+}
+
 // keys[(g*L + l)*S + s] = Key(root[g]).child(step).child(l).child(s), with root[g] =
 // Key::new(seed_g).child(NOISE). One block.
 extern "C" __global__ void np_step_keys(const unsigned long long* root, unsigned long long* keys,
@@ -311,6 +365,83 @@ extern "C" __global__ void np_loss(const float* partial, int blocks, const unsig
     }
 }
 
+// Output layer with softmax cross-entropy against one-hot targets y (rows x n, shared by
+// the networks): out = z + b; per row, in double, lse = max + log(sum exp(out - max)),
+// label = first argmax of y, loss += lse - out[label], a hit when the first argmax of out
+// is the label; delta = (exp(out - lse) - onehot) * inv_b rounded once (as loss.rs).
+// mode 0 (training): hist[slot*G + g] = mean loss, hist_acc[slot*G + g] = hit rate;
+// mode 1 (evaluation): eval_acc[g] += mean loss, eval_acc[G + g] += hit rate.
+// grid G, block 128 (the reduction assumes 128 threads). delta / delta_h may be null.
+extern "C" __global__ void np_xent(const float* z, const float* bias, const float* y, float* delta,
+                                   unsigned short* delta_h, int rows, int n, long long gs,
+                                   double inv_b, const unsigned long long* step, float* hist,
+                                   float* hist_acc, int cap, double* eval_acc, int mode) {
+    __shared__ double acc_l[128];
+    __shared__ double acc_h[128];
+    int g = blockIdx.x;
+    const float* bg = bias + (long long)g * n;
+    double loss = 0.0, hits = 0.0;
+    for (int r = threadIdx.x; r < rows; r += blockDim.x) {
+        const float* zr = z + g * gs + (long long)r * n;
+        const float* yr = y + (long long)r * n;
+        int label = 0, arg = 0;
+        float ybest = yr[0];
+        float obest = zr[0] + bg[0];
+        for (int j = 1; j < n; ++j) {
+            float o = zr[j] + bg[j];
+            if (o > obest) {
+                obest = o;
+                arg = j;
+            }
+            if (yr[j] > ybest) {
+                ybest = yr[j];
+                label = j;
+            }
+        }
+        double mx = (double)obest;
+        double s = 0.0;
+        for (int j = 0; j < n; ++j) {
+            s += exp((double)(zr[j] + bg[j]) - mx);
+        }
+        double lse = mx + log(s);
+        loss += lse - (double)(zr[label] + bg[label]);
+        hits += (arg == label) ? 1.0 : 0.0;
+        if (delta) {
+            for (int j = 0; j < n; ++j) {
+                double pj = exp((double)(zr[j] + bg[j]) - lse);
+                float d = (float)((pj - (j == label ? 1.0 : 0.0)) * inv_b);
+                long long i = g * gs + (long long)r * n + j;
+                delta[i] = d;
+                if (delta_h) {
+                    delta_h[i] = np_f32_to_bf16(d);
+                }
+            }
+        }
+    }
+    acc_l[threadIdx.x] = loss;
+    acc_h[threadIdx.x] = hits;
+    __syncthreads();
+    for (int w = 64; w > 0; w >>= 1) {
+        if ((int)threadIdx.x < w) {
+            acc_l[threadIdx.x] += acc_l[threadIdx.x + w];
+            acc_h[threadIdx.x] += acc_h[threadIdx.x + w];
+        }
+        __syncthreads();
+    }
+    if (threadIdx.x == 0) {
+        double l = acc_l[0] * inv_b;
+        double a = acc_h[0] * inv_b;
+        if (mode == 0) {
+            unsigned long long slot = *step % (unsigned long long)cap;
+            hist[slot * gridDim.x + g] = (float)l;
+            hist_acc[slot * gridDim.x + g] = (float)a;
+        } else {
+            eval_acc[g] += l;
+            eval_acc[gridDim.x + g] += a;
+        }
+    }
+}
+
 // delta = g_in * fac (the backward factor phi'(a)*eps of the layer), plus a bf16 copy.
 // grid (blocks, G).
 extern "C" __global__ void np_backward(const float* g_in, const float* fac, float* delta,
@@ -328,10 +459,13 @@ extern "C" __global__ void np_backward(const float* g_in, const float* fac, floa
     }
 }
 
-// Bias gradient (column sums of delta over the batch) and SGD update:
-// v = mu*v + grad (v null: plain SGD), b -= lr*v. grid (ceil(n/32), G), block (32, 8).
-extern "C" __global__ void np_bias_sgd(const float* delta, float* bias, float* vel, int rows, int n,
-                                       long long gs, float lr, float mu) {
+// Bias gradient (column sums of delta over the batch) and the optimiser's update (see
+// np_opt_apply; m / v null unless the optimiser keeps them). grid (ceil(n/32), G),
+// block (32, 8).
+extern "C" __global__ void np_bias_update(const float* delta, float* bias, float* m, float* v,
+                                          int rows, int n, long long gs, int opt, float lr,
+                                          float b1, float b2, float c1, float c2, float eps,
+                                          const float* bc) {
     __shared__ float acc[8][33];
     int g = blockIdx.y;
     int j = blockIdx.x * 32 + threadIdx.x;
@@ -349,24 +483,20 @@ extern "C" __global__ void np_bias_sgd(const float* delta, float* bias, float* v
             t += acc[k][threadIdx.x];
         }
         long long i = (long long)g * n + j;
-        if (vel) {
-            float v = mu * vel[i] + t;
-            vel[i] = v;
-            bias[i] -= lr * v;
-        } else {
-            bias[i] -= lr * t;
-        }
+        bias[i] = np_opt_apply(bias[i], t, m ? m + i : 0, v ? v + i : 0, opt, lr, b1, b2, c1,
+                               c2, eps, bc);
     }
 }
 
-// SGD with momentum on a flat buffer: v = mu*v + grad; w -= lr*v.
-extern "C" __global__ void np_sgd(float* w, float* vel, const float* grad, long long count,
-                                  float lr, float mu) {
+// The optimiser's update of a flat buffer from its gradient (see np_opt_apply).
+extern "C" __global__ void np_weight_update(float* w, float* m, float* v, const float* grad,
+                                            long long count, int opt, float lr, float b1,
+                                            float b2, float c1, float c2, float eps,
+                                            const float* bc) {
     for (long long i = blockIdx.x * (long long)blockDim.x + threadIdx.x; i < count;
          i += (long long)gridDim.x * blockDim.x) {
-        float v = mu * vel[i] + grad[i];
-        vel[i] = v;
-        w[i] -= lr * v;
+        w[i] = np_opt_apply(w[i], grad[i], m ? m + i : 0, v ? v + i : 0, opt, lr, b1, b2, c1,
+                            c2, eps, bc);
     }
 }
 

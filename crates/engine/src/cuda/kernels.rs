@@ -22,6 +22,13 @@ pub(crate) mod noise_kind {
     pub const GAUSS_ADD: u32 = 3;
 }
 
+/// Optimiser codes (`NP_OPT_*` in the source).
+pub(crate) mod opt_code {
+    pub const SGD: i32 = 0;
+    pub const MOMENTUM: i32 = 1;
+    pub const ADAM: i32 = 2;
+}
+
 /// Activation codes (`NP_ACT_*` in the source).
 pub(crate) mod act_code {
     pub const LINEAR: i32 = 0;
@@ -80,9 +87,11 @@ mod tests {
             "np_mse",
             "np_loss",
             "np_backward",
-            "np_bias_sgd",
-            "np_sgd",
+            "np_bias_update",
+            "np_weight_update",
             "np_to_bf16",
+            "np_adam_step",
+            "np_xent",
         ] {
             assert!(
                 KERNELS_CU.contains(&format!("extern \"C\" __global__ void {name}(")),
@@ -92,6 +101,16 @@ mod tests {
         assert!(KERNELS_CU.contains(&format!("NP_NOISE_DROPOUT {}u", noise_kind::DROPOUT)));
         assert!(KERNELS_CU.contains(&format!("NP_NOISE_GAUSS_MULT {}u", noise_kind::GAUSS_MULT)));
         assert!(KERNELS_CU.contains(&format!("NP_NOISE_GAUSS_ADD {}u", noise_kind::GAUSS_ADD)));
+        for (name, v) in [
+            ("SGD", opt_code::SGD),
+            ("MOMENTUM", opt_code::MOMENTUM),
+            ("ADAM", opt_code::ADAM),
+        ] {
+            assert!(
+                KERNELS_CU.contains(&format!("#define NP_OPT_{name} {v}\n")),
+                "{name}"
+            );
+        }
         for (name, v) in [
             ("LINEAR", act_code::LINEAR),
             ("RELU", act_code::RELU),

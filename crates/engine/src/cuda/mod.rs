@@ -115,7 +115,9 @@ mod reference;
 
 pub use device::{Device, DeviceMatrix, Phase, available};
 pub use error::CudaError;
-pub use grid::{GpuGrid, GridConfig, NetParams, NetSpec, Precision, init_params};
+pub use grid::{
+    GpuGrid, GridConfig, GridLoss, GridOptimizer, NetParams, NetSpec, Precision, init_params,
+};
 pub use kernels::{KERNELS_CU, rng_block};
 pub use paper::{
     PAPER_DEPTHS, PaperGrid, Throughput, paper_grid_throughput, paper_keeps, paper_seed,
@@ -197,7 +199,12 @@ mod tests {
     fn device_parity_all_precisions() {
         for (what, dev) in test_devices() {
             for p in Precision::ALL {
-                for base in [ParityConfig::default(), ParityConfig::smooth()] {
+                for base in [
+                    ParityConfig::default(),
+                    ParityConfig::smooth(),
+                    ParityConfig::adam(),
+                    ParityConfig::classification(),
+                ] {
                     let cfg = if what == "gpu" {
                         base
                     } else {
@@ -245,7 +252,8 @@ mod tests {
             input_activation: false,
             input_noise: true,
             lr: 0.2,
-            momentum: 0.5,
+            optimizer: GridOptimizer::sgd(0.5),
+            loss: GridLoss::Mse,
             precision: Precision::Fp32,
             use_graphs: true,
             loss_history: 3,
@@ -337,7 +345,8 @@ mod tests {
             };
             let frozen = GridConfig {
                 lr: 0.0,
-                momentum: 0.0,
+                optimizer: GridOptimizer::SGD,
+                loss: GridLoss::Mse,
                 ..cfg.clone()
             };
             let mut r = ReferenceNet::new(&frozen, &quiet, pg[i].clone()).unwrap();
@@ -364,7 +373,8 @@ mod tests {
                 input_activation: true,
                 input_noise: true,
                 lr: 0.3,
-                momentum: 0.0,
+                optimizer: GridOptimizer::SGD,
+                loss: GridLoss::Mse,
                 precision: Precision::Fp32,
                 use_graphs: true,
                 loss_history: 16,

@@ -8,14 +8,14 @@
 use noisyprop_theory::Activation;
 
 use super::error::CudaError;
-use super::grid::{GridConfig, NetParams, NetSpec};
+use super::grid::{GridConfig, GridLoss, GridOptimizer, NetParams, NetSpec};
 use crate::act;
 use crate::error::EngineError;
 use crate::loss::{Loss, Target};
 use crate::matmul::{Threads, gemm_nn, gemm_nt, gemm_tn};
 use crate::mlp::{Mlp, MlpConfig};
 use crate::noise::NoiseSampler;
-use crate::optim::Optimizer;
+use crate::optim::{Adam, Optimizer};
 use crate::rng::{Key, tags};
 use crate::train::Trainer;
 
@@ -24,9 +24,10 @@ pub trait CpuTrainer {
     /// The current parameters (the GPU grid starts from the initial ones).
     fn params(&self) -> NetParams;
 
-    /// One SGD step on `rows` rows of `x` (rows × d_in) with targets `y` (rows × d_out);
-    /// the noise of step t (t = 0, 1, … counted by the trainer). Returns the batch MSE
-    /// computed before the update, noise on.
+    /// One optimisation step on `rows` rows of `x` (rows × d_in) with targets `y`
+    /// (rows × d_out; one-hot for softmax cross-entropy); the noise of step t (t = 0, 1, …
+    /// counted by the trainer). Returns the batch loss computed before the update, noise
+    /// on.
     ///
     /// # Errors
     /// Whatever the trainer reports.
@@ -34,7 +35,8 @@ pub trait CpuTrainer {
 }
 
 /// The reference network: f32 throughout, single-threaded products, MSE loss, SGD with
-/// optional momentum.
+/// optional momentum (Adam and softmax cross-entropy are checked against the engine's
+/// trainer, [`EngineTrainer`], only).
 #[derive(Debug, Clone)]
 pub struct ReferenceNet {
     dims: Vec<usize>,
@@ -70,7 +72,18 @@ impl ReferenceNet {
                 "parameters do not match the layer sizes {dims:?}"
             )));
         }
-        let velocity = (cfg.momentum != 0.0).then(|| NetParams {
+        let GridOptimizer::Sgd { momentum } = cfg.optimizer else {
+            return Err(CudaError::Config(
+                "the reference network implements SGD only (EngineTrainer has Adam)".to_string(),
+            ));
+        };
+        if cfg.loss != GridLoss::Mse {
+            return Err(CudaError::Config(
+                "the reference network implements MSE only (EngineTrainer has cross-entropy)"
+                    .to_string(),
+            ));
+        }
+        let velocity = (momentum != 0.0).then(|| NetParams {
             weights: params.weights.iter().map(|w| vec![0.0; w.len()]).collect(),
             biases: params.biases.iter().map(|b| vec![0.0; b.len()]).collect(),
         });
@@ -85,7 +98,7 @@ impl ReferenceNet {
             params,
             velocity,
             lr: cfg.lr,
-            momentum: cfg.momentum,
+            momentum,
             step: cfg.first_step,
         })
     }
@@ -234,8 +247,9 @@ impl CpuTrainer for ReferenceNet {
     }
 }
 
-/// The engine's CPU trainer ([`Trainer`] on an f32 [`Mlp`], MSE, SGD) as a [`CpuTrainer`]:
-/// what the GPU grid is checked against by [`super::parity::parity`].
+/// The engine's CPU trainer ([`Trainer`] on an f32 [`Mlp`] with the grid's loss and
+/// optimiser) as a [`CpuTrainer`]: what the GPU grid is checked against by
+/// [`super::parity::parity`].
 #[derive(Debug, Clone)]
 pub struct EngineTrainer {
     trainer: Trainer<f32>,
@@ -261,9 +275,20 @@ impl EngineTrainer {
             ..MlpConfig::new(cfg.d_in, cfg.width, cfg.depth, cfg.d_out)
         };
         let mlp = Mlp::<f32>::new(mc).map_err(engine)?;
-        let opt = Optimizer::sgd(f64::from(cfg.lr), f64::from(cfg.momentum)).map_err(engine)?;
+        let lr = f64::from(cfg.lr);
+        let opt = match cfg.optimizer {
+            GridOptimizer::Sgd { momentum } => Optimizer::sgd(lr, f64::from(momentum)),
+            GridOptimizer::Adam { beta1, beta2, eps } => {
+                Adam::with_params(lr, beta1, beta2, eps).map(Optimizer::Adam)
+            }
+        }
+        .map_err(engine)?;
+        let loss = match cfg.loss {
+            GridLoss::Mse => Loss::Mse,
+            GridLoss::SoftmaxCrossEntropy => Loss::SoftmaxCrossEntropy,
+        };
         Ok(EngineTrainer {
-            trainer: Trainer::new(mlp, Loss::Mse, opt),
+            trainer: Trainer::new(mlp, loss, opt),
             step: cfg.first_step,
         })
     }
@@ -290,14 +315,28 @@ impl CpuTrainer for EngineTrainer {
         if x.len() < rows * d_in || y.len() < rows * d_out {
             return Err(CudaError::Config("batch buffers too short".to_string()));
         }
+        let y = &y[..rows * d_out];
+        let labels: Vec<u8>;
+        let target = match self.trainer.loss() {
+            Loss::Mse => Target::Values(y),
+            Loss::SoftmaxCrossEntropy => {
+                // The class of a one-hot row: its first largest entry (as the kernel).
+                labels = y
+                    .chunks_exact(d_out)
+                    .map(|row| {
+                        let j = row
+                            .iter()
+                            .enumerate()
+                            .fold(0, |best, (j, &v)| if v > row[best] { j } else { best });
+                        u8::try_from(j).unwrap_or(u8::MAX)
+                    })
+                    .collect();
+                Target::Labels(&labels)
+            }
+        };
         let loss = self
             .trainer
-            .train_step(
-                &x[..rows * d_in],
-                Target::Values(&y[..rows * d_out]),
-                rows,
-                self.step,
-            )
+            .train_step(&x[..rows * d_in], target, rows, self.step)
             .map_err(|e| CudaError::Config(e.to_string()))?;
         self.step += 1;
         Ok(loss as f32)
@@ -321,7 +360,8 @@ mod tests {
             input_activation: true,
             input_noise: true,
             lr: 0.1,
-            momentum: 0.0,
+            optimizer: GridOptimizer::SGD,
+            loss: GridLoss::Mse,
             precision: Precision::Fp32,
             use_graphs: false,
             loss_history: 8,
@@ -434,7 +474,7 @@ mod tests {
             ),
         ] {
             let cfg = GridConfig {
-                momentum,
+                optimizer: GridOptimizer::sgd(momentum),
                 first_step: 3,
                 ..pc.grid_config(Precision::Fp32)
             };
@@ -465,7 +505,7 @@ mod tests {
     #[test]
     fn momentum_accumulates_and_training_reduces_the_loss() {
         let mut cfg = tiny(Activation::Relu);
-        cfg.momentum = 0.9;
+        cfg.optimizer = GridOptimizer::sgd(0.9);
         cfg.lr = 0.05;
         let spec = NetSpec::critical_dropout(1.0, 3);
         let p0 = init_params(&cfg.dims(), &spec);
