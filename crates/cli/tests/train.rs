@@ -189,19 +189,19 @@ fn training_commands_reject_bad_input() {
         (vec!["train", "--examples", "0"], "--examples 0"),
         (vec!["train", "--dataset", "cifar10"], "cifar10"),
         (
-            // Without the `cuda` feature: how to rebuild; with it, Adam is refused before
-            // any device is opened.
+            // Without the `cuda` feature: how to rebuild; with it, an activation the
+            // kernels lack is refused before any device is opened.
             vec![
                 "train",
                 "--device",
                 "cuda",
-                "--optimizer",
-                "adam",
+                "--activation",
+                "gelu",
                 "--examples",
                 "50",
             ],
             if cfg!(feature = "cuda") {
-                "the Adam optimiser is not supported on the GPU"
+                "activation gelu is not supported on the GPU"
             } else {
                 "cargo build --release -p noisyprop --features cuda"
             },

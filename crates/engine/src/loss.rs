@@ -5,7 +5,7 @@
 //!
 //! * MSE: mean over batch × outputs of (output − target)², gradient
 //!   2·(output − target)/(batch·n).
-//! * Softmax cross-entropy: mean over the batch of −log softmax(output)[label]
+//! * Softmax cross-entropy: mean over the batch of −log softmax(output)\[label\]
 //!   (each row's log-sum-exp in f64), gradient (softmax − onehot)/batch.
 
 use crate::error::EngineError;
@@ -112,7 +112,7 @@ pub fn mse<T: Real>(output: &[T], target: &[T], grad: Option<&mut [T]>) -> f64 {
     sum * inv
 }
 
-/// Mean over the batch of −log softmax(row)[label] for `output` (batch × n,
+/// Mean over the batch of −log softmax(row)\[label\] for `output` (batch × n,
 /// batch = labels.len()); `grad ← (softmax − onehot)/batch`.
 ///
 /// # Errors

@@ -559,6 +559,12 @@ pub fn write_report(spec: &GridSpec, rep: &GridReport) -> Result<Vec<PathBuf>, E
             };
             values[iy * xs.len() + ix] = if pick == 0 { c.train_loss } else { c.val_loss };
         }
+        // A diverging cell (a noisy training loss of 10¹⁸, say) must not turn every
+        // other cell into the bottom colour.
+        let (color_range, capped) = match noisyprop_plot::robust_color_range(&values) {
+            Some((r, capped)) => (Some(r), capped),
+            None => (None, false),
+        };
         let map = HeatMap {
             title: format!(
                 "{} loss after {} epochs ({}, {}, width {})",
@@ -573,7 +579,11 @@ pub fn write_report(spec: &GridSpec, rep: &GridReport) -> Result<Vec<PathBuf>, E
             ),
             x_label: "dropout keep probability p (critical σ_{w}^{2} = 2p)".into(),
             y_label: "hidden layers".into(),
-            color_label: format!("{name} loss"),
+            color_label: match (capped, color_range) {
+                (true, Some((_, top))) => format!("{name} loss (top colour: ≥ {top:.3})"),
+                _ => format!("{name} loss"),
+            },
+            color_range,
             x_edges: edges_from_centers(&xs, false),
             y_edges: edges_from_centers(&ys, false),
             values,

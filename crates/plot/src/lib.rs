@@ -423,6 +423,37 @@ pub fn edges_from_centers(centers: &[f64], log: bool) -> Vec<f64> {
     e.into_iter().map(inv).collect()
 }
 
+/// A colour range for `values` that outliers cannot flatten: the finite values' minimum
+/// to their maximum, but the top capped at Tukey's far-out fence Q₃ + 3·(Q₃ − Q₁)
+/// (quartiles by linear interpolation) when the maximum lies beyond it. Returns the range
+/// and whether the top was capped (cells above it are drawn in the top colour; say so in
+/// the colour-bar label). `None` without finite values.
+///
+/// ```
+/// let (r, capped) = noisyprop_plot::robust_color_range(&[0.1, 0.2, 0.3, 0.4, 1e18]).unwrap();
+/// assert!(capped && r.0 == 0.1 && r.1 < 2.0);
+/// let (r, capped) = noisyprop_plot::robust_color_range(&[0.1, 0.2, f64::NAN, 0.4]).unwrap();
+/// assert_eq!((r, capped), ((0.1, 0.4), false));
+/// ```
+pub fn robust_color_range(values: &[f64]) -> Option<((f64, f64), bool)> {
+    let mut v: Vec<f64> = values.iter().copied().filter(|x| x.is_finite()).collect();
+    v.sort_by(f64::total_cmp);
+    let (&lo, &hi) = (v.first()?, v.last()?);
+    let quantile = |q: f64| {
+        let pos = q * (v.len() - 1) as f64;
+        let i = pos.floor() as usize;
+        let j = (i + 1).min(v.len() - 1);
+        v[i] + (v[j] - v[i]) * (pos - i as f64)
+    };
+    let (q1, q3) = (quantile(0.25), quantile(0.75));
+    let fence = q3 + 3.0 * (q3 - q1);
+    if hi > fence && fence > lo {
+        Some(((lo, fence), true))
+    } else {
+        Some(((lo, hi), false))
+    }
+}
+
 /// Renders a line chart to a PNG file of `size` pixels (`path` must end in `.png`).
 pub fn render_line_chart(
     chart: &LineChart,

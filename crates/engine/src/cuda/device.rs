@@ -683,7 +683,7 @@ impl Device {
     }
 
     /// Starts timing the device work enqueued from now on, one CUDA event after each
-    /// kernel or product (see [`Device::mark`]); [`Device::finish_profile`] sums the spans
+    /// kernel or product (`Device::mark`); [`Device::finish_profile`] sums the spans
     /// per [`Phase`]. Only for direct launches (not while a graph is being captured). A
     /// no-op on the emulator.
     ///

@@ -17,9 +17,9 @@
 //! | [`Device::new`] | context, stream, cuBLAS handle, kernels compiled by NVRTC |
 //! | `Device::emulated` | (feature `cuda-emulator`) CPU emulator of the device for tests, slow |
 //! | [`GpuGrid`] | G networks of one shape (differing in seed, noise, init) trained on the same batches |
-//! | [`GridConfig`], [`NetSpec`], [`NetParams`], [`Precision`] | its set-up; [`init_params`] is the CPU initialisation |
+//! | [`GridConfig`], [`NetSpec`], [`NetParams`], [`Precision`], [`GridOptimizer`], [`GridLoss`] | its set-up; [`init_params`] is the CPU initialisation |
 //! | [`PaperGrid`] | the Fig. 6 grid: one [`GpuGrid`] per depth, one network per keep probability |
-//! | [`paper_grid_throughput`] | grid-steps per second of the full 100-network grid on synthetic data |
+//! | [`paper_grid_throughput`] | grid-steps per second of the full 100-network grid on synthetic data, with a per-[`Phase`] profile of the device time |
 //! | [`parity`], [`parity_reference`], [`parity_with`] | CPU-vs-GPU comparison of a few training steps: against the engine's `Trainer` ([`EngineTrainer`]), the minimal [`ReferenceNet`], or any [`CpuTrainer`] |
 //!
 //! A training loop (paper recipe, data on the device):
@@ -61,12 +61,17 @@
 //!   kernel `np_hidden`: bias add + φ + noise (dropout, Gaussian mult/add, the exact
 //!   counter-based RNG of `rng.rs`), writing x̃ (in the product operand type) and the
 //!   backward factor φ′(a)·ε (fp32).
-//! * `np_mse`: output bias add + MSE gradient + per-block loss partial sums; `np_loss`
-//!   reduces them per network into a device-side loss history.
+//! * MSE: `np_mse`: output bias add + MSE gradient + per-block loss partial sums;
+//!   `np_loss` reduces them per network into a device-side loss history. Softmax
+//!   cross-entropy: `np_xent` (one block per network, per-row log-sum-exp in double):
+//!   gradient, loss and accuracy (hit rate) into the histories.
+//! * Adam only: `np_adam_step` advances the update count t on the device and computes the
+//!   bias corrections 1 − βᵗ (binary powering in double, as `optim::powi`).
 //! * Backward per layer: GEMM δ·W (pre-update weights); the weight gradient and plain-SGD
-//!   update **fused into one GEMM** (`W ← W − lr·δᵀx̃`, β = 1; with momentum the gradient
-//!   goes to a scratch buffer and `np_sgd` applies it); `np_bias_sgd`: bias gradient
-//!   reduction + update; `np_backward`: δ ← (δ·W) ⊙ φ′ ⊙ ε.
+//!   update **fused into one GEMM** (`W ← W − lr·δᵀx̃`, β = 1; with momentum or Adam the
+//!   gradient goes to a scratch buffer and `np_weight_update` applies the optimiser);
+//!   `np_bias_update`: bias gradient reduction + update; `np_backward`:
+//!   δ ← (δ·W) ⊙ φ′ ⊙ ε.
 //! * bf16 only: `np_to_bf16` refreshes the bf16 copy of the fp32 master weights.
 //!
 //! # Synchronisation and CUDA graphs

@@ -29,7 +29,7 @@ pub fn paper_seed(keep_index: usize, depth_index: usize) -> u64 {
 }
 
 /// Grids of critical-dropout networks: `grids()[j]` has depth `depths[j]` and network i
-/// keeps with probability `keeps[i]` (σ_w² = 2·keeps[i]).
+/// keeps with probability `keeps[i]` (σ_w² = 2·`keeps[i]`).
 #[derive(Debug)]
 pub struct PaperGrid {
     grids: Vec<GpuGrid>,
