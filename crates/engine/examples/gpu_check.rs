@@ -7,7 +7,7 @@
 //! ```text
 //! cargo build --release -p noisyprop-engine --features cuda --example gpu_check
 //! target/release/examples/gpu_check [--steps 50] [--warmup 3] [--profile-steps 3]
-//!                                   [--precisions fp32,tf32,bf16]
+//!                                   [--precisions fp32,tf32,bf16] [--adam]
 //!                                   [--no-graph-compare] [--skip-throughput] [--skip-parity]
 //! ```
 //!
@@ -29,8 +29,8 @@ mod check {
     use std::time::Instant;
 
     use noisyprop_engine::cuda::{
-        CudaError, Device, ParityConfig, ParityReport, Precision, available, paper_grid_throughput,
-        parity, parity_reference,
+        CudaError, Device, GridConfig, GridOptimizer, ParityConfig, ParityReport, Precision,
+        available, paper_grid_throughput, parity, parity_reference,
     };
 
     struct Args {
@@ -39,6 +39,7 @@ mod check {
         precisions: Vec<Precision>,
         graph_compare: bool,
         throughput: bool,
+        adam: bool,
         profile_steps: usize,
         parity: bool,
     }
@@ -50,6 +51,7 @@ mod check {
             precisions: Precision::ALL.to_vec(),
             graph_compare: true,
             throughput: true,
+            adam: false,
             profile_steps: 3,
             parity: true,
         };
@@ -73,6 +75,7 @@ mod check {
                 "--no-graph-compare" => a.graph_compare = false,
                 "--skip-throughput" => a.throughput = false,
                 "--skip-parity" => a.parity = false,
+                "--adam" => a.adam = true,
                 other => return Err(format!("unknown argument {other}")),
             }
         }
@@ -166,17 +169,32 @@ mod check {
         }
 
         if args.throughput {
-            let mut runs: Vec<(Precision, bool)> =
-                args.precisions.iter().map(|&p| (p, true)).collect();
+            let mut runs: Vec<(Precision, bool, GridOptimizer)> = args
+                .precisions
+                .iter()
+                .map(|&p| (p, true, GridOptimizer::SGD))
+                .collect();
             if args.graph_compare
                 && let Some(&p) = args.precisions.last()
             {
-                runs.push((p, false));
+                runs.push((p, false, GridOptimizer::SGD));
             }
-            for (p, graphs) in runs {
-                // Profile once per precision (the graph-less repeat needs no second one).
+            if args.adam {
+                runs.extend(
+                    args.precisions
+                        .iter()
+                        .map(|&p| (p, true, GridOptimizer::ADAM)),
+                );
+            }
+            for (p, graphs, optimizer) in runs {
+                // Profile once per setup (the graph-less repeat needs no second one).
                 let profile = if graphs { args.profile_steps } else { 0 };
-                match paper_grid_throughput(&dev, p, args.warmup, args.steps, graphs, profile) {
+                let base = GridConfig {
+                    use_graphs: graphs,
+                    optimizer,
+                    ..GridConfig::paper(0, p)
+                };
+                match paper_grid_throughput(&dev, &base, args.warmup, args.steps, profile) {
                     Ok(t) => println!(
                         "{}",
                         t.to_json().replacen(

@@ -6,7 +6,7 @@ use std::time::Instant;
 
 use super::device::{Device, DeviceMatrix, Phase};
 use super::error::CudaError;
-use super::grid::{GpuGrid, GridConfig, NetSpec, Precision};
+use super::grid::{GpuGrid, GridConfig, GridOptimizer, NetSpec, Precision};
 use super::parity::{json_num, json_str};
 use crate::rng::Key;
 
@@ -183,6 +183,8 @@ impl PaperGrid {
 pub struct Throughput {
     /// Precision of the products.
     pub precision: Precision,
+    /// The optimiser.
+    pub optimizer: GridOptimizer,
     /// Networks in the grid (100 for the paper grid).
     pub networks: usize,
     /// Timed grid-steps.
@@ -248,8 +250,13 @@ impl Throughput {
             )
         };
         format!(
-            "{{\"check\":\"throughput\",\"precision\":\"{}\",\"networks\":{},\"grid_steps\":{},\"warmup\":{},\"seconds\":{},\"grid_steps_per_second\":{},\"setup_seconds\":{},\"device_gib\":{},\"graphs\":{},\"graph_error\":{},\"mean_last_loss\":{},\"finite_networks\":{}{breakdown}}}",
+            "{{\"check\":\"throughput\",\"precision\":\"{}\",\"optimizer\":\"{}\",\"networks\":{},\"grid_steps\":{},\"warmup\":{},\"seconds\":{},\"grid_steps_per_second\":{},\"setup_seconds\":{},\"device_gib\":{},\"graphs\":{},\"graph_error\":{},\"mean_last_loss\":{},\"finite_networks\":{}{breakdown}}}",
             self.precision,
+            match self.optimizer {
+                GridOptimizer::Sgd { momentum: 0.0 } => "sgd".to_string(),
+                GridOptimizer::Sgd { momentum } => format!("sgd momentum {momentum}"),
+                GridOptimizer::Adam { .. } => "adam".to_string(),
+            },
             self.networks,
             self.grid_steps,
             self.warmup,
@@ -265,28 +272,25 @@ impl Throughput {
     }
 }
 
-/// Builds the full Fig. 6 grid (10 depths × 10 keep probabilities, width 1000, batch 128,
-/// MNIST-sized synthetic data kept on the device) and times `steps` grid-steps after
-/// `warmup` untimed ones (use ≥ 2 so that the CUDA graphs are captured before timing),
-/// then profiles `profile_steps` more (per-phase device time, [`Throughput::breakdown`]).
+/// Builds the full Fig. 6 grid (10 depths × 10 keep probabilities of `base`, e.g.
+/// [`GridConfig::paper`] with its precision, optimiser or `use_graphs` changed; its depth
+/// is ignored) on MNIST-sized synthetic data kept on the device, and times `steps`
+/// grid-steps after `warmup` untimed ones (use ≥ 2 so that the CUDA graphs are captured
+/// before timing), then profiles `profile_steps` more (per-phase device time,
+/// [`Throughput::breakdown`]).
 ///
 /// # Errors
 /// Device errors (e.g. out of memory: the grid needs ~10 GiB in fp32/tf32, ~13.5 GiB in
-/// bf16, plus the cuBLAS workspace).
+/// bf16, plus the cuBLAS workspace; Adam ~2.5× that).
 pub fn paper_grid_throughput(
     dev: &Arc<Device>,
-    precision: Precision,
+    base: &GridConfig,
     warmup: usize,
     steps: usize,
-    use_graphs: bool,
     profile_steps: usize,
 ) -> Result<Throughput, CudaError> {
     let setup = Instant::now();
-    let base = GridConfig {
-        use_graphs,
-        ..GridConfig::paper(0, precision)
-    };
-    let mut grid = PaperGrid::new(dev, &base, &PAPER_DEPTHS, &paper_keeps(), paper_seed)?;
+    let mut grid = PaperGrid::new(dev, base, &PAPER_DEPTHS, &paper_keeps(), paper_seed)?;
     let pool_rows = 8 * base.batch;
     let k = Key::new(2018).child(0xDA7A);
     let pixels: Vec<f32> = (0..(pool_rows * base.d_in) as u64)
@@ -351,9 +355,10 @@ pub fn paper_grid_throughput(
         .iter()
         .map(GpuGrid::graph_status)
         .find(Result::is_err)
-        .unwrap_or(Ok(use_graphs));
+        .unwrap_or(Ok(base.use_graphs));
     Ok(Throughput {
-        precision,
+        precision: base.precision,
+        optimizer: base.optimizer,
         networks: grid.networks(),
         grid_steps: steps,
         warmup,
@@ -381,6 +386,7 @@ mod tests {
         assert_eq!(paper_seed(3, 4), 34);
         let t = Throughput {
             precision: Precision::Tf32,
+            optimizer: GridOptimizer::SGD,
             networks: 100,
             grid_steps: 50,
             warmup: 3,
