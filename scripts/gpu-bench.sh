@@ -1,17 +1,15 @@
 #!/usr/bin/env bash
 # The whole GPU session of issue 4 in one prepared run on the lent H100 (no Rust toolchain
 # there): scripts/gpu-check.sh (parity per precision, Fig. 6 grid throughput, the CLI's
-# --device cuda path), then the same-run PyTorch baselines of scripts/torch-grid-baseline.py
-# (products-only floor and a full PyTorch training step of the same grid), then, where
-# Nsight Systems is installed, a kernel-time breakdown of a short bf16/tf32 grid run (what
-# bounds the grid-step: cuBLAS products or the fused element-wise kernels).
+# --device cuda path), the engine's unit tests (their device tests on the GPU), then the
+# same-run PyTorch baselines of scripts/torch-grid-baseline.py
+# (products-only floor and a full PyTorch training step of the same grid). gpu_check's
+# throughput lines carry the device time per phase of a grid-step (`profile_ms`: what
+# bounds it, cuBLAS products or the fused element-wise kernels).
 #
-# Build stripped binaries here first (they travel as carried paths):
-#   cargo build --release -p noisyprop-engine --features cuda --example gpu_check
-#   cargo build --release -p noisyprop --features cuda
-#   mkdir -p target/gpu && strip -o target/gpu/gpu_check target/release/examples/gpu_check \
-#       && strip -o target/gpu/noisyprop target/release/noisyprop
-# Results: stdout (JSON lines) and, if $OUT is set, $OUT/gpu-bench.jsonl plus the profile.
+# Build the stripped binaries here first (they travel as carried paths: target/gpu):
+#   bash scripts/build-gpu-binaries.sh
+# Results: stdout (JSON lines) and, if $OUT is set, $OUT/gpu-bench.jsonl.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 OUT=${OUT:-$(mktemp -d)}
@@ -26,6 +24,17 @@ stage "gpu-check"
 bash scripts/gpu-check.sh "$@" | tee "$log"
 rc=${PIPESTATUS[0]}
 
+stage "engine unit tests"
+if [[ -x target/gpu/engine-tests ]]; then
+    # The device tests run on the GPU here (and on the emulator where a C++ compiler is).
+    timeout 200 target/gpu/engine-tests --test-threads 2 >"$OUT/engine-tests.txt" 2>&1
+    t_rc=$?
+    summary=$(grep -E "^test result" "$OUT/engine-tests.txt" | tail -1 | tr -d '"')
+    failed=$(grep -E "^test .* FAILED$" "$OUT/engine-tests.txt" | awk '{print $2}' | tr '\n' ' ')
+    echo "{\"check\":\"engine_tests\",\"status\":$t_rc,\"summary\":\"$summary\",\"failed\":\"$failed\"}" | tee -a "$log"
+    [[ $t_rc != 0 && $rc == 0 ]] && rc=1
+fi
+
 stage "torch baseline"
 if python3 -c 'import torch' 2>/dev/null; then
     timeout "${TORCH_TIMEOUT:-150}" python3 scripts/torch-grid-baseline.py --steps 20 | tee -a "$log"
@@ -34,27 +43,5 @@ else
     echo '{"check":"torch","available":false}' | tee -a "$log"
 fi
 
-stage "profile"
-NSYS=$(command -v nsys || ls /usr/local/cuda/bin/nsys /opt/nvidia/nsight-systems/*/bin/nsys \
-    /usr/local/cuda/nsight-systems*/bin/nsys 2>/dev/null | head -1)
-if [[ -n ${NSYS:-} && -x $NSYS ]]; then
-    for p in bf16 tf32; do
-        timeout 75 "$NSYS" profile -q -t cuda --cuda-graph-trace=node -o "$OUT/grid-$p" -f true \
-            "$GPU_CHECK_BIN" --skip-parity --no-graph-compare --precisions "$p" --steps 10 \
-            --warmup 3 >/dev/null 2>"$OUT/nsys-$p.err"
-        timeout 45 "$NSYS" stats -q -r cuda_gpu_kern_sum -f csv -o "$OUT/kern-$p" \
-            "$OUT/grid-$p.nsys-rep" >/dev/null 2>>"$OUT/nsys-$p.err"
-        f=$(ls "$OUT"/kern-"$p"*.csv 2>/dev/null | head -1)
-        if [[ -n $f ]]; then
-            { echo "-- kernel time, $p (top 12 by total; 10 timed + 3 warm-up grid-steps)"
-              head -13 "$f" | cut -d, -f1-4,9 | cut -c1-160; } | tee -a "$log"
-        else
-            echo "{\"check\":\"profile\",\"precision\":\"$p\",\"error\":\"$(head -c 300 "$OUT/nsys-$p.err" | tr -d '\n"\\')\"}" | tee -a "$log"
-        fi
-        rm -f "$OUT/grid-$p.sqlite" "$OUT/grid-$p.nsys-rep"
-    done
-else
-    echo '{"check":"profile","available":false}' | tee -a "$log"
-fi
 stage "end"
 exit "$rc"

@@ -363,6 +363,65 @@ mod tests {
         }
     }
 
+    /// A profiled step is an ordinary step (same losses and parameters as `step`, the
+    /// step counter advanced) whose device time is reported per phase: every phase of an
+    /// SGD step on a GPU, nothing on the emulator.
+    #[test]
+    fn device_profile_step_is_a_step() {
+        for (what, dev) in test_devices() {
+            let cfg = GridConfig {
+                d_in: 24,
+                width: 16,
+                depth: 2,
+                d_out: 24,
+                batch: 8,
+                use_graphs: false,
+                ..GridConfig::paper(0, Precision::Bf16)
+            };
+            let nets = [
+                NetSpec::critical_dropout(0.6, 1),
+                NetSpec::critical_dropout(1.0, 2),
+            ];
+            let mut plain = GpuGrid::new(&dev, cfg.clone(), &nets).unwrap();
+            let mut profiled = GpuGrid::new(&dev, cfg, &nets).unwrap();
+            let x: Vec<f32> = (0..8 * 24).map(|i| (i % 5) as f32 / 5.0).collect();
+            for t in 0..3u64 {
+                plain.load_batch(&x, None, 8).unwrap();
+                plain.step().unwrap();
+                profiled.load_batch(&x, None, 8).unwrap();
+                let phases = profiled.profile_step().unwrap();
+                assert_eq!(profiled.step_index(), t + 1);
+                if what == "gpu" {
+                    for p in [
+                        Phase::NoiseKeys,
+                        Phase::ForwardProducts,
+                        Phase::ForwardElementwise,
+                        Phase::Loss,
+                        Phase::InputGradProducts,
+                        Phase::WeightProducts,
+                        Phase::BiasUpdate,
+                        Phase::BackwardElementwise,
+                        Phase::Bf16Copy,
+                    ] {
+                        assert!(phases.iter().any(|&(q, ms)| q == p && ms > 0.0), "{p:?}");
+                    }
+                } else {
+                    assert!(phases.is_empty(), "{phases:?}");
+                }
+            }
+            assert_eq!(
+                plain.take_train_losses().unwrap(),
+                profiled.take_train_losses().unwrap(),
+                "{what}"
+            );
+            assert_eq!(
+                plain.params().unwrap(),
+                profiled.params().unwrap(),
+                "{what}"
+            );
+        }
+    }
+
     /// Explicit targets (d_out ≠ d_in), device-resident batches, and switching between
     /// reconstruction and explicit targets under graph replay.
     #[test]
@@ -447,7 +506,8 @@ mod tests {
     }
 
     /// A small paper-shaped grid steps, evaluates and reports finite losses; its first
-    /// step equals a lone grid's (the grids of a paper grid are independent).
+    /// step equals a lone grid's (the grids of a paper grid are independent): bit for bit
+    /// on the emulator, to rounding on a GPU.
     #[test]
     fn device_paper_grid_smoke() {
         for (what, dev) in test_devices() {
@@ -494,7 +554,15 @@ mod tests {
                 lone.load_batch_device(&data, None, 0, 16).unwrap();
                 lone.step().unwrap();
                 let first = lone.take_train_losses().unwrap();
-                assert_eq!(first[0][0], l[1][0][1], "{what} {p}");
+                let (a, b) = (first[0][0], l[1][0][1]);
+                if what == "emulator" {
+                    assert_eq!(a, b, "{what} {p}");
+                } else {
+                    // cuBLAS may pick another kernel (another summation order) for another
+                    // batch count; mixing up networks would change the loss by O(1).
+                    let rel = f64::from((a - b).abs() / b.abs());
+                    assert!(rel <= p.parity_tolerance(), "{what} {p}: {a} vs {b}");
+                }
             }
         }
     }
