@@ -379,7 +379,7 @@ pub fn train(
     })
 }
 
-/// Whether the GPU training path ([`train_cuda`], `run_grid_cuda`, feature
+/// Whether the GPU training path (`train_cuda`, `run_grid_cuda`, feature
 /// `cuda`) implements `spec`: both tasks, SGD (with or without momentum) and
 /// Adam, φ ∈ {relu, leaky-relu, linear, abs, tanh} and noise stacks of
 /// dropout, gauss-mult and gauss-add. Needs no device.

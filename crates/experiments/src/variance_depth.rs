@@ -5,7 +5,7 @@
 //!
 //! Network (as the original code): width 1000, no biases, no output layer;
 //! φ and the noise are applied to the raw pixels too (φ = ReLU is the
-//! identity on pixels), so q¹ = σ_w² μ₂ E[x²] and q^l = q¹·g^{l−1} with the
+//! identity on pixels), so q¹ = σ_w² μ₂ E\[x²\] and q^l = q¹·g^{l−1} with the
 //! per-layer growth g = σ_w² μ₂/2. Every layer records q^l, the mean over
 //! 128-image batches of (1/1000)Σᵢ (h_i^l)² (computed in f64 from the f32
 //! activations, so it can be compared with the f32 range), and the largest
@@ -19,7 +19,7 @@
 //!   activation is about √q, so this comes near 2·L*: the variance leaves the
 //!   range long before the network's values do.
 //!
-//! Theory: `theory_depth` = 1 + ln(K/q¹)/ln g with the data's E[x²] (the
+//! Theory: `theory_depth` = 1 + ln(K/q¹)/ln g with the data's E\[x²\] (the
 //! correction of spec D9), and `paper_theory_depth` = ln K/ln g (q⁰ = 1, the
 //! paper's formula). The run continues past the exit (up to `max_depth`)
 //! until every activation has left the range, so black in the figure means
@@ -81,7 +81,7 @@ pub struct VarianceDepthRow {
     pub first_unstable_layer: Option<usize>,
     /// Whether that exit is an overflow (else underflow).
     pub overflow: Option<bool>,
-    /// Theory: 1 + ln(K/q¹)/ln g with q¹ = σ_w² μ₂ E[x²] (spec D9); `None` at criticality.
+    /// Theory: 1 + ln(K/q¹)/ln g with q¹ = σ_w² μ₂ E\[x²\] (spec D9); `None` at criticality.
     pub theory_depth: Option<f64>,
     /// The paper's L* = ln K / ln g (q⁰ = 1, spec 2.6).
     pub paper_theory_depth: Option<f64>,

@@ -4,7 +4,7 @@
 //! comparison with the mean-field theory, layer by layer (paper spec §3,
 //! Figures 2–5): variance q^l and correlation c^l of the forward pass, second
 //! moment and correlation of the back-propagated gradient, summarised over
-//! independent networks with 95 % intervals, and a PASS/FAIL [`verdict`].
+//! independent networks with 95 % intervals, and a PASS/FAIL [`verdict`](fn@verdict).
 //!
 //! Networks run in parallel (rayon), one network per task; every random draw
 //! is keyed by (seed, network, layer, …), so the same seed gives bit-identical
@@ -16,8 +16,8 @@
 //! | [`inputs`] | inputs with exact variance and correlation |
 //! | [`net`] | one network's forward/backward pass and statistics |
 //! | [`stats`] | summaries and intervals |
-//! | [`theory`] | the theory in the simulation's conventions |
-//! | [`verdict`] | the PASS/FAIL rule |
+//! | [`theory`](mod@theory) | the theory in the simulation's conventions |
+//! | [`verdict`](mod@verdict) | the PASS/FAIL rule |
 
 #![deny(missing_docs)]
 

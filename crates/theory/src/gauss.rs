@@ -328,7 +328,7 @@ impl GaussKernel {
 ///
 /// with h_k the orthonormal Hermite polynomials. The a_k² are non-negative,
 /// so truncating after K terms errs by at most |c|^{K+1}·T₀ and |c|^K·T₁ with
-/// the Parseval defects T₀ = E[φ²] − Σ_k a_k² and T₁ = q E[φ′²] − Σ_k k a_k².
+/// the Parseval defects T₀ = E\[φ²\] − Σ_k a_k² and T₁ = q E[φ′²] − Σ_k k a_k².
 /// The series is therefore trusted only for |c| ≤ [`DualSeries::c_limit`],
 /// where both bounds are below 1e-13 relative; [`DualSeries::eval`] returns
 /// `None` beyond. For smooth activations at moderate q it turns each
@@ -382,9 +382,9 @@ impl DualSeries {
 }
 
 /// Normalised two-input moments of φ(x) = x (x ≥ 0), a·x (x < 0) at unit
-/// variances: (E[φφ], E[φ′φ′]) as functions of c, from
+/// variances: (E\[φφ\], E[φ′φ′]) as functions of c, from
 /// φ = a·x + (1 − a)·relu(x) and the arc-cosine kernel (spec 2.7):
-/// E[φφ] = a·c + (1 − a)²·(√(1 − c²) + (π − acos c)·c)/(2π),
+/// E\[φφ\] = a·c + (1 − a)²·(√(1 − c²) + (π − acos c)·c)/(2π),
 /// E[φ′φ′] = a + (1 − a)²·(1/4 + asin(c)/(2π)).
 #[inline]
 pub fn relu_family_cross(a: f64, c: f64) -> (f64, f64) {

@@ -25,7 +25,7 @@
 //! | symbol | identifier | meaning | spec |
 //! |---|---|---|---|
 //! | φ | [`Activation`] | activation function | 1.1 |
-//! | ε, μ₂ = E[ε²], σ_ε² | [`NoiseLaw`], [`Noise::mu2`], [`Noise::additive_variance`] | noise law and its second moment | 1.1, 2.5 |
+//! | ε, μ₂ = E\[ε²\], σ_ε² | [`NoiseLaw`], [`Noise::mu2`], [`Noise::additive_variance`] | noise law and its second moment | 1.1, 2.5 |
 //! | σ_w², σ_b² | `sigma_w2`, `sigma_b2` | weight and bias variances (W ~ N(0, σ_w²/N)) | 1.1 |
 //! | q^l | [`MeanField::variance_map`] | variance of the pre-activations | 2.1 |
 //! | q* | [`VarianceRegime`] | variance fixed point | 2.3, 2.4 |

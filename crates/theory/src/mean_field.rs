@@ -160,7 +160,7 @@ pub struct MeanField {
     pub(crate) kernel: GaussKernel,
     pub(crate) sigma_w2: f64,
     pub(crate) sigma_b2: f64,
-    /// (A, B) of the noise: E[x̃²] = A·E[x²] + B.
+    /// (A, B) of the noise: E[x̃²] = A·E\[x²\] + B.
     pub(crate) a: f64,
     pub(crate) b: f64,
 }

@@ -1,13 +1,13 @@
 //! Noise laws (spec 1.1, 2.5) and their composition.
 //!
 //! Noise is injected into each layer's input, after the activation and before
-//! the next weight matrix (spec 1.1): `x̃ = x ⊙ ε` (multiplicative, E[ε] = 1)
-//! or `x̃ = x + ε` (additive, E[ε] = 0), independently per unit, per example
+//! the next weight matrix (spec 1.1): `x̃ = x ⊙ ε` (multiplicative, E\[ε\] = 1)
+//! or `x̃ = x + ε` (additive, E\[ε\] = 0), independently per unit, per example
 //! and per forward pass. Only the second moment of ε enters the mean-field
 //! maps (spec 2.1), so every law is summarised by
 //!
-//! * multiplicative: μ₂ = E[ε²] = 1 + Var ε ≥ 1;
-//! * additive: σ_ε² = E[ε²].
+//! * multiplicative: μ₂ = E\[ε²\] = 1 + Var ε ≥ 1;
+//! * additive: σ_ε² = E\[ε²\].
 //!
 //! Several stages apply in the order given. Each stage maps the second moment
 //! of its input affinely — multiplicative `v ↦ μ₂·v`, additive `v ↦ v + σ_ε²` —
@@ -26,10 +26,10 @@
 //! | `poisson:rate=L` | X/L, X ~ Poisson(L) | μ₂ = 1 + 1/L |
 //! | `gamma:shape=K` | Gamma(K, scale 1/K) | μ₂ = 1 + 1/K |
 //! | `uniform-mult:half-width=A` | U(1 − A, 1 + A) | μ₂ = 1 + A²/3 |
-//! | `mult:mu2=M` | any law with E[ε] = 1, E[ε²] = M | μ₂ = M |
+//! | `mult:mu2=M` | any law with E\[ε\] = 1, E\[ε²\] = M | μ₂ = M |
 //! | `gauss-add:std=S` | N(0, S²) | σ_ε² = S² |
 //! | `laplace-add:scale=B` | Laplace(0, B) | σ_ε² = 2B² |
-//! | `add:var=V` | any law with E[ε] = 0, E[ε²] = V | σ_ε² = V |
+//! | `add:var=V` | any law with E\[ε\] = 0, E\[ε²\] = V | σ_ε² = V |
 //!
 //! Framework spellings, as copied from code, are also read
 //! ([`Noise::parse_stage`]): `Dropout(0.2)`, `nn.Dropout(p=0.2)`,
@@ -83,7 +83,7 @@ pub enum NoiseLaw {
     },
     /// Any multiplicative law given by its second moment.
     Mult {
-        /// μ₂ = E[ε²] ≥ 1.
+        /// μ₂ = E\[ε²\] ≥ 1.
         mu2: f64,
     },
     /// Additive Gaussian N(0, std²).
@@ -98,7 +98,7 @@ pub enum NoiseLaw {
     },
     /// Any additive law given by its variance.
     Add {
-        /// σ_ε² = E[ε²] ≥ 0.
+        /// σ_ε² = E\[ε²\] ≥ 0.
         var: f64,
     },
 }
@@ -108,12 +108,12 @@ pub enum NoiseLaw {
 pub enum NoiseEffect {
     /// ε ≡ 1.
     Identity,
-    /// `x ⊙ ε`, E[ε] = 1, E[ε²] = mu2.
+    /// `x ⊙ ε`, E\[ε\] = 1, E\[ε²\] = mu2.
     Multiplicative {
         /// μ₂.
         mu2: f64,
     },
-    /// `x + ε`, E[ε] = 0, E[ε²] = var.
+    /// `x + ε`, E\[ε\] = 0, E\[ε²\] = var.
     Additive {
         /// σ_ε².
         var: f64,
