@@ -48,6 +48,19 @@ timeout 230 "$BIN" --steps "${STEPS:-50}" --warmup "${WARMUP:-3}" "$@"
 rc=$?
 [[ $rc == 124 ]] && echo '{"check":"timeout","seconds":230}'
 
+# A failed CLI run as one JSON line: "skipped" when CUDA is not available, else the exit
+# status and the start of stderr (and the script's status becomes 2).
+cli_failure() {  # check exit-status seconds stderr-file [extra JSON fields, ending in ","]
+    if grep -q "CUDA not available" "$4"; then
+        printf '{"check":"%s",%s"status":"skipped","reason":"%s"}\n' "$1" "${5:-}" \
+            "$(head -c 300 "$4" | tr -d '\n"\\')"
+    else
+        printf '{"check":"%s",%s"status":%d,"seconds":%s,"error":"%s"}\n' "$1" "${5:-}" "$2" \
+            "$3" "$(head -c 600 "$4" | tr '\n' ' ' | tr -d '"\\')"
+        [[ $rc == 0 ]] && rc=2
+    fi
+}
+
 # The CLI's GPU path end to end: a tiny trainable-depth grid (one GpuGrid per depth).
 CLI=${NOISYPROP_BIN:-target/release/noisyprop}
 if [[ -x $CLI ]]; then
@@ -63,14 +76,8 @@ if [[ -x $CLI ]]; then
         # The pretty-printed report on one line (its strings hold no newlines).
         printf '{"check":"cli_trainable_depth","status":0,"seconds":%s,"result":%s}\n' \
             "$secs" "$(tr -d '\n' <"$store/out.json" | tr -s ' ')"
-    elif grep -q "CUDA not available" "$store/err.txt"; then
-        reason=$(head -c 300 "$store/err.txt" | tr -d '\n"\\')
-        printf '{"check":"cli_trainable_depth","status":"skipped","reason":"%s"}\n' "$reason"
     else
-        reason=$(head -c 600 "$store/err.txt" | tr '\n' ' ' | tr -d '"\\')
-        printf '{"check":"cli_trainable_depth","status":%d,"seconds":%s,"error":"%s"}\n' \
-            "$cli_rc" "$secs" "$reason"
-        [[ $rc == 0 ]] && rc=2
+        cli_failure cli_trainable_depth "$cli_rc" "$secs" "$store/err.txt"
     fi
     # Classification + Adam through `train`, CPU against GPU (fp32).
     for dev in cpu cuda; do
@@ -91,13 +98,8 @@ print(json.dumps({"check": "cli_train", "device": sys.argv[2], "status": 0,
                   "val_loss": r["val_loss"], "val_accuracy": r.get("val_accuracy"),
                   "train_accuracy": r.get("train_accuracy")}))
 PY
-        elif grep -q "CUDA not available" "$store/train-$dev.err"; then
-            printf '{"check":"cli_train","device":"%s","status":"skipped"}\n' "$dev"
         else
-            reason=$(head -c 600 "$store/train-$dev.err" | tr '\n' ' ' | tr -d '"\\')
-            printf '{"check":"cli_train","device":"%s","status":%d,"error":"%s"}\n' \
-                "$dev" "$train_rc" "$reason"
-            [[ $rc == 0 ]] && rc=2
+            cli_failure cli_train "$train_rc" "$secs" "$store/train-$dev.err" "\"device\":\"$dev\","
         fi
     done
 else

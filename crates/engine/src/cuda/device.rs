@@ -319,9 +319,9 @@ pub enum Phase {
     Loss,
     /// Products of the input gradients δ·W.
     InputGradProducts,
-    /// Weight-gradient products with the SGD update fused in (β = 1).
+    /// Weight-gradient products (with plain SGD, the update fused in: β = 1).
     WeightProducts,
-    /// Momentum update of the weights (only with momentum).
+    /// The optimiser's update of the weights (momentum and Adam only).
     WeightUpdate,
     /// Bias gradient and update.
     BiasUpdate,
@@ -364,6 +364,16 @@ impl Phase {
             Phase::Bf16Copy => "bf16_copy",
             Phase::Other => "other",
         }
+    }
+
+    /// The phases with non-zero time in `ms` (indexed as [`Phase::ALL`]), in that order.
+    pub(crate) fn nonzero(ms: &[f64; Phase::ALL.len()]) -> Vec<(Phase, f64)> {
+        Phase::ALL
+            .iter()
+            .zip(ms)
+            .filter(|(_, t)| **t > 0.0)
+            .map(|(&p, &t)| (p, t))
+            .collect()
     }
 
     /// Whether the phase is a cuBLAS product.
@@ -745,12 +755,7 @@ impl Device {
             let dt = guard(|| Ok(w[0].1.elapsed_ms(&w[1].1)?))?;
             ms[w[1].0 as usize] += f64::from(dt);
         }
-        Ok(Phase::ALL
-            .iter()
-            .zip(ms)
-            .filter(|(_, t)| *t > 0.0)
-            .map(|(&p, t)| (p, t))
-            .collect())
+        Ok(Phase::nonzero(&ms))
     }
 
     // ---- work ----

@@ -169,6 +169,17 @@ impl GridOptimizer {
     }
 }
 
+impl std::fmt::Display for GridOptimizer {
+    /// "sgd", "sgd momentum 0.9" or "adam".
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            GridOptimizer::Sgd { momentum: 0.0 } => f.write_str("sgd"),
+            GridOptimizer::Sgd { momentum } => write!(f, "sgd momentum {momentum}"),
+            GridOptimizer::Adam { .. } => f.write_str("adam"),
+        }
+    }
+}
+
 /// The loss of a grid (`loss.rs`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum GridLoss {
@@ -852,13 +863,7 @@ impl GpuGrid {
     /// # Errors
     /// No batch loaded; device errors.
     pub fn step(&mut self) -> Result<(), CudaError> {
-        let rows = self.rows;
-        if rows == 0 {
-            return Err(CudaError::Config("no batch loaded".to_string()));
-        }
-        if self.step - self.pending_from >= self.cfg.loss_history as u64 {
-            self.flush_losses()?;
-        }
+        let rows = self.begin_step()?;
         self.run_step(rows)?;
         self.step += 1;
         Ok(())
@@ -872,13 +877,7 @@ impl GpuGrid {
     /// # Errors
     /// As [`GpuGrid::step`].
     pub fn profile_step(&mut self) -> Result<Vec<(Phase, f64)>, CudaError> {
-        let rows = self.rows;
-        if rows == 0 {
-            return Err(CudaError::Config("no batch loaded".to_string()));
-        }
-        if self.step - self.pending_from >= self.cfg.loss_history as u64 {
-            self.flush_losses()?;
-        }
+        let rows = self.begin_step()?;
         self.dev.synchronize()?;
         self.dev.start_profile()?;
         let run = self.enqueue_step(rows);
@@ -886,6 +885,17 @@ impl GpuGrid {
         run?;
         self.step += 1;
         profile
+    }
+
+    /// The rows of the loaded batch, after making room in the device's loss history.
+    fn begin_step(&mut self) -> Result<usize, CudaError> {
+        if self.rows == 0 {
+            return Err(CudaError::Config("no batch loaded".to_string()));
+        }
+        if self.step - self.pending_from >= self.cfg.loss_history as u64 {
+            self.flush_losses()?;
+        }
+        Ok(self.rows)
     }
 
     fn run_step(&mut self, rows: usize) -> Result<(), CudaError> {

@@ -141,7 +141,7 @@ impl PaperGrid {
                 ms[p as usize] += t;
             }
         }
-        Ok(phase_list(&ms))
+        Ok(Phase::nonzero(&ms))
     }
 
     /// Noise-free evaluation of the loaded batch by every network.
@@ -210,16 +210,6 @@ pub struct Throughput {
     pub breakdown: Vec<(Phase, f64)>,
 }
 
-/// The non-zero entries of per-phase times indexed as [`Phase::ALL`].
-fn phase_list(ms: &[f64; Phase::ALL.len()]) -> Vec<(Phase, f64)> {
-    Phase::ALL
-        .iter()
-        .zip(ms)
-        .filter(|(_, t)| **t > 0.0)
-        .map(|(&p, &t)| (p, t))
-        .collect()
-}
-
 impl Throughput {
     /// One JSON object on one line.
     pub fn to_json(&self) -> String {
@@ -252,11 +242,7 @@ impl Throughput {
         format!(
             "{{\"check\":\"throughput\",\"precision\":\"{}\",\"optimizer\":\"{}\",\"networks\":{},\"grid_steps\":{},\"warmup\":{},\"seconds\":{},\"grid_steps_per_second\":{},\"setup_seconds\":{},\"device_gib\":{},\"graphs\":{},\"graph_error\":{},\"mean_last_loss\":{},\"finite_networks\":{}{breakdown}}}",
             self.precision,
-            match self.optimizer {
-                GridOptimizer::Sgd { momentum: 0.0 } => "sgd".to_string(),
-                GridOptimizer::Sgd { momentum } => format!("sgd momentum {momentum}"),
-                GridOptimizer::Adam { .. } => "adam".to_string(),
-            },
+            self.optimizer,
             self.networks,
             self.grid_steps,
             self.warmup,
@@ -369,7 +355,7 @@ pub fn paper_grid_throughput(
         graphs,
         mean_last_loss: last_sum / last_n.max(1) as f64,
         finite_networks,
-        breakdown: phase_list(&ms),
+        breakdown: Phase::nonzero(&ms),
     })
 }
 

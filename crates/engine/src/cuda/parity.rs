@@ -97,17 +97,12 @@ impl ParityConfig {
 
     /// A short label of the setup ("relu, sgd, mse").
     pub fn label(&self) -> String {
-        let opt = match self.optimizer {
-            GridOptimizer::Sgd { momentum: 0.0 } => "sgd".to_string(),
-            GridOptimizer::Sgd { momentum } => format!("sgd momentum {momentum}"),
-            GridOptimizer::Adam { .. } => "adam".to_string(),
-        };
         let loss = if self.classes == 0 {
             "mse".to_string()
         } else {
             format!("cross-entropy ({} classes)", self.classes)
         };
-        format!("{}, {opt}, {loss}", self.activation)
+        format!("{}, {}, {loss}", self.activation, self.optimizer)
     }
 
     /// The output dimension.
