@@ -7,9 +7,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 mkdir -p target/gpu
-cargo build --release -p noisyprop-engine --features cuda --example gpu_check
+cargo build --release -p noisyprop-experiments --features gpu-tools --example gpu_check
 cargo build --release -p noisyprop --features cuda
-tests=$(cargo test --release -p noisyprop-engine --features cuda --no-run --message-format=json 2>/dev/null \
+tests=$(cargo test --release -p noisyprop-engine --features gpu-tools --no-run --message-format=json 2>/dev/null \
     | python3 -c 'import json, sys
 for line in sys.stdin:
     m = json.loads(line)

@@ -2,7 +2,7 @@
 # Device check of the CUDA backend (crates/engine/src/cuda), for the H100 box (CUDA 13.0 in
 # /usr/local/cuda, no Rust toolchain). Build the binaries on a machine with cargo first:
 #
-#   cargo build --release -p noisyprop-engine --features cuda --example gpu_check
+#   cargo build --release -p noisyprop-experiments --features gpu-tools --example gpu_check
 #   cargo build --release -p noisyprop --features cuda      # optional: the CLI check below
 #
 # then copy target/release/examples/gpu_check (and target/release/noisyprop) along and run
@@ -38,7 +38,7 @@ cd "$(dirname "$0")/.."
 BIN=${GPU_CHECK_BIN:-target/release/examples/gpu_check}
 if [[ ! -x $BIN ]]; then
     echo "gpu-check: $BIN not found; build it with" >&2
-    echo "  cargo build --release -p noisyprop-engine --features cuda --example gpu_check" >&2
+    echo "  cargo build --release -p noisyprop-experiments --features gpu-tools --example gpu_check" >&2
     exit 2
 fi
 CUDA_ROOT=${CUDA_PATH:-/usr/local/cuda}

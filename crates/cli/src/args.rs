@@ -1,11 +1,20 @@
 /*!
-Flags shared by several subcommands, and turning them into library values.
+Flag groups shared by several subcommands, each defined once, and turning
+them into library values (no math and no file formats here).
 */
 
-use anyhow::{Result, anyhow, bail};
+use std::path::PathBuf;
+
+use anyhow::{Result, bail};
 use clap::{Args, ValueEnum};
 
-use noisyprop_theory::{Activation, Integration, MeanField, Network, Noise, QuadratureRule};
+use noisyprop_engine::gpu_support::Precision;
+use noisyprop_experiments::training::{
+    DataChoice, Device, DeviceKind, Init, OptimizerKind, RecipeOverrides, Task,
+};
+use noisyprop_theory::{
+    Activation, Integration, MeanField, Network, Noise, QuadratureRule, TheoryError,
+};
 
 /// Activation, noise and initialisation of a network.
 #[derive(Debug, Clone, Args)]
@@ -43,6 +52,41 @@ pub struct NetArgs {
         allow_negative_numbers = true
     )]
     pub sigma_b2: f64,
+}
+
+/// Where σ_w² came from.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum SigmaSource {
+    /// Given with --sigma-w2.
+    Given,
+    /// The critical value.
+    Critical,
+}
+
+impl NetArgs {
+    /// Activation and noise.
+    pub fn activation_and_noise(&self) -> Result<(Activation, Noise)> {
+        Ok((self.activation.parse()?, Noise::parse_all(&self.noise)?))
+    }
+
+    /// The network, with the critical σ_w² when asked (or when --sigma-w2 is
+    /// absent).
+    pub fn network(&self, integration: Integration) -> Result<(Network, SigmaSource)> {
+        let (activation, noise) = self.activation_and_noise()?;
+        match self.sigma_w2 {
+            Some(x) if !self.critical => Ok((
+                Network::new(activation, noise, x, self.sigma_b2)?,
+                SigmaSource::Given,
+            )),
+            _ => match Network::critical(activation, noise, self.sigma_b2, integration) {
+                Ok((net, _)) => Ok((net, SigmaSource::Critical)),
+                Err(e @ TheoryError::NoCriticalPoint { .. }) => {
+                    bail!("{e}\n\nhint: give --sigma-w2")
+                }
+                Err(e) => Err(e.into()),
+            },
+        }
+    }
 }
 
 /// How Gaussian expectations are integrated.
@@ -88,54 +132,11 @@ impl IntegrationArgs {
             nodes: self.nodes,
         })
     }
-}
 
-/// Where σ_w² came from.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub enum SigmaSource {
-    /// Given with --sigma-w2.
-    Given,
-    /// The critical value.
-    Critical,
-}
-
-/// Parses activation and noise.
-pub fn activation_and_noise(args: &NetArgs) -> Result<(Activation, Noise)> {
-    let activation: Activation = args.activation.parse()?;
-    let noise = Noise::parse_all(&args.noise)?;
-    Ok((activation, noise))
-}
-
-/// Builds the network, solving for the critical σ_w² when asked (or when
-/// --sigma-w2 is absent).
-pub fn network(args: &NetArgs, integration: Integration) -> Result<(Network, SigmaSource)> {
-    let (activation, noise) = activation_and_noise(args)?;
-    match args.sigma_w2 {
-        Some(x) if !args.critical => Ok((
-            Network::new(activation, noise, x, args.sigma_b2)?,
-            SigmaSource::Given,
-        )),
-        _ => {
-            let probe = Network::new(activation, noise, 1.0, args.sigma_b2)?;
-            let cp = mean_field(&probe, integration).critical_sigma_w2().map_err(|e| {
-                anyhow!("no critical σ_w² exists for `{activation}` with noise `{}`: {}\n\nhint: give --sigma-w2", probe.noise(), e.reason)
-            })?;
-            Ok((probe.with_sigma_w2(cp.sigma_w2)?, SigmaSource::Critical))
-        }
+    /// The mean field of `net` at a fixed order (`--nodes` or the default).
+    pub fn mean_field(&self, net: &Network) -> Result<MeanField> {
+        Ok(MeanField::at_fixed_order(net, self.integration()?))
     }
-}
-
-/// Nodes used when the order is not given and no adaptive analysis runs: the
-/// order the adaptive analysis settles at for typical q (n vs 2n ≤ 1e-10).
-pub const FIXED_NODES: usize = 64;
-
-/// The mean field of `net` at a fixed quadrature order (`--nodes` or
-/// [`FIXED_NODES`]).
-pub fn mean_field(net: &Network, integration: Integration) -> MeanField {
-    let kernel = integration
-        .kernel(net.activation())
-        .with_nodes(integration.nodes.unwrap_or(FIXED_NODES));
-    MeanField::with_kernel(net, kernel)
 }
 
 /// `--depth-multiplier`: k of the trainable-depth prediction k·ξ_c.
@@ -151,14 +152,212 @@ pub struct DepthMultiplier {
     pub depth_multiplier: f64,
 }
 
+impl DepthMultiplier {
+    /// k, checked.
+    pub fn get(&self) -> Result<f64> {
+        let k = self.depth_multiplier;
+        if !(k > 0.0 && k.is_finite()) {
+            bail!("--depth-multiplier {k} is out of range; valid range is (0, inf)");
+        }
+        Ok(k)
+    }
+}
+
+/// `--q0`: the input variance of the theory commands.
+#[derive(Debug, Clone, Copy, Args)]
+pub struct Q0 {
+    /// Variance q⁰ of the input (treated as a pre-activation, spec 1.2)
+    #[arg(
+        long,
+        default_value_t = 1.0,
+        value_name = "Q",
+        allow_negative_numbers = true
+    )]
+    pub q0: f64,
+}
+
+impl Q0 {
+    /// q⁰, checked.
+    pub fn get(&self) -> Result<f64> {
+        if !(self.q0 > 0.0 && self.q0.is_finite()) {
+            bail!("--q0 {} is out of range; valid range is (0, inf)", self.q0);
+        }
+        Ok(self.q0)
+    }
+}
+
+/// `--json` for commands that print one record.
+#[derive(Debug, Clone, Copy, Args)]
+pub struct Json {
+    /// Print one JSON object instead of the table
+    #[arg(long)]
+    pub json: bool,
+}
+
 /// `--json` / `--csv` for commands that print rows.
 #[derive(Debug, Clone, Copy, Args)]
 pub struct Format {
-    /// Print JSON
+    /// Print one JSON object instead of the table
     #[arg(long, conflicts_with = "csv")]
     pub json: bool,
 
-    /// Print CSV
+    /// Print CSV rows instead of the table
     #[arg(long)]
     pub csv: bool,
+}
+
+/// `--quiet` for commands with a progress bar.
+#[derive(Debug, Clone, Copy, Args)]
+pub struct Quiet {
+    /// No progress bar
+    #[arg(long, short = 'q')]
+    pub quiet: bool,
+}
+
+/// `--seed` of a command's random draws.
+#[derive(Debug, Clone, Copy, Args)]
+pub struct Seed {
+    /// Seed of every random draw (the same seed gives the same numbers on
+    /// any number of threads)
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+}
+
+/// `--width` of a simulated network.
+#[derive(Debug, Clone, Copy, Args)]
+pub struct Width {
+    /// Width of every hidden layer
+    #[arg(long, default_value_t = 1000, value_name = "N")]
+    pub width: usize,
+}
+
+/// Which data, from where.
+#[derive(Debug, Clone, Args)]
+pub struct DataArgs {
+    /// mnist (the embedded 10 000-image subset unless --data-dir has a full
+    /// copy), fashion-mnist (Debian's dataset-fashion-mnist or --data-dir),
+    /// cifar10 (--data-dir)
+    #[arg(long, default_value = "mnist", value_name = "NAME")]
+    pub dataset: String,
+
+    /// Directory with the dataset's files (IDX for (Fashion-)MNIST, the
+    /// binary batches for CIFAR-10)
+    #[arg(long = "data-dir", value_name = "DIR")]
+    pub data_dir: Option<PathBuf>,
+}
+
+impl DataArgs {
+    /// The library's data choice.
+    pub fn choice(&self) -> Result<DataChoice> {
+        Ok(DataChoice {
+            name: self.dataset.parse()?,
+            dir: self.data_dir.clone(),
+        })
+    }
+}
+
+/// `--device` and `--precision`.
+#[derive(Debug, Clone, Args)]
+pub struct DeviceArgs {
+    /// Device: cpu, or cuda (an NVIDIA GPU; a binary built with --features cuda)
+    #[arg(long, default_value = "cpu", value_name = "DEVICE")]
+    pub device: DeviceKind,
+
+    /// GPU arithmetic of the products, with --device cuda only: fp32 (default),
+    /// tf32 or bf16 (the CPU engine computes in fp32)
+    #[arg(long, value_name = "P")]
+    pub precision: Option<Precision>,
+}
+
+impl DeviceArgs {
+    /// The device (checked before any data is loaded).
+    pub fn device(&self) -> Result<Device> {
+        Ok(Device::new(self.device, self.precision)?)
+    }
+}
+
+/// Flags of the training recipe shared by `train` and `trainable-depth`
+/// (each overrides the preset's value).
+#[derive(Debug, Clone, Args)]
+pub struct RecipeArgs {
+    #[command(flatten)]
+    pub data: DataArgs,
+
+    /// Task: reconstruction (MSE, the paper's) or classification
+    #[arg(long, value_name = "TASK")]
+    pub task: Option<Task>,
+
+    /// Hidden layer width
+    #[arg(long, value_name = "N")]
+    pub width: Option<usize>,
+
+    /// Activation φ
+    #[arg(long, short = 'a', value_name = "NAME")]
+    pub activation: Option<String>,
+
+    /// Initialisation: critical, he, xavier, or a σ_w² value
+    #[arg(long, value_name = "INIT")]
+    pub init: Option<Init>,
+
+    /// Optimiser
+    #[arg(long, value_enum)]
+    pub optimizer: Option<OptimizerArg>,
+
+    /// Learning rate
+    #[arg(long, value_name = "LR")]
+    pub lr: Option<f64>,
+
+    /// SGD momentum, in [0, 1)
+    #[arg(long, value_name = "M")]
+    pub momentum: Option<f64>,
+
+    /// Batch size
+    #[arg(long, value_name = "B")]
+    pub batch: Option<usize>,
+
+    /// Epochs
+    #[arg(long, value_name = "E")]
+    pub epochs: Option<usize>,
+
+    /// Examples used (after the shuffle, before the 90/10 split); default all
+    #[arg(long, value_name = "N")]
+    pub examples: Option<usize>,
+
+    /// Seed of weights, noise and shuffle
+    #[arg(long)]
+    pub seed: Option<u64>,
+
+    #[command(flatten)]
+    pub device: DeviceArgs,
+}
+
+/// The optimiser.
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum OptimizerArg {
+    /// SGD (with --momentum)
+    Sgd,
+    /// Adam
+    Adam,
+}
+
+impl RecipeArgs {
+    /// The user's changes to the preset.
+    pub fn overrides(&self) -> Result<RecipeOverrides> {
+        Ok(RecipeOverrides {
+            task: self.task,
+            width: self.width,
+            activation: self.activation.as_deref().map(str::parse).transpose()?,
+            init: self.init,
+            optimizer: self.optimizer.map(|o| match o {
+                OptimizerArg::Sgd => OptimizerKind::Sgd,
+                OptimizerArg::Adam => OptimizerKind::Adam,
+            }),
+            lr: self.lr,
+            momentum: self.momentum,
+            batch: self.batch,
+            epochs: self.epochs,
+            examples: self.examples,
+            seed: self.seed,
+        })
+    }
 }

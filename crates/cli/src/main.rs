@@ -10,7 +10,6 @@ exits 0.
 
 mod args;
 mod cmd;
-mod data;
 mod output;
 mod progress;
 
@@ -42,7 +41,7 @@ enum Command {
     Figures(cmd::figures::FiguresArgs),
     VarianceDepth(cmd::variance_depth::VarianceDepthArgs),
     Train(cmd::train::TrainArgs),
-    TrainableDepth(cmd::train::TrainableDepthArgs),
+    TrainableDepth(cmd::trainable_depth::TrainableDepthArgs),
 }
 
 /// What a command reports besides errors.
@@ -65,8 +64,8 @@ fn run(cli: &Cli) -> anyhow::Result<Outcome> {
         Command::Simulate(a) => cmd::simulate::run(a, &mut out)?,
         Command::Figures(a) => done(cmd::figures::run(a, &mut out))?,
         Command::VarianceDepth(a) => done(cmd::variance_depth::run(a, &mut out))?,
-        Command::Train(a) => done(cmd::train::run_train(a, &mut out))?,
-        Command::TrainableDepth(a) => done(cmd::train::run_trainable_depth(a, &mut out))?,
+        Command::Train(a) => done(cmd::train::run(a, &mut out))?,
+        Command::TrainableDepth(a) => done(cmd::trainable_depth::run(a, &mut out))?,
     };
     out.flush()?;
     Ok(outcome)
@@ -85,7 +84,7 @@ fn main() -> ExitCode {
             if broken_pipe {
                 return ExitCode::SUCCESS;
             }
-            eprintln!("error: {err:#}");
+            eprintln!("error: {}", output::sanitize(&format!("{err:#}")));
             ExitCode::from(2)
         }
     }

@@ -1,8 +1,9 @@
 /*!
 Output: human tables to stdout (or JSON/CSV when asked), messages to stderr.
 
-Every machine-readable record carries `kind` and `schema_version`; keys are
-snake_case and identical in JSON and CSV. Fields are only ever added.
+The JSON records are the library's (`noisyprop_experiments::record`): each
+carries `kind` and `schema_version`; keys are snake_case and identical in JSON
+and CSV. Fields are only ever added.
 */
 
 use std::io::Write;
@@ -10,26 +11,11 @@ use std::io::Write;
 use anyhow::{Context, Result};
 use serde::Serialize;
 
-/// Version of every JSON/CSV record this binary writes.
-pub const SCHEMA_VERSION: u32 = 1;
+use noisyprop_experiments::record::{Kind, Record};
 
-/// A record with its kind and schema version in front.
-#[derive(Serialize)]
-pub struct Record<'a, T: Serialize> {
-    pub kind: &'static str,
-    pub schema_version: u32,
-    #[serde(flatten)]
-    pub data: &'a T,
-}
-
-/// Writes `data` as one pretty JSON object with `kind` and `schema_version`.
-pub fn print_json<T: Serialize>(out: &mut impl Write, kind: &'static str, data: &T) -> Result<()> {
-    let rec = Record {
-        kind,
-        schema_version: SCHEMA_VERSION,
-        data,
-    };
-    serde_json::to_writer_pretty(&mut *out, &rec).context("writing JSON")?;
+/// Writes `data` as one pretty JSON object with its `kind` and `schema_version`.
+pub fn print_record<T: Kind + Serialize>(out: &mut impl Write, data: T) -> Result<()> {
+    serde_json::to_writer_pretty(&mut *out, &Record::new(data)).context("writing JSON")?;
     writeln!(out)?;
     Ok(())
 }
@@ -45,35 +31,9 @@ pub fn print_csv<T: Serialize>(out: &mut impl Write, rows: &[T]) -> Result<()> {
 }
 
 /// A number with 6 significant digits, trailing zeros trimmed; ∞ and NaN
-/// spelled out.
+/// spelled out ([`noisyprop_theory::fmt_short`]).
 pub fn g(x: f64) -> String {
-    if x.is_nan() {
-        return "NaN".into();
-    }
-    if x.is_infinite() {
-        return if x > 0.0 { "∞".into() } else { "-∞".into() };
-    }
-    if x == 0.0 {
-        return "0".into();
-    }
-    let mag = x.abs().log10().floor() as i32;
-    if !(-4..=8).contains(&mag) {
-        let s = format!("{x:.5e}");
-        return match s.split_once('e') {
-            Some((m, e)) => format!("{}e{e}", trim(m)),
-            None => s,
-        };
-    }
-    let decimals = (5 - mag).max(0) as usize;
-    trim(&format!("{x:.decimals$}"))
-}
-
-fn trim(s: &str) -> String {
-    if s.contains('.') {
-        s.trim_end_matches('0').trim_end_matches('.').to_string()
-    } else {
-        s.to_string()
-    }
+    noisyprop_theory::fmt_short(x)
 }
 
 /// `g` of an optional number, with `none` for `None`.
@@ -137,9 +97,46 @@ impl Report {
     }
 }
 
+/// An error message made safe to print: control characters (other than line
+/// breaks) escaped so they can be seen, and any run of over 160 characters
+/// without a space shortened to its ends with the count of what was left out.
+pub fn sanitize(message: &str) -> String {
+    const LONG: usize = 160;
+    let mut out = String::with_capacity(message.len().min(4096));
+    for (i, line) in message.split('\n').enumerate() {
+        if i > 0 {
+            out.push('\n');
+        }
+        for (j, word) in line.split(' ').enumerate() {
+            if j > 0 {
+                out.push(' ');
+            }
+            let escaped: String = word
+                .chars()
+                .flat_map(|c| {
+                    if c.is_control() {
+                        c.escape_default().collect::<Vec<_>>()
+                    } else {
+                        vec![c]
+                    }
+                })
+                .collect();
+            let n = escaped.chars().count();
+            if n > LONG {
+                let head: String = escaped.chars().take(60).collect();
+                let tail: String = escaped.chars().skip(n - 20).collect();
+                out.push_str(&format!("{head}…[{} characters left out]…{tail}", n - 80));
+            } else {
+                out.push_str(&escaped);
+            }
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
-    use super::g;
+    use super::{g, sanitize};
 
     #[test]
     fn numbers_read_well() {
@@ -148,8 +145,27 @@ mod tests {
         assert_eq!(g(173.694_1), "173.694");
         assert_eq!(g(1e-12), "1e-12");
         assert_eq!(g(3.2e38), "3.2e38");
+        assert_eq!(g(1e308), "1e308");
         assert_eq!(g(f64::INFINITY), "∞");
         assert_eq!(g(-0.5), "-0.5");
         assert_eq!(g(2.0), "2");
+    }
+
+    #[test]
+    fn messages_show_control_characters_and_stay_short() {
+        assert_eq!(
+            sanitize("unknown activation `re\u{7}lu`; valid: relu"),
+            "unknown activation `re\\u{7}lu`; valid: relu"
+        );
+        assert_eq!(sanitize("a\tb\nc"), "a\\tb\nc");
+        let long = format!("unknown noise `{}`; valid: none", "x".repeat(120_000));
+        let s = sanitize(&long);
+        assert!(s.len() < 300, "{s}");
+        assert!(
+            s.contains("characters left out") && s.ends_with("valid: none"),
+            "{s}"
+        );
+        let ok = "`dropout:keep=1.5`: keep = 1.5 is out of range; valid range is (0, 1]";
+        assert_eq!(sanitize(ok), ok);
     }
 }

@@ -173,8 +173,6 @@ fn phase_writes_json_csv_and_png() {
     let png = dir.path().join("phase.png");
     let v = json(&[
         "phase",
-        "--noise",
-        "dropout:keep=0.8",
         "--x-range",
         "0.5:3:6",
         "--y-range",
@@ -266,10 +264,14 @@ fn bad_input_is_a_clear_error() {
             &["analyze", "--sigma-w2", "1", "--sigma-b2", "-0.1"],
             &["sigma_b2 = -0.1", "[0, inf)"],
         ),
-        (&["analyze", "--q0", "0"], &["q0 = 0", "(0, inf)"]),
+        (&["analyze", "--q0", "0"], &["--q0 0", "(0, inf)"]),
         (
             &["analyze", "--depth-multiplier", "-6"],
-            &["depth_multiplier = -6"],
+            &["--depth-multiplier -6", "(0, inf)"],
+        ),
+        (
+            &["analyze", "--sigma-w2", "1e308", "--sigma-b2", "-1e308"],
+            &["sigma_b2 = -1e308"],
         ),
         (&["analyze", "--nodes", "2"], &["--nodes 2", "[4, 1024]"]),
         (
@@ -279,13 +281,16 @@ fn bad_input_is_a_clear_error() {
         (&["analyze", "--sigma-w2", "abc"], &["abc"]),
         (&["init", "--sigma-w2", "1"], &["critical"]),
         (&["init", "--fan-in", "0"], &["--fan-in 0"]),
-        (&["trajectory", "--c0", "1.5"], &["--c0 1.5", "[-1, 1]"]),
+        (&["trajectory", "--c0", "1.5"], &["c0 = 1.5", "[-1, 1]"]),
         (&["trajectory", "--q0", "-1"], &["--q0 -1"]),
         (&["phase", "--y-range", "0.5:2:3"], &["mu2", "[1, inf)"]),
         (&["phase", "--x-range", "0:2:3"], &["sigma_w2", "(0, inf)"]),
         (&["phase", "--x-range", "1:2:0"], &["0 points"]),
         (&["phase", "--x-range", "1:2"], &["MIN:MAX:N"]),
-        (&["phase", "--contours", "-5"], &["--contours -5"]),
+        (
+            &["phase", "--contours", "-5"],
+            &["contour = -5", "(0, inf)"],
+        ),
         (
             &[
                 "phase",
@@ -297,6 +302,20 @@ fn bad_input_is_a_clear_error() {
                 "1:2:2",
             ],
             &["/nonexistent-dir/x.png"],
+        ),
+        (
+            &["phase", "--noise", "dropout:keep=0.8"],
+            &["--y mu2", "dropout:keep=0.8", "--y sigma-b2"],
+        ),
+        (&["phase", "--sigma-w2", "2"], &["x axis", "--x-range"]),
+        (&["phase", "--png", "phase.svg"], &["phase.svg", ".png"]),
+        (
+            &["simulate", "--pairs", "0", "--depth", "2"],
+            &["--pairs 0", "[1, 1000000]"],
+        ),
+        (
+            &["analyze", "-a", "re\u{7}lu"],
+            &["unknown activation `re\\u{7}lu`"],
         ),
         (&["frobnicate"], &["frobnicate"]),
     ];

@@ -186,7 +186,11 @@ fn training_commands_reject_bad_input() {
         (vec!["train", "--init", "sideways"], "sideways"),
         (vec!["train", "--init", "-1"], "-1"),
         (vec!["train", "--lr", "0", "--examples", "50"], "lr = 0"),
-        (vec!["train", "--examples", "0"], "--examples 0"),
+        (vec!["train", "--examples", "0"], "examples = 0"),
+        (
+            vec!["train", "--depth", "0", "--examples", "50"],
+            "depth = 0 is out of range; valid range is [1, 10000]",
+        ),
         (vec!["train", "--dataset", "cifar10"], "cifar10"),
         (
             // Without the `cuda` feature: how to rebuild; with it, an activation the
@@ -206,11 +210,12 @@ fn training_commands_reject_bad_input() {
                 "cargo build --release -p noisyprop --features cuda"
             },
         ),
-        (vec!["train", "--precision", "tf32"], "--device cuda only"),
+        (vec!["train", "--precision", "tf32"], "--precision tf32"),
         (
             vec!["trainable-depth", "--precision", "bf16"],
-            "--device cuda only",
+            "--device cuda",
         ),
+        (vec!["train", "--precision", "fp16"], "fp16"),
         (
             vec![
                 "train",
@@ -223,12 +228,17 @@ fn training_commands_reject_bad_input() {
             ],
             "no critical",
         ),
-        (vec!["trainable-depth", "--keeps", "1.5"], "keeps"),
+        (vec!["trainable-depth", "--keeps", "1.5"], "keep = 1.5"),
+        (vec!["trainable-depth", "--depths", "0"], "depth = 0"),
         (
             vec!["train", "--width", "1000000", "--examples", "100"],
             "GiB of memory needed",
         ),
-        (vec!["trainable-depth", "--shard", "3/2"], "--shard `3/2`"),
+        (vec!["trainable-depth", "--shard", "3/2"], "3/2"),
+        (
+            vec!["variance-depth", "--width", "1000000", "--examples", "8"],
+            "GiB of memory needed",
+        ),
         (
             vec![
                 "variance-depth",

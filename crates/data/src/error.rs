@@ -7,29 +7,29 @@ use std::path::{Path, PathBuf};
 ///
 /// Every variant that concerns a file names that file (in the `path`-like
 /// fields and in the message) together with the offending value, so that the
-/// message alone tells a user what to fix.
+/// message alone tells a user what to fix. Messages are complete on their
+/// own: an underlying I/O or decoder error is part of the message and not
+/// also exposed as `source()`, so a printed error chain does not say it twice.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum DataError {
     /// The file could not be opened or read.
-    #[error("`{}`: cannot read: {source}", .path.display())]
+    #[error("`{}`: cannot read: {cause}", .path.display())]
     Io {
         /// The file.
         path: PathBuf,
         /// The underlying I/O error.
-        #[source]
-        source: std::io::Error,
+        cause: std::io::Error,
     },
 
     /// The file starts with the gzip magic bytes `1f 8b` but its gzip stream is
     /// corrupt or cut short.
-    #[error("`{}`: corrupt or truncated gzip data: {source}", .path.display())]
+    #[error("`{}`: corrupt or truncated gzip data: {cause}", .path.display())]
     Gzip {
         /// The file.
         path: PathBuf,
         /// The decoder's error.
-        #[source]
-        source: std::io::Error,
+        cause: std::io::Error,
     },
 
     /// The file is shorter than its fixed-size header.
@@ -260,10 +260,10 @@ pub enum DataError {
 }
 
 impl DataError {
-    pub(crate) fn io(path: &Path, source: std::io::Error) -> Self {
+    pub(crate) fn io(path: &Path, cause: std::io::Error) -> Self {
         DataError::Io {
             path: path.to_path_buf(),
-            source,
+            cause,
         }
     }
 }

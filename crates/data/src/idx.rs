@@ -148,7 +148,7 @@ impl<'a> Source<'a> {
         if self.gzip {
             DataError::Gzip {
                 path: self.path.to_path_buf(),
-                source: e,
+                cause: e,
             }
         } else {
             DataError::io(self.path, e)

@@ -23,9 +23,10 @@ use std::time::{Duration, Instant};
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use noisyprop_engine::{
-    Grid, Loss, Mlp, MlpConfig, Optimizer, Target, Threads, Trainer, gemm_nn, gemm_nt, gemm_tn,
+    Loss, Mlp, MlpConfig, Optimizer, Target, Threads, Trainer, TrainerGroup, gemm_nn, gemm_nt,
+    gemm_tn,
 };
-use noisyprop_theory::{Noise, NoiseLaw};
+use noisyprop_theory::{Activation, Network, Noise, NoiseLaw};
 
 const BATCH: usize = 128;
 const D_IN: usize = 784;
@@ -36,8 +37,13 @@ const THREADS: Threads = Threads::Many(2);
 
 fn config(seed: u64) -> MlpConfig {
     MlpConfig {
-        noise: Noise::from_law(NoiseLaw::Dropout { keep: 0.8 }),
-        sigma_w2: 1.6,
+        network: Network::new(
+            Activation::Relu,
+            Noise::from_law(NoiseLaw::Dropout { keep: 0.8 }),
+            1.6,
+            0.0,
+        )
+        .unwrap(),
         seed,
         ..MlpConfig::new(D_IN, WIDTH, DEPTH, D_OUT)
     }
@@ -172,7 +178,8 @@ fn benches(c: &mut Criterion) {
             black_box(t.train_step(&x, Target::Labels(&y), BATCH, step).unwrap())
         })
     });
-    let mut grid = Grid::new(vec![trainer(1, Threads::One), trainer(2, Threads::One)]);
+    let mut grid =
+        TrainerGroup::single_threaded(vec![trainer(1, Threads::One), trainer(2, Threads::One)]);
     g.throughput(Throughput::Elements(2 * flops as u64));
     g.bench_function("grid_2nets_1thread_each", |b| {
         b.iter(|| {
@@ -230,7 +237,8 @@ fn summary(x: &[f32], y: &[u8]) {
     const ROUNDS: usize = 25;
     let flops = step_flops();
     let mut t = trainer(1, THREADS);
-    let mut grid = Grid::new(vec![trainer(1, Threads::One), trainer(2, Threads::One)]);
+    let mut grid =
+        TrainerGroup::single_threaded(vec![trainer(1, Threads::One), trainer(2, Threads::One)]);
     let mut hot = StepProducts::new(false);
     let mut layers = StepProducts::new(true);
     let seq_flops = hot.run();

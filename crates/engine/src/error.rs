@@ -38,13 +38,23 @@ pub enum EngineError {
     },
     /// A real-valued parameter (a variance, a noise or optimiser setting) is
     /// invalid.
-    #[error("{what} = {value} is out of range; valid range is {valid}")]
+    #[error("{what} = {} is out of range; valid range is {valid}", noisyprop_theory::fmt_num(*.value))]
     InvalidParameter {
         /// Which parameter.
         what: &'static str,
         /// The value given.
         value: f64,
         /// The valid range.
+        valid: &'static str,
+    },
+    /// An unknown name (a precision, say).
+    #[error("unknown {what} `{name}`; valid: {valid}")]
+    Unknown {
+        /// What kind of name.
+        what: &'static str,
+        /// The name given.
+        name: String,
+        /// The valid names.
         valid: &'static str,
     },
     /// A buffer does not have the length its shape needs.

@@ -15,7 +15,8 @@
 //! | [`loss`] | MSE and softmax cross-entropy, accuracy |
 //! | [`optim`] | SGD (with momentum) and Adam |
 //! | [`train`] | a network with its loss and optimiser: training steps, evaluation |
-//! | [`grid`] | several networks trained side by side on the same batches |
+//! | [`group`] | several networks trained side by side on the same batches |
+//! | [`gpu_support`] | what the CUDA backend trains (no feature or device needed) |
 
 #![deny(missing_docs)]
 
@@ -23,7 +24,8 @@ pub mod act;
 #[cfg(feature = "cuda")]
 pub mod cuda;
 mod error;
-pub mod grid;
+pub mod gpu_support;
+pub mod group;
 pub mod loss;
 pub mod matmul;
 pub mod mlp;
@@ -34,7 +36,7 @@ pub mod rng;
 pub mod train;
 
 pub use error::{EngineError, check_memory};
-pub use grid::Grid;
+pub use group::TrainerGroup;
 pub use loss::{Loss, Target};
 pub use matmul::{Threads, gemm_nn, gemm_nt, gemm_tn};
 pub use mlp::{Layer, Mlp, MlpConfig};

@@ -57,9 +57,9 @@ impl Stage {
             NoiseLaw::UniformMult { half_width } => Stage::UniformMult(half_width),
             NoiseLaw::GaussAdd { std } => Stage::GaussAdd(std),
             NoiseLaw::LaplaceAdd { scale } => Stage::LaplaceAdd(scale),
-            other => {
+            NoiseLaw::Mult { .. } | NoiseLaw::Add { .. } => {
                 return Err(EngineError::NotSamplable {
-                    law: other.to_string(),
+                    law: law.to_string(),
                 });
             }
         }))
@@ -67,7 +67,29 @@ impl Stage {
 
     /// Whether the stage multiplies (else adds).
     pub fn is_multiplicative(&self) -> bool {
-        !matches!(self, Stage::GaussAdd(_) | Stage::LaplaceAdd(_))
+        match self {
+            Stage::Dropout { .. }
+            | Stage::GaussMult(_)
+            | Stage::LaplaceMult(_)
+            | Stage::Poisson(_)
+            | Stage::Gamma(_)
+            | Stage::UniformMult(_) => true,
+            Stage::GaussAdd(_) | Stage::LaplaceAdd(_) => false,
+        }
+    }
+
+    /// The law this stage samples.
+    pub fn law(&self) -> NoiseLaw {
+        match *self {
+            Stage::Dropout { keep, .. } => NoiseLaw::Dropout { keep },
+            Stage::GaussMult(std) => NoiseLaw::GaussMult { std },
+            Stage::LaplaceMult(scale) => NoiseLaw::LaplaceMult { scale },
+            Stage::Poisson(rate) => NoiseLaw::Poisson { rate },
+            Stage::Gamma(shape) => NoiseLaw::Gamma { shape },
+            Stage::UniformMult(half_width) => NoiseLaw::UniformMult { half_width },
+            Stage::GaussAdd(std) => NoiseLaw::GaussAdd { std },
+            Stage::LaplaceAdd(scale) => NoiseLaw::LaplaceAdd { scale },
+        }
     }
 }
 

@@ -14,9 +14,9 @@ use crate::ExperimentError;
 /// # Errors
 /// [`ExperimentError::Io`] naming the directory.
 pub fn ensure_dir(dir: &Path) -> Result<(), ExperimentError> {
-    std::fs::create_dir_all(dir).map_err(|source| ExperimentError::Io {
+    std::fs::create_dir_all(dir).map_err(|cause| ExperimentError::Io {
         path: dir.to_path_buf(),
-        source,
+        cause,
     })
 }
 
@@ -36,9 +36,9 @@ pub fn write_csv<T: Serialize>(path: &Path, rows: &[T]) -> Result<PathBuf, Exper
         for r in rows {
             w.serialize(r).map_err(csv_err)?;
         }
-        w.flush().map_err(|source| ExperimentError::Io {
+        w.flush().map_err(|cause| ExperimentError::Io {
             path: tmp.clone(),
-            source,
+            cause,
         })?;
     }
     rename(&tmp, path)?;
@@ -55,18 +55,18 @@ pub fn write_json<T: Serialize>(path: &Path, value: &T) -> Result<PathBuf, Exper
         path: path.to_path_buf(),
         message: e.to_string(),
     })?;
-    std::fs::write(&tmp, text + "\n").map_err(|source| ExperimentError::Io {
+    std::fs::write(&tmp, text + "\n").map_err(|cause| ExperimentError::Io {
         path: tmp.clone(),
-        source,
+        cause,
     })?;
     rename(&tmp, path)?;
     Ok(path.to_path_buf())
 }
 
 fn rename(from: &Path, to: &Path) -> Result<(), ExperimentError> {
-    std::fs::rename(from, to).map_err(|source| ExperimentError::Io {
+    std::fs::rename(from, to).map_err(|cause| ExperimentError::Io {
         path: to.to_path_buf(),
-        source,
+        cause,
     })
 }
 
@@ -80,10 +80,10 @@ pub fn write_png(
     cols: usize,
     title: &str,
 ) -> Result<PathBuf, ExperimentError> {
-    render_panels(panels, cols, path, (900, 650), Some(title)).map_err(|source| {
+    render_panels(panels, cols, path, (900, 650), Some(title)).map_err(|cause| {
         ExperimentError::Plot {
             path: path.to_path_buf(),
-            source,
+            cause,
         }
     })?;
     Ok(path.to_path_buf())

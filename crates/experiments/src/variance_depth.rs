@@ -28,7 +28,7 @@
 use std::path::PathBuf;
 
 use rayon::prelude::*;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use noisyprop_engine::{Key, NoiseSampler, Threads, act, gemm_nt, rng};
 use noisyprop_plot::{
@@ -70,6 +70,54 @@ impl Default for VarianceDepthSpec {
     }
 }
 
+/// σ_w² values computed at the same time (one per core).
+fn workers(spec: &VarianceDepthSpec) -> f64 {
+    spec.sigma_w2.len().min(rayon::current_num_threads().max(1)) as f64
+}
+
+impl VarianceDepthSpec {
+    /// Checks the settings, and that the weight matrices of the σ_w² values
+    /// computed at once fit in memory (before any data is loaded).
+    ///
+    /// # Errors
+    /// [`ExperimentError::InvalidParameter`] naming the value;
+    /// [`noisyprop_engine::EngineError::TooLarge`] for a width whose weights
+    /// would not fit.
+    pub fn validate(&self) -> Result<(), ExperimentError> {
+        let spec = self;
+        let bad = |name, value: String, valid| {
+            Err(ExperimentError::InvalidParameter { name, value, valid })
+        };
+        if spec.noise.additive_variance() > 0.0 {
+            return bad(
+                "noise",
+                spec.noise.to_string(),
+                "multiplicative noise only (L* assumes q^l = q¹·g^{l−1})",
+            );
+        }
+        if spec.sigma_w2.is_empty() || spec.sigma_w2.iter().any(|s| !(s.is_finite() && *s > 0.0)) {
+            return bad(
+                "sigma_w2",
+                format!("{:?}", spec.sigma_w2),
+                "non-empty, each in (0, inf)",
+            );
+        }
+        if spec.max_depth == 0 || spec.max_depth > 100_000 {
+            return bad("max_depth", spec.max_depth.to_string(), "[1, 100000]");
+        }
+        if spec.width == 0 || spec.batch == 0 {
+            return bad(
+                "width/batch",
+                format!("{}/{}", spec.width, spec.batch),
+                "[1, inf)",
+            );
+        }
+        let weights = 4.0 * (self.width as f64) * (self.width as f64) * workers(self);
+        noisyprop_engine::check_memory("the variance-depth weight matrices", weights)?;
+        Ok(())
+    }
+}
+
 /// The result for one σ_w².
 #[derive(Debug, Clone, Serialize)]
 pub struct VarianceDepthRow {
@@ -108,32 +156,9 @@ pub fn variance_depth(
     dim: usize,
     progress: &(dyn Fn() + Sync),
 ) -> Result<Vec<VarianceDepthRow>, ExperimentError> {
+    spec.validate()?;
     let bad =
         |name, value: String, valid| Err(ExperimentError::InvalidParameter { name, value, valid });
-    if spec.noise.additive_variance() > 0.0 {
-        return bad(
-            "noise",
-            spec.noise.to_string(),
-            "multiplicative noise only (L* assumes q^l = q¹·g^{l−1})",
-        );
-    }
-    if spec.sigma_w2.is_empty() || spec.sigma_w2.iter().any(|s| !(s.is_finite() && *s > 0.0)) {
-        return bad(
-            "sigma_w2",
-            format!("{:?}", spec.sigma_w2),
-            "non-empty, each in (0, inf)",
-        );
-    }
-    if spec.max_depth == 0 || spec.max_depth > 100_000 {
-        return bad("max_depth", spec.max_depth.to_string(), "[1, 100000]");
-    }
-    if spec.width == 0 || spec.batch == 0 {
-        return bad(
-            "width/batch",
-            format!("{}/{}", spec.width, spec.batch),
-            "[1, inf)",
-        );
-    }
     if dim == 0 || x.is_empty() || !x.len().is_multiple_of(dim) {
         return bad(
             "examples",
@@ -141,6 +166,9 @@ pub fn variance_depth(
             "a non-empty multiple of the input dimension",
         );
     }
+    let n = x.len() / dim;
+    let per_worker = 4.0 * (3 * n * spec.width.max(dim) + spec.width * spec.width.max(dim)) as f64;
+    noisyprop_engine::check_memory("the variance-depth networks", per_worker * workers(spec))?;
     let sampler = NoiseSampler::new(&spec.noise)?;
     let mu2 = spec.noise.mu2();
     let ex2 = x.iter().map(|&v| (v as f64) * (v as f64)).sum::<f64>() / x.len() as f64;
@@ -292,7 +320,7 @@ struct Summary<'a> {
 
 /// The per-σ_w² summary without the per-layer arrays (see
 /// [`VarianceDepthRow`] for the fields).
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[allow(missing_docs)]
 pub struct SummaryRow {
     pub sigma_w2: f64,
@@ -412,10 +440,10 @@ pub fn write_outputs(
         ..Default::default()
     };
     let png = dir.join("variance-depth.png");
-    noisyprop_plot::render_heatmap(&map, &png, noisyprop_plot::DEFAULT_SIZE).map_err(|source| {
+    noisyprop_plot::render_heatmap(&map, &png, noisyprop_plot::DEFAULT_SIZE).map_err(|cause| {
         ExperimentError::Plot {
             path: png.clone(),
-            source,
+            cause,
         }
     })?;
     files.push(png);

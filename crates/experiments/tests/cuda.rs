@@ -18,14 +18,13 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use noisyprop_data::{DatasetName, PrepareOptions, Split, load, prepare_with};
-use noisyprop_engine::Threads;
 use noisyprop_engine::cuda::{CudaError, Device, Precision};
 use noisyprop_experiments::ExperimentError;
-use noisyprop_experiments::trainable_depth::{
-    CellRecord, GridSpec, RunOptions, read_cell, run_grid, run_grid_cuda,
+use noisyprop_experiments::grid::{
+    CellRecord, CellStatus, GridSpec, RunOptions, Shard, read_cell, run_grid,
 };
 use noisyprop_experiments::training::{
-    Init, OptimizerSpec, Task, TrainResult, TrainSpec, check_cuda_support, train, train_cuda,
+    self, Init, OpenDevice, OptimizerSpec, Task, TrainResult, TrainSpec,
 };
 
 /// fp32 CPU-vs-GPU bound on losses, relative (module docs).
@@ -56,8 +55,8 @@ fn spec(depth: usize, epochs: usize) -> TrainSpec {
         task: Task::Reconstruction,
         depth,
         width: 16,
-        activation: "relu".into(),
-        noise: vec!["none".into()],
+        activation: "relu".parse().unwrap(),
+        noise: "none".parse().unwrap(),
         init: Init::Critical,
         optimizer: OptimizerSpec::Sgd {
             lr: 1e-2,
@@ -104,9 +103,26 @@ fn max_rel_diff(cpu: &TrainResult, gpu: &TrainResult) -> f64 {
 fn cells(store: &std::path::Path) -> HashMap<String, CellRecord> {
     std::fs::read_dir(store.join("cells"))
         .unwrap()
-        .map(|e| read_cell(&e.unwrap().path()).unwrap())
+        .map(|e| {
+            let path = e.unwrap().path();
+            let key = path.file_stem().unwrap().to_string_lossy().into_owned();
+            match read_cell(&path, &key).unwrap() {
+                CellStatus::Done(r) => *r,
+                other => panic!("{}: {other:?}", path.display()),
+            }
+        })
         .map(|r| (r.key.clone(), r))
         .collect()
+}
+
+/// The CPU trains one network as `train` does (all cores in the products).
+fn train_cpu(s: &TrainSpec, data: &noisyprop_data::Prepared) -> TrainResult {
+    training::train(&OpenDevice::cpu(), s, data, &mut |_| {}).unwrap()
+}
+
+/// The emulated GPU in `precision`.
+fn on_gpu(dev: &Arc<Device>, precision: Precision) -> OpenDevice {
+    OpenDevice::cuda(dev.clone(), precision)
 }
 
 #[test]
@@ -115,15 +131,18 @@ fn gpu_grid_matches_the_cpu_grid_and_resumes() {
     let data = mnist200();
     assert_eq!((data.train.n, data.val.n), (160, 40));
     let (cpu_dir, gpu_dir) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
-    let grid = |store: &std::path::Path| GridSpec {
-        base: spec(0, 2),
-        keeps: vec![0.5, 1.0],
-        depths: vec![1, 2],
-        depth_multiplier: 6.0,
-        store: store.to_path_buf(),
+    let grid = |store: &std::path::Path| {
+        GridSpec::new(spec(1, 2), &[0.5, 1.0], &[1, 2], 6.0, store).unwrap()
     };
     let (cpu_grid, gpu_grid) = (grid(cpu_dir.path()), grid(gpu_dir.path()));
-    let cpu = run_grid(&cpu_grid, &data, RunOptions::default(), &|_| {}).unwrap();
+    let cpu = run_grid(
+        &cpu_grid,
+        &data,
+        RunOptions::default(),
+        &OpenDevice::cpu(),
+        &|_| {},
+    )
+    .unwrap();
     assert_eq!(cpu.computed, 4);
 
     // Shard 0/2 (cells 0 and 2: both keeps at depth 1, one grid of two), then
@@ -132,10 +151,11 @@ fn gpu_grid_matches_the_cpu_grid_and_resumes() {
     let count = |_: &CellRecord| {
         seen.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
     };
-    let run = |opts| run_grid_cuda(&gpu_grid, &data, opts, &dev, Precision::Fp32, &count);
+    let device = on_gpu(&dev, Precision::Fp32);
+    let run = |opts| run_grid(&gpu_grid, &data, opts, &device, &count);
     let first = run(RunOptions {
-        shard: Some((0, 2)),
-        max_new_cells: None,
+        shard: Some(Shard::new(0, 2).unwrap()),
+        ..Default::default()
     })
     .unwrap();
     assert_eq!(
@@ -199,23 +219,18 @@ fn train_cuda_matches_train_for_one_network() {
     let data = mnist200();
     // A noise stack and momentum (the scratch-gradient update path).
     let s = TrainSpec {
-        noise: vec!["dropout:keep=0.8".into(), "gauss-mult:std=0.3".into()],
+        noise: "dropout:keep=0.8, then gauss-mult:std=0.3".parse().unwrap(),
         optimizer: OptimizerSpec::Sgd {
             lr: 1e-2,
             momentum: 0.5,
         },
         ..spec(2, 2)
     };
-    let cpu = train(&s, &data.train, &data.val, Threads::One, &mut |_| {}).unwrap();
+    let cpu = train_cpu(&s, &data);
     let mut logs = Vec::new();
-    let gpu = train_cuda(
-        &s,
-        &data.train,
-        &data.val,
-        &dev,
-        Precision::Fp32,
-        &mut |e| logs.push(e.clone()),
-    )
+    let gpu = training::train(&on_gpu(&dev, Precision::Fp32), &s, &data, &mut |e| {
+        logs.push(e.clone())
+    })
     .unwrap();
     assert_eq!(logs, gpu.epochs);
     let d = max_rel_diff(&cpu, &gpu);
@@ -227,15 +242,13 @@ fn train_cuda_matches_train_for_one_network() {
     assert!(d < FP32_TOL, "{d}");
     // TF32 products: operands rounded to 10 mantissa bits, ~10⁻³ relative
     // (the engine's TF32 parity bound is 10⁻²).
-    let tf32 = train_cuda(
+    let tf32 = training::train(
+        &on_gpu(&dev, Precision::Tf32),
         &TrainSpec {
             epochs: 1,
             ..s.clone()
         },
-        &data.train,
-        &data.val,
-        &dev,
-        Precision::Tf32,
+        &data,
         &mut |_| {},
     )
     .unwrap();
@@ -256,17 +269,17 @@ fn adam_and_classification_match_the_cpu() {
     for s in [
         TrainSpec {
             optimizer: OptimizerSpec::Adam { lr: 1e-3 },
-            noise: vec!["dropout:keep=0.8".into()],
+            noise: "dropout:keep=0.8".parse().unwrap(),
             ..spec(2, 2)
         },
         TrainSpec {
             task: Task::Classification,
-            activation: "tanh".into(),
+            activation: "tanh".parse().unwrap(),
             optimizer: OptimizerSpec::Sgd {
                 lr: 0.05,
                 momentum: 0.9,
             },
-            noise: vec!["dropout:keep=0.9".into()],
+            noise: "dropout:keep=0.9".parse().unwrap(),
             ..spec(1, 2)
         },
         TrainSpec {
@@ -275,16 +288,8 @@ fn adam_and_classification_match_the_cpu() {
             ..spec(2, 2)
         },
     ] {
-        let cpu = train(&s, &data.train, &data.val, Threads::One, &mut |_| {}).unwrap();
-        let gpu = train_cuda(
-            &s,
-            &data.train,
-            &data.val,
-            &dev,
-            Precision::Fp32,
-            &mut |_| {},
-        )
-        .unwrap();
+        let cpu = train_cpu(&s, &data);
+        let gpu = training::train(&on_gpu(&dev, Precision::Fp32), &s, &data, &mut |_| {}).unwrap();
         let d = max_rel_diff(&cpu, &gpu);
         eprintln!(
             "{:?} {:?}: val {:.6} (cpu) vs {:.6} (gpu), max rel diff {d:.2e}",
@@ -319,42 +324,37 @@ fn adam_and_classification_match_the_cpu() {
 #[test]
 fn unsupported_specs_are_refused_with_what_is_supported() {
     let base = spec(1, 1);
+    let cuda = training::Device::Cuda(Precision::Fp32);
     for (s, needle) in [
         (
             TrainSpec {
-                activation: "gelu".into(),
+                activation: "gelu".parse().unwrap(),
                 ..base.clone()
             },
             "tanh",
         ),
         (
             TrainSpec {
-                noise: vec!["poisson:rate=4".into()],
+                noise: "poisson:rate=4".parse().unwrap(),
                 ..base.clone()
             },
             "gauss-add",
         ),
     ] {
-        let e = check_cuda_support(&s).unwrap_err();
-        assert!(matches!(e, ExperimentError::GpuUnsupported { .. }), "{e:?}");
+        let e = cuda.supports(&s).unwrap_err();
+        assert!(matches!(e, ExperimentError::GpuUnsupported(_)), "{e:?}");
         let msg = e.to_string();
         assert!(msg.contains(needle) && msg.contains("GPU"), "{msg}");
+        training::Device::Cpu.supports(&s).unwrap();
     }
-    check_cuda_support(&base).unwrap();
+    cuda.supports(&base).unwrap();
     let Some(dev) = emulator() else { return };
     let data = mnist200();
     let poisson = TrainSpec {
-        noise: vec!["poisson:rate=4".into()],
+        noise: "poisson:rate=4".parse().unwrap(),
         ..base
     };
-    let e = train_cuda(
-        &poisson,
-        &data.train,
-        &data.val,
-        &dev,
-        Precision::Fp32,
-        &mut |_| {},
-    )
-    .unwrap_err();
+    let e =
+        training::train(&on_gpu(&dev, Precision::Fp32), &poisson, &data, &mut |_| {}).unwrap_err();
     assert!(e.to_string().contains("poisson"), "{e}");
 }

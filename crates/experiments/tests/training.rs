@@ -3,11 +3,10 @@
 #![allow(clippy::unwrap_used)]
 
 use noisyprop_data::{DatasetName, PrepareOptions, Split, load, prepare_with};
-use noisyprop_engine::Threads;
-use noisyprop_experiments::trainable_depth::{
-    GridSpec, RunOptions, cell_key, report, run_grid, write_report,
+use noisyprop_experiments::grid::{
+    GridSpec, RunOptions, Shard, cell_key, report, run_grid, write_report,
 };
-use noisyprop_experiments::training::{Init, OptimizerSpec, Task, TrainSpec, train};
+use noisyprop_experiments::training::{Init, OpenDevice, OptimizerSpec, Task, TrainSpec, train};
 
 fn mnist(n: usize) -> noisyprop_data::Prepared {
     let raw = load(DatasetName::Mnist, None, Split::Train).unwrap();
@@ -31,8 +30,8 @@ fn spec(depth: usize, width: usize, epochs: usize) -> TrainSpec {
         task: Task::Reconstruction,
         depth,
         width,
-        activation: "relu".into(),
-        noise: vec!["dropout:keep=0.9".into()],
+        activation: "relu".parse().unwrap(),
+        noise: "dropout:keep=0.9".parse().unwrap(),
         init: Init::Critical,
         optimizer: OptimizerSpec::Adam { lr: 1e-3 },
         batch: 32,
@@ -45,13 +44,9 @@ fn spec(depth: usize, width: usize, epochs: usize) -> TrainSpec {
 fn reconstruction_on_the_embedded_mnist_subset_lowers_the_loss() {
     let data = mnist(600);
     let mut seen = 0;
-    let r = train(
-        &spec(2, 64, 4),
-        &data.train,
-        &data.val,
-        Threads::One,
-        &mut |_| seen += 1,
-    )
+    let r = train(&OpenDevice::cpu(), &spec(2, 64, 4), &data, &mut |_| {
+        seen += 1
+    })
     .unwrap();
     assert_eq!(seen, 4);
     assert!((r.sigma_w2 - 1.8).abs() < 1e-12, "critical init 2p");
@@ -78,36 +73,48 @@ fn classification_reports_accuracy() {
         task: Task::Classification,
         ..spec(1, 64, 3)
     };
-    let r = train(&s, &data.train, &data.val, Threads::One, &mut |_| {}).unwrap();
+    let r = train(&OpenDevice::cpu(), &s, &data, &mut |_| {}).unwrap();
     let acc = r.epochs.last().unwrap().val_accuracy.unwrap();
     assert!(acc > 0.5, "{acc}");
 }
 
 #[test]
 fn cell_keys_are_canonical() {
+    let key = |s: &TrainSpec| cell_key(s).unwrap();
     let a = spec(2, 64, 4);
-    assert_eq!(cell_key(&a), cell_key(&a.clone()));
+    assert_eq!(key(&a), key(&a.clone()));
+    assert_eq!(key(&a).len(), 64);
     assert_ne!(
-        cell_key(&a),
-        cell_key(&TrainSpec {
+        key(&a),
+        key(&TrainSpec {
             depth: 3,
             ..a.clone()
         })
     );
-    assert_ne!(cell_key(&a), cell_key(&TrainSpec { seed: 6, ..a }));
+    assert_ne!(
+        key(&a),
+        key(&TrainSpec {
+            seed: 6,
+            ..a.clone()
+        })
+    );
+    // numpy's 0.30000000000000004 and 0.3 are the same cell.
+    let k = |p: f64| {
+        key(&TrainSpec {
+            noise: GridSpec::noise(p),
+            ..a.clone()
+        })
+    };
+    assert_eq!(k(0.1 + 2.0 * ((1.0 - 0.1) / 9.0)), k(0.3));
+    assert_ne!(k(0.3), k(0.31));
 }
 
 #[test]
 fn an_interrupted_grid_resumes_without_redoing_finished_cells() {
     let data = mnist(200);
     let dir = tempfile::tempdir().unwrap();
-    let grid = GridSpec {
-        base: spec(0, 16, 1),
-        keeps: vec![0.5, 1.0],
-        depths: vec![1, 3],
-        depth_multiplier: 6.0,
-        store: dir.path().to_path_buf(),
-    };
+    let grid = GridSpec::new(spec(1, 16, 1), &[0.5, 1.0], &[1, 3], 6.0, dir.path()).unwrap();
+    let cpu = OpenDevice::cpu();
     // A run stopped after two cells (as if killed).
     let first = run_grid(
         &grid,
@@ -116,6 +123,7 @@ fn an_interrupted_grid_resumes_without_redoing_finished_cells() {
             max_new_cells: Some(2),
             ..Default::default()
         },
+        &cpu,
         &|_| {},
     )
     .unwrap();
@@ -131,27 +139,28 @@ fn an_interrupted_grid_resumes_without_redoing_finished_cells() {
         .collect();
     assert_eq!(before.len(), 2);
     // The rerun computes only the two missing cells and leaves the others alone.
-    let second = run_grid(&grid, &data, RunOptions::default(), &|_| {}).unwrap();
+    let second = run_grid(&grid, &data, RunOptions::default(), &cpu, &|_| {}).unwrap();
     assert_eq!((second.computed, second.skipped, second.missing), (2, 2, 0));
     for (p, bytes) in &before {
         assert_eq!(&std::fs::read(p).unwrap(), bytes);
     }
     // A third run has nothing to do; a sharded run sees its half.
-    let third = run_grid(&grid, &data, RunOptions::default(), &|_| {}).unwrap();
+    let third = run_grid(&grid, &data, RunOptions::default(), &cpu, &|_| {}).unwrap();
     assert_eq!(third.computed, 0);
     let shard = run_grid(
         &grid,
         &data,
         RunOptions {
-            shard: Some((1, 2)),
+            shard: Some(Shard::new(1, 2).unwrap()),
             ..Default::default()
         },
+        &cpu,
         &|_| {},
     )
     .unwrap();
     assert_eq!((shard.in_shard, shard.computed), (2, 0));
     // Report and figures.
-    let rep = report(&grid);
+    let rep = report(&grid).unwrap();
     assert_eq!(rep.done, 4);
     let files = write_report(&grid, &rep).unwrap();
     assert!(files.iter().any(|f| f.ends_with("trainable-depth-val.png")));
@@ -169,16 +178,5 @@ fn an_interrupted_grid_resumes_without_redoing_finished_cells() {
             .filter(|c| c.keep == 1.0)
             .all(|c| c.predicted_trainable)
     );
-    assert!(
-        run_grid(
-            &grid,
-            &data,
-            RunOptions {
-                shard: Some((2, 2)),
-                ..Default::default()
-            },
-            &|_| {}
-        )
-        .is_err()
-    );
+    assert!(Shard::new(2, 2).is_err());
 }

@@ -13,7 +13,8 @@ use std::path::PathBuf;
 
 use noisyprop_plot::{
     Colormap, DEFAULT_SIZE, HeatMap, LegendPos, LineChart, Marker, PALETTE, Panel, RefLine, Series,
-    contour, edges_from_centers, render_heatmap, render_line_chart, render_panels,
+    categorical_position, category_labels, contour, edges_from_centers, render_heatmap,
+    render_line_chart, render_panels, robust_color_range,
 };
 
 /// Deterministic pseudo-noise in [-1, 1].
@@ -230,6 +231,7 @@ fn variance_depth() -> HeatMap {
             (0.55, 700.0, "Underflow".into()),
             (2.05, 700.0, "Overflow".into()),
         ],
+        non_finite_label: Some("left the f32 range".into()),
         ..Default::default()
     }
 }
@@ -239,14 +241,7 @@ fn loss_depth() -> HeatMap {
     let ps: Vec<f64> = (1..=10).map(|i| i as f64 / 10.0).collect();
     let xc: Vec<f64> = ps.iter().map(|p| 2.0 * p).collect();
     let depths = [2.0, 6.0, 10.0, 14.0, 18.0, 23.0, 27.0, 31.0, 35.0, 40.0];
-    let xi = |p: f64| {
-        let (_, chi) = fixed_point(1.0 / p);
-        if chi >= 1.0 {
-            f64::INFINITY
-        } else {
-            -1.0 / chi.ln()
-        }
-    };
+    let xi = xi_c;
     let mut values = Vec::new();
     for (iy, &d) in depths.iter().enumerate() {
         for (ix, &p) in ps.iter().enumerate() {
@@ -279,6 +274,78 @@ fn loss_depth() -> HeatMap {
         values,
         colormap: Colormap::SpectralR,
         overlays,
+        non_finite_label: Some("run failed".into()),
+        ..Default::default()
+    }
+}
+
+/// Correlation length ξ_c of a ReLU net with dropout keep probability `p` at criticality.
+fn xi_c(p: f64) -> f64 {
+    let (_, chi) = fixed_point(1.0 / p);
+    if chi >= 1.0 {
+        f64::INFINITY
+    } else {
+        -1.0 / chi.ln()
+    }
+}
+
+/// Trainable depth: loss over a grid of chosen settings (10 keep probabilities × 10 depths)
+/// on categorical axes, with the 6ξ_c curve mapped between the categories.
+fn trainable_depth() -> HeatMap {
+    let keeps: Vec<f64> = (1..=10).map(|i| f64::from(i) / 10.0).collect();
+    let depths: Vec<f64> = (0..10).map(|i| f64::from(2 + 4 * i)).collect();
+    let mut values = Vec::new();
+    for (iy, &d) in depths.iter().enumerate() {
+        for (ix, &p) in keeps.iter().enumerate() {
+            let r = d / (6.0 * xi_c(p));
+            let v = 0.065 + 0.045 / (1.0 + (-(r - 1.0) * 4.0).exp()) + 0.003 * wobble(ix, iy);
+            // two runs that were never computed
+            values.push(if (ix, iy) == (2, 8) || (ix, iy) == (6, 5) {
+                f64::NAN
+            } else {
+                v
+            });
+        }
+    }
+    let curve: Vec<(f64, f64)> = (0..=300)
+        .map(|i| 0.1 + 0.9 * f64::from(i) / 300.0)
+        .filter_map(|p| {
+            Some((
+                categorical_position(&keeps, p)?,
+                categorical_position(&depths, 6.0 * xi_c(p))?,
+            ))
+        })
+        .collect();
+    HeatMap {
+        title: "Trainable depth (categorical axes)".into(),
+        x_label: "dropout keep probability p".into(),
+        y_label: "hidden layers".into(),
+        color_label: "validation loss".into(),
+        x_categories: Some(category_labels(&keeps)),
+        y_categories: Some(category_labels(&depths)),
+        color_range: robust_color_range(&values).map(|(r, _)| r),
+        values,
+        colormap: Colormap::SpectralR,
+        overlays: vec![Series::line("6ξ_{c}", curve).with_color((20, 20, 20))],
+        non_finite_label: Some("not computed".into()),
+        legend: LegendPos::Top,
+        ..Default::default()
+    }
+}
+
+/// A single run: one keep × one depth, so the colour range is a single value.
+fn one_cell() -> HeatMap {
+    let values = vec![0.0731];
+    HeatMap {
+        title: "One setting".into(),
+        x_label: "dropout keep probability p".into(),
+        y_label: "hidden layers".into(),
+        color_label: "validation loss".into(),
+        x_categories: Some(category_labels(&[0.8])),
+        y_categories: Some(category_labels(&[10.0])),
+        color_range: robust_color_range(&values).map(|(r, _)| r),
+        values,
+        colormap: Colormap::SpectralR,
         ..Default::default()
     }
 }
@@ -411,6 +478,12 @@ fn main() -> Result<(), Box<dyn Error>> {
         &dir.join("heat_spectral_contour.png"),
         DEFAULT_SIZE,
     )?;
+    render_heatmap(
+        &trainable_depth(),
+        &dir.join("heat_categorical.png"),
+        DEFAULT_SIZE,
+    )?;
+    render_heatmap(&one_cell(), &dir.join("heat_one_cell.png"), DEFAULT_SIZE)?;
     render_panels(
         &correlation_panels(),
         3,
@@ -419,7 +492,7 @@ fn main() -> Result<(), Box<dyn Error>> {
         Some("Propagating correlation information in noisy ReLU networks"),
     )?;
     println!(
-        "wrote 6 figures to {} in {:.2?}",
+        "wrote 8 figures to {} in {:.2?}",
         dir.display(),
         t.elapsed()
     );

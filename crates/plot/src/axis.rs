@@ -3,7 +3,7 @@
 
 use crate::canvas::{Canvas, Rect};
 use crate::text::{self, HAlign, Style, VAlign};
-use crate::ticks::{self, TickSet};
+use crate::ticks::{self, Tick, TickSet};
 use crate::{PlotError, Rgb};
 
 /// Text colour.
@@ -197,28 +197,10 @@ pub(crate) fn choose_ticks(
     max_labels: usize,
 ) -> TickSet {
     let cands = ticks::candidates(axis.lo, axis.hi, axis.log);
+    let gap = if horizontal { 1.1 * fs } else { 1.15 * fs };
     let fits = |set: &TickSet| -> bool {
-        if set.major.len() > max_labels.max(2) {
-            return false;
-        }
-        let mut items: Vec<(f64, f64)> = set
-            .major
-            .iter()
-            .filter_map(|t| {
-                let p = axis.px(t.value)?;
-                let size = if horizontal {
-                    text::width(cv, &t.label, fs)
-                } else {
-                    fs
-                };
-                Some((p, size))
-            })
-            .collect();
-        items.sort_by(|a, b| a.0.total_cmp(&b.0));
-        let gap = if horizontal { 1.1 * fs } else { 1.15 * fs };
-        items
-            .windows(2)
-            .all(|w| (w[1].0 - w[0].0) >= (w[0].1 + w[1].1) / 2.0 + gap)
+        set.major.len() <= max_labels.max(2)
+            && labels_fit(cv, axis, horizontal, fs, gap, &set.major)
     };
     let n = cands.len();
     cands
@@ -227,6 +209,105 @@ pub(crate) fn choose_ticks(
         .map(|i| cands[i].clone())
         .or_else(|| cands.get(n.saturating_sub(1)).cloned())
         .unwrap_or_default()
+}
+
+/// Whether the labels of `ticks` keep at least `gap` pixels between each other along the
+/// axis (horizontal: measured text widths; vertical: the font size as label height).
+fn labels_fit(
+    cv: &Canvas,
+    axis: &Axis,
+    horizontal: bool,
+    fs: f64,
+    gap: f64,
+    ticks: &[Tick],
+) -> bool {
+    let mut items: Vec<(f64, f64)> = ticks
+        .iter()
+        .filter_map(|t| {
+            let p = axis.px(t.value)?;
+            let size = if horizontal {
+                text::width(cv, &t.label, fs)
+            } else {
+                fs
+            };
+            Some((p, size))
+        })
+        .collect();
+    items.sort_by(|a, b| a.0.total_cmp(&b.0));
+    items
+        .windows(2)
+        .all(|w| (w[1].0 - w[0].0) >= (w[0].1 + w[1].1) / 2.0 + gap)
+}
+
+/// Ticks of a categorical axis with `labels.len()` categories (category `i` centred at
+/// `i + 0.5`): the labels themselves, thinned to every k-th (smallest k whose labels do not
+/// overlap, first and last always kept, the regular tick before the last dropped if it
+/// would collide with it). Categories without a label get an unlabelled minor tick; there
+/// are no other ticks and no multiplier.
+pub(crate) fn categorical_ticks(
+    cv: &Canvas,
+    axis: &Axis,
+    horizontal: bool,
+    fs: f64,
+    labels: &[String],
+) -> TickSet {
+    let n = labels.len();
+    if n == 0 {
+        return TickSet::default();
+    }
+    // Category labels are short and sit on evenly spaced centres: a little less white
+    // space than between numeric tick labels still reads clearly.
+    let gap = if horizontal { fs } else { 0.45 * fs };
+    let ticks_of = |idx: &[usize]| -> Vec<Tick> {
+        idx.iter()
+            .map(|&i| Tick {
+                value: i as f64 + 0.5,
+                label: labels[i].clone(),
+            })
+            .collect()
+    };
+    let fits = |idx: &[usize]| labels_fit(cv, axis, horizontal, fs, gap, &ticks_of(idx));
+    let mut chosen = None;
+    for k in 1..n.max(2) {
+        let mut idx: Vec<usize> = (0..n).step_by(k).collect();
+        if idx.last() != Some(&(n - 1)) {
+            idx.push(n - 1);
+            if !fits(&idx) {
+                let before_last = idx.len() - 2; // ≥ 1: idx holds 0, k and n - 1
+                idx.remove(before_last);
+            }
+        }
+        if fits(&idx) {
+            chosen = Some(idx);
+            break;
+        }
+    }
+    // not even the first and last fit side by side: the first alone
+    let idx = chosen.unwrap_or_else(|| vec![0]);
+    let minor = (0..n)
+        .filter(|i| !idx.contains(i))
+        .map(|i| i as f64 + 0.5)
+        .collect();
+    TickSet {
+        major: ticks_of(&idx),
+        minor,
+        multiplier: None,
+    }
+}
+
+/// The ticks of an axis: [`categorical_ticks`] with categories, else [`choose_ticks`].
+pub(crate) fn ticks_for(
+    cv: &Canvas,
+    axis: &Axis,
+    horizontal: bool,
+    fs: f64,
+    max_labels: usize,
+    categories: Option<&[String]>,
+) -> TickSet {
+    match categories {
+        Some(labels) => categorical_ticks(cv, axis, horizontal, fs, labels),
+        None => choose_ticks(cv, axis, horizontal, fs, max_labels),
+    }
 }
 
 /// `label` with the tick multiplier appended, e.g. `"loss (×10^{−3})"`.
@@ -519,5 +600,52 @@ mod tests {
         assert_eq!(a.px(f64::NAN), None);
         assert!(a.px_extended(-1.0).is_some_and(|p| p < -1e5));
         assert!((a.value_at(100.0) - 10.0).abs() < 1e-9);
+    }
+
+    #[test]
+    fn categorical_ticks_thin_out_keeping_first_and_last() {
+        let cv = Canvas::new((900, 650), (255, 255, 255)).unwrap_or_else(|e| panic!("{e}"));
+        let fs = 20.0;
+        let axis = |n: usize, len: f64| Axis {
+            lo: 0.0,
+            hi: n as f64,
+            log: false,
+            p0: 100.0,
+            p1: 100.0 + len,
+        };
+        let labels =
+            |n: usize| -> Vec<String> { (0..n).map(|i| format!("{}", 2 + 4 * i)).collect() };
+        let values = |t: &TickSet| -> Vec<f64> { t.major.iter().map(|t| t.value).collect() };
+        // room for all: every category, centred in its cell, no other ticks
+        let t = categorical_ticks(&cv, &axis(10, 700.0), true, fs, &labels(10));
+        assert_eq!(
+            values(&t),
+            (0..10).map(|i| i as f64 + 0.5).collect::<Vec<_>>()
+        );
+        assert_eq!(t.major[9].label, "38");
+        assert!(t.minor.is_empty() && t.multiplier.is_none());
+        // crowded, both directions: thinned, first and last kept, skipped ones are minor ticks
+        for horizontal in [true, false] {
+            let n = 40;
+            let a = axis(n, 300.0);
+            let t = categorical_ticks(&cv, &a, horizontal, fs, &labels(n));
+            let v = values(&t);
+            assert!(v.len() < n && v.len() >= 2, "{v:?}");
+            assert_eq!(v.first(), Some(&0.5));
+            assert_eq!(v.last(), Some(&(n as f64 - 0.5)));
+            assert_eq!(t.major.len() + t.minor.len(), n);
+            let gap = if horizontal { fs } else { 0.45 * fs };
+            assert!(labels_fit(&cv, &a, horizontal, fs, gap, &t.major));
+        }
+        // one category; two that cannot both fit: the first alone
+        let t = categorical_ticks(&cv, &axis(1, 50.0), true, fs, &labels(1));
+        assert_eq!(values(&t), vec![0.5]);
+        let long = vec![
+            "a very long label".to_string(),
+            "another long one".to_string(),
+        ];
+        let t = categorical_ticks(&cv, &axis(2, 60.0), true, fs, &long);
+        assert_eq!(values(&t), vec![0.5]);
+        assert_eq!(t.minor, vec![1.5]);
     }
 }

@@ -477,9 +477,9 @@ impl Canvas {
             }
         }
         // Surface file-system problems as a proper io::Error before plotters tries.
-        std::fs::File::create(path).map_err(|source| PlotError::Io {
+        std::fs::File::create(path).map_err(|cause| PlotError::Io {
             path: path.to_path_buf(),
-            source,
+            cause,
         })?;
         let mut backend = BitMapBackend::new(path, (self.ow, self.oh));
         backend

@@ -29,12 +29,12 @@ pub enum PlotError {
         what: String,
     },
     /// The output file could not be created or written.
-    #[error("cannot write {}: {source}", path.display())]
+    #[error("cannot write {}: {cause}", path.display())]
     Io {
         /// The output path.
         path: PathBuf,
         /// The underlying error.
-        source: std::io::Error,
+        cause: std::io::Error,
     },
     /// The embedded font could not be loaded or used.
     #[error("font error: {0}")]

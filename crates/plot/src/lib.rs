@@ -2,8 +2,8 @@
 //!
 //! A small, dependency-light renderer that turns plain data (numbers, strings, colours — no
 //! noisyprop types) into PNG figures: line charts (lines, points, ±std bands, log axes,
-//! reference lines), heat maps with a colour bar (non-uniform cells, NaN cells, overlaid
-//! curves and text), and multi-panel figures.
+//! reference lines), heat maps with a colour bar (non-uniform cells, categorical axes, NaN
+//! cells, overlaid curves and text), and multi-panel figures.
 //!
 //! Design points:
 //!
@@ -15,8 +15,9 @@
 //!   go into an empty corner or, if none is empty, outside the axes.
 //! * **Anti-aliased.** Everything is drawn at 3× resolution and box-filtered down.
 //! * **Robust.** Non-finite values are skipped (NaN/±∞ heat-map cells are drawn in
-//!   [`HeatMap::non_finite_color`], black by default); points ≤ 0 on a log axis are
-//!   dropped; degenerate ranges are widened. Unusable input gives a [`PlotError`], never a
+//!   [`HeatMap::non_finite_color`], black by default, with a swatch labelled
+//!   [`HeatMap::non_finite_label`]); points ≤ 0 on a log axis are dropped; degenerate ranges
+//!   (including a colour range with min == max) are widened. Unusable input gives a [`PlotError`], never a
 //!   panic.
 //! * **Labels understand a little markup**: `_{…}` for subscripts and `^{…}` for superscripts,
 //!   e.g. `"σ_{w}^{2}"`, `"q^{l-1}"`, `"6ξ_{c}"`. This works in titles, axis labels, legend
@@ -319,8 +320,49 @@ pub struct LineChart {
 /// Cells are given by their edges, so they may be non-uniform: cell `(ix, iy)` spans
 /// `x_edges[ix]..x_edges[ix+1]` × `y_edges[iy]..y_edges[iy+1]` and has the value
 /// `values[iy * nx + ix]` (row-major, row 0 at the bottom). Use [`edges_from_centers`] when you
-/// have cell centres. **NaN and ±∞ cells are drawn in `non_finite_color` (black by default)**
-/// and a swatch labelled "NaN" is added under the colour bar.
+/// have cell centres of a continuous quantity. **NaN and ±∞ cells are drawn in
+/// `non_finite_color` (black by default)** and a swatch labelled [`HeatMap::non_finite_label`]
+/// is added under the colour bar.
+///
+/// # Categorical axes
+///
+/// When the rows or columns are a handful of chosen settings rather than a sampled continuum
+/// (keep probabilities 0.1, 0.3, …, 1 × depths 2, 6, 10, …), set [`HeatMap::x_categories`]
+/// and/or [`HeatMap::y_categories`] instead of edges. Each category then gets a cell of the same
+/// size, centred on a tick labelled with the category's text, and the axis has no other
+/// ticks (labels are thinned to every k-th, first and last kept, when they would overlap).
+///
+/// Along a categorical axis, data coordinates are *category coordinates*: category `i` spans
+/// `i..i+1` (its edges are [`category_edges`]`(n)`) and is centred at `i + 0.5`. Overlays,
+/// reference lines and annotations are given in these coordinates on that axis; map a
+/// continuous value (e.g. a 6ξ_c depth) onto them with [`categorical_position`].
+///
+/// ```
+/// use noisyprop_plot::{HeatMap, Series, category_labels, categorical_position};
+///
+/// let keeps = [0.1, 0.3, 0.5, 0.7, 0.9, 1.0];
+/// let depths = [2.0, 6.0, 10.0, 14.0];
+/// let curve: Vec<(f64, f64)> = (0..=50)
+///     .map(|i| 0.1 + 0.9 * f64::from(i) / 50.0)
+///     .filter_map(|p| {
+///         let x = categorical_position(&keeps, p)?;
+///         let y = categorical_position(&depths, 2.0 + 12.0 * p * p)?;
+///         Some((x, y))
+///     })
+///     .collect();
+/// let map = HeatMap {
+///     x_categories: Some(category_labels(&keeps)),
+///     y_categories: Some(category_labels(&depths)),
+///     values: (0..24).map(f64::from).collect(),
+///     overlays: vec![Series::line("6ξ_{c}", curve)],
+///     non_finite_label: Some("not trained".into()),
+///     ..Default::default()
+/// };
+/// let dir = std::env::temp_dir().join("noisyprop-plot-doc");
+/// std::fs::create_dir_all(&dir)?;
+/// noisyprop_plot::render_heatmap(&map, &dir.join("categorical.png"), (500, 360))?;
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[derive(Clone, Debug, PartialEq)]
 pub struct HeatMap {
     /// Title above the axes.
@@ -331,10 +373,22 @@ pub struct HeatMap {
     pub y_label: String,
     /// Colour-bar label.
     pub color_label: String,
-    /// `nx + 1` strictly increasing cell edges along x.
+    /// `nx + 1` strictly increasing cell edges along x. With [`HeatMap::x_categories`] leave
+    /// it empty (it is then [`category_edges`]`(nx)`, filled in automatically) or set it to
+    /// exactly that; anything else is a [`PlotError::InvalidInput`].
     pub x_edges: Vec<f64>,
-    /// `ny + 1` strictly increasing cell edges along y.
+    /// `ny + 1` strictly increasing cell edges along y. With [`HeatMap::y_categories`], as for
+    /// `x_edges`: empty or [`category_edges`]`(ny)`.
     pub y_edges: Vec<f64>,
+    /// Categorical x axis: one label (rich-text markup allowed) per column, left to right.
+    /// `Some` makes `nx` the number of labels, the columns equally wide and the x ticks
+    /// exactly these labels at the column centres `ix + 0.5` (see [the type's
+    /// docs](HeatMap#categorical-axes)). An empty list is a [`PlotError::EmptyData`];
+    /// combined with `log_x` a [`PlotError::InvalidInput`]. `None` (default): a numeric axis
+    /// given by `x_edges`.
+    pub x_categories: Option<Vec<String>>,
+    /// Categorical y axis: one label per row, bottom to top; as [`HeatMap::x_categories`].
+    pub y_categories: Option<Vec<String>>,
     /// `ny * nx` values, row-major: `values[iy * nx + ix]`.
     pub values: Vec<f64>,
     /// Value range mapped onto the colour map (values outside are clamped); `None` = the range
@@ -344,6 +398,13 @@ pub struct HeatMap {
     pub colormap: Colormap,
     /// Colour of NaN/±∞ cells (default black).
     pub non_finite_color: Rgb,
+    /// What NaN/±∞ cells mean, shown next to their swatch under the colour bar when the map
+    /// has such cells, e.g. `"left the f32 range"` or `"not computed"` (rich-text markup
+    /// allowed; long labels are wrapped at spaces). `None` (default): the neutral
+    /// `"no finite value"` — say what the cells mean where you can. `Some("")` (or only
+    /// whitespace): no swatch and no label (the cells are still drawn in
+    /// `non_finite_color`). See [`HeatMap::non_finite_legend`].
+    pub non_finite_label: Option<String>,
     /// Curves drawn on top of the cells (e.g. a critical line or a depth contour); they get a
     /// thin white outline for contrast and appear in the legend when labelled.
     pub overlays: Vec<Series>,
@@ -369,10 +430,13 @@ impl Default for HeatMap {
             color_label: String::new(),
             x_edges: Vec::new(),
             y_edges: Vec::new(),
+            x_categories: None,
+            y_categories: None,
             values: Vec::new(),
             color_range: None,
             colormap: Colormap::Viridis,
             non_finite_color: (0, 0, 0),
+            non_finite_label: None,
             overlays: Vec::new(),
             ref_lines: Vec::new(),
             annotations: Vec::new(),
@@ -382,6 +446,35 @@ impl Default for HeatMap {
         }
     }
 }
+
+impl HeatMap {
+    /// The text drawn next to the non-finite swatch under the colour bar, or `None` when no
+    /// swatch is drawn (every value is finite, or [`HeatMap::non_finite_label`] is blank).
+    ///
+    /// ```
+    /// use noisyprop_plot::HeatMap;
+    ///
+    /// let mut map = HeatMap { values: vec![1.0, f64::NAN], ..Default::default() };
+    /// assert_eq!(map.non_finite_legend().as_deref(), Some("no finite value"));
+    /// map.non_finite_label = Some("left the f32 range".into());
+    /// assert_eq!(map.non_finite_legend().as_deref(), Some("left the f32 range"));
+    /// map.values = vec![1.0, 2.0];
+    /// assert_eq!(map.non_finite_legend(), None);
+    /// ```
+    pub fn non_finite_legend(&self) -> Option<String> {
+        if self.values.iter().all(|v| v.is_finite()) {
+            return None;
+        }
+        match &self.non_finite_label {
+            None => Some(DEFAULT_NON_FINITE_LABEL.to_string()),
+            Some(l) if l.trim().is_empty() => None,
+            Some(l) => Some(l.clone()),
+        }
+    }
+}
+
+/// Label of the non-finite swatch when [`HeatMap::non_finite_label`] is `None`.
+const DEFAULT_NON_FINITE_LABEL: &str = "no finite value";
 
 /// One panel of a multi-panel figure.
 #[derive(Clone, Debug, PartialEq)]
@@ -423,13 +516,104 @@ pub fn edges_from_centers(centers: &[f64], log: bool) -> Vec<f64> {
     e.into_iter().map(inv).collect()
 }
 
+/// Cell edges `0, 1, …, n` of a categorical axis with `n` categories (see
+/// [`HeatMap::x_categories`]): category `i` spans `i..i+1` and is centred at `i + 0.5`.
+///
+/// ```
+/// assert_eq!(noisyprop_plot::category_edges(3), vec![0.0, 1.0, 2.0, 3.0]);
+/// assert!(noisyprop_plot::category_edges(0) == vec![0.0]);
+/// ```
+pub fn category_edges(n: usize) -> Vec<f64> {
+    (0..=n).map(|i| i as f64).collect()
+}
+
+/// Short tick labels for numeric categories, e.g. `[0.1, 0.3, 1.0]` → `["0.1", "0.3", "1"]`:
+/// up to 4 significant digits (so `0.1 + 0.2` reads "0.3"), trailing zeros dropped, a
+/// typographic minus, and `a×10^{e}` outside 10⁻⁴…10⁶. Values closer than that precision
+/// get equal labels; format them yourself then.
+///
+/// ```
+/// let l = noisyprop_plot::category_labels(&[0.1, 0.1 + 0.2, 1.0, 2.0, 40.0]);
+/// assert_eq!(l, ["0.1", "0.3", "1", "2", "40"]);
+/// ```
+pub fn category_labels(values: &[f64]) -> Vec<String> {
+    values.iter().map(|&v| ticks::format_plain(v)).collect()
+}
+
+/// Where the continuous value `value` lies on a categorical axis whose categories stand for
+/// the numbers `centers` (in axis order), in the axis' category coordinates (category `i`
+/// centred at `i + 0.5`, see [`HeatMap::x_categories`]): piecewise-linear between
+/// neighbouring centres, so `centers[i]` ↦ `i + 0.5` and halfway between `centers[i]` and
+/// `centers[i+1]` ↦ `i + 1`.
+///
+/// `None` when `value` is outside `centers[0]..=centers[n-1]` (there is no category to
+/// interpolate towards), not finite, or when `centers` is empty, has a non-finite entry or is
+/// not strictly monotonic (decreasing centres are fine). With one centre, only that value
+/// maps (to `0.5`).
+///
+/// Use it for overlays on a categorical heat map, e.g. a 6ξ_c curve:
+/// `(categorical_position(&keeps, p)?, categorical_position(&depths, 6.0 * xi(p))?)`.
+///
+/// ```
+/// use noisyprop_plot::categorical_position;
+///
+/// let depths = [2.0, 6.0, 10.0, 20.0];
+/// assert_eq!(categorical_position(&depths, 2.0), Some(0.5));
+/// assert_eq!(categorical_position(&depths, 6.0), Some(1.5));
+/// assert_eq!(categorical_position(&depths, 15.0), Some(3.0)); // halfway 10 → 20
+/// assert_eq!(categorical_position(&depths, 20.0), Some(3.5));
+/// assert_eq!(categorical_position(&depths, 1.0), None);
+/// assert_eq!(categorical_position(&depths, 21.0), None);
+/// ```
+pub fn categorical_position(centers: &[f64], value: f64) -> Option<f64> {
+    if !value.is_finite() || centers.iter().any(|c| !c.is_finite()) {
+        return None;
+    }
+    match centers {
+        [] => None,
+        [c] => (value == *c).then_some(0.5),
+        _ => {
+            let up = centers[1] > centers[0];
+            let monotonic = centers
+                .windows(2)
+                .all(|w| if up { w[1] > w[0] } else { w[1] < w[0] });
+            if !monotonic {
+                return None;
+            }
+            if let Some(i) = centers.iter().position(|&c| c == value) {
+                return Some(i as f64 + 0.5);
+            }
+            let i = centers
+                .windows(2)
+                .position(|w| (w[0] < value && value < w[1]) || (w[1] < value && value < w[0]))?;
+            let t = (value - centers[i]) / (centers[i + 1] - centers[i]);
+            Some(i as f64 + 0.5 + t.clamp(0.0, 1.0))
+        }
+    }
+}
+
+/// Widens a degenerate colour range (`min == max`, or equal to 12 digits) symmetrically:
+/// by 5 % of the value, or by ±0.5 around 0. Other ranges are returned unchanged.
+pub(crate) fn widen_degenerate(a: f64, b: f64) -> (f64, f64) {
+    if b - a <= a.abs().max(b.abs()) * 1e-12 || a == b {
+        let d = if a == 0.0 { 0.5 } else { a.abs() * 0.05 };
+        (a - d, b + d)
+    } else {
+        (a, b)
+    }
+}
+
 /// A colour range for `values` that outliers cannot flatten: the finite values' minimum
 /// to their maximum, but the top capped at Tukey's far-out fence Q₃ + 3·(Q₃ − Q₁)
 /// (quartiles by linear interpolation) when the maximum lies beyond it. Returns the range
 /// and whether the top was capped (cells above it are drawn in the top colour; say so in
-/// the colour-bar label). `None` without finite values.
+/// the colour-bar label). `None` without finite values. When all finite values are equal
+/// (e.g. a one-cell map) the range is widened symmetrically around them (by 5 %, or ±0.5
+/// around 0), as the automatic colour range of a [`HeatMap`] is, so it can be drawn.
 ///
 /// ```
+/// let (r, capped) = noisyprop_plot::robust_color_range(&[2.0, f64::NAN]).unwrap();
+/// assert_eq!((r, capped), ((1.9, 2.1), false));
 /// let (r, capped) = noisyprop_plot::robust_color_range(&[0.1, 0.2, 0.3, 0.4, 1e18]).unwrap();
 /// assert!(capped && r.0 == 0.1 && r.1 < 2.0);
 /// let (r, capped) = noisyprop_plot::robust_color_range(&[0.1, 0.2, f64::NAN, 0.4]).unwrap();
@@ -450,7 +634,7 @@ pub fn robust_color_range(values: &[f64]) -> Option<((f64, f64), bool)> {
     if hi > fence && fence > lo {
         Some(((lo, fence), true))
     } else {
-        Some(((lo, hi), false))
+        Some((widen_degenerate(lo, hi), false))
     }
 }
 

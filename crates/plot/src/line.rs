@@ -60,6 +60,28 @@ pub(crate) fn entries(series: &[Series], refs: &[RefLine]) -> Vec<Entry> {
     out
 }
 
+/// The data range of one axis and how it is ticked.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct AxisSpec<'a> {
+    pub lo: f64,
+    pub hi: f64,
+    pub log: bool,
+    /// Category labels (category `i` centred at `i + 0.5`); `None` = numeric ticks.
+    pub categories: Option<&'a [String]>,
+}
+
+impl AxisSpec<'_> {
+    /// A numeric axis.
+    pub fn numeric(lo: f64, hi: f64, log: bool) -> Self {
+        AxisSpec {
+            lo,
+            hi,
+            log,
+            categories: None,
+        }
+    }
+}
+
 /// Computes axes geometry given the space reserved for an outside legend.
 #[allow(clippy::too_many_arguments)]
 pub(crate) fn layout(
@@ -67,8 +89,8 @@ pub(crate) fn layout(
     th: &Theme,
     outer: &Rect,
     titles: (&str, &str, &str),
-    xr: (f64, f64, bool),
-    yr: (f64, f64, bool),
+    xr: AxisSpec<'_>,
+    yr: AxisSpec<'_>,
     right_extra: f64,
     top_extra: f64,
 ) -> Result<Frame, PlotError> {
@@ -80,25 +102,25 @@ pub(crate) fn layout(
     for _pass in 0..3 {
         let bottom = outer.y1 - axis::x_label_height(&x_lab, th) - axis::x_tick_band(th, sup);
         let ya = Axis {
-            lo: yr.0,
-            hi: yr.1,
-            log: yr.2,
+            lo: yr.lo,
+            hi: yr.hi,
+            log: yr.log,
             p0: bottom,
             p1: top,
         };
-        let yt = axis::choose_ticks(cv, &ya, false, th.tick, 10);
+        let yt = axis::ticks_for(cv, &ya, false, th.tick, 10, yr.categories);
         let yw = axis::max_label_width(cv, &yt, th.tick);
         let y_lab = axis::with_multiplier(y_label, &yt);
         let left = outer.x0 + axis::y_label_width(&y_lab, th) + axis::y_tick_band(th, yw);
         let mut right = outer.x1 - th.pad - right_extra;
         let mut xa = Axis {
-            lo: xr.0,
-            hi: xr.1,
-            log: xr.2,
+            lo: xr.lo,
+            hi: xr.hi,
+            log: xr.log,
             p0: left,
             p1: right,
         };
-        let mut xt = axis::choose_ticks(cv, &xa, true, th.tick, 10);
+        let mut xt = axis::ticks_for(cv, &xa, true, th.tick, 10, xr.categories);
         // keep the last x tick label inside the panel
         let limit = outer.x1 - 0.6 * th.pad - right_extra;
         let overhang = xt
@@ -112,7 +134,7 @@ pub(crate) fn layout(
         if overhang > 0.0 {
             right -= overhang;
             xa.p1 = right;
-            xt = axis::choose_ticks(cv, &xa, true, th.tick, 10);
+            xt = axis::ticks_for(cv, &xa, true, th.tick, 10, xr.categories);
         }
         let plot = Rect::new(left, top, right, bottom);
         if plot.w() < 10.0 || plot.h() < 10.0 {
@@ -494,8 +516,8 @@ pub(crate) fn draw(cv: &mut Canvas, chart: &LineChart, outer: Rect) -> Result<()
         chart.x_label.as_str(),
         chart.y_label.as_str(),
     );
-    let xr3 = (xr.0, xr.1, lx);
-    let yr3 = (yr.0, yr.1, ly);
+    let xr3 = AxisSpec::numeric(xr.0, xr.1, lx);
+    let yr3 = AxisSpec::numeric(yr.0, yr.1, ly);
     let mut pos = if entries.is_empty() {
         LegendPos::None
     } else {

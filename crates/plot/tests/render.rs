@@ -3,8 +3,9 @@
 use std::path::Path;
 
 use noisyprop_plot::{
-    Colormap, HeatMap, LegendPos, LineChart, Marker, Panel, PlotError, RefLine, Series, contour,
-    edges_from_centers, render_heatmap, render_line_chart, render_panels,
+    Colormap, HeatMap, LegendPos, LineChart, Marker, Panel, PlotError, RefLine, Series,
+    categorical_position, category_edges, category_labels, contour, edges_from_centers,
+    render_heatmap, render_line_chart, render_panels, robust_color_range,
 };
 
 const SMALL: (u32, u32) = (360, 260);
@@ -363,14 +364,20 @@ fn robustness_heat_maps() {
         })
         .is_ok()
     );
-    // bad colour range
-    assert!(
-        try_heat(&HeatMap {
-            color_range: Some((1.0, 1.0)),
-            ..base.clone()
-        })
-        .is_err()
-    );
+    // bad colour range: reversed or not finite (min == max is widened, see
+    // `degenerate_colour_ranges_are_widened`)
+    for r in [(2.0, 1.0), (f64::NAN, 1.0), (0.0, f64::INFINITY)] {
+        assert!(
+            matches!(
+                try_heat(&HeatMap {
+                    color_range: Some(r),
+                    ..base.clone()
+                }),
+                Err(PlotError::InvalidInput { .. })
+            ),
+            "{r:?}"
+        );
+    }
     // constant values, a single cell, tiny cells, values outside the colour range
     assert!(
         try_heat(&HeatMap {
@@ -463,4 +470,272 @@ fn errors_display_their_cause() {
     let err = render_line_chart(&LineChart::default(), &dir.path().join("e.png"), SMALL);
     let msg = err.map(|_| String::new()).unwrap_or_else(|e| e.to_string());
     assert!(msg.contains("no series"), "{msg}");
+}
+
+/// Keep probabilities × depths as in a trainable-depth grid, with a 6ξ_c-like curve.
+fn categorical() -> HeatMap {
+    let keeps: Vec<f64> = (0..10).map(|i| 0.1 + 0.1 * f64::from(i)).collect();
+    let depths: Vec<f64> = (0..10).map(|i| f64::from(2 + 4 * i)).collect();
+    let curve: Vec<(f64, f64)> = (0..=100)
+        .map(|i| 0.1 + 0.9 * f64::from(i) / 100.0)
+        .filter_map(|p| {
+            Some((
+                categorical_position(&keeps, p)?,
+                categorical_position(&depths, 2.0 + 40.0 * p.powi(3))?,
+            ))
+        })
+        .collect();
+    let mut values: Vec<f64> = (0..100).map(|i| f64::from(i % 10) * 0.01 + 0.06).collect();
+    values[17] = f64::NAN;
+    HeatMap {
+        title: "trainable depth".into(),
+        x_label: "keep p".into(),
+        y_label: "hidden layers".into(),
+        color_label: "loss".into(),
+        x_categories: Some(category_labels(&keeps)),
+        y_categories: Some(category_labels(&depths)),
+        values,
+        overlays: vec![Series::line("6ξ_{c}", curve)],
+        non_finite_label: Some("not computed".into()),
+        ..Default::default()
+    }
+}
+
+#[test]
+fn categorical_heat_map_renders() {
+    let dir = tmp();
+    let p = dir.path().join("cat.png");
+    let map = categorical();
+    assert_eq!(
+        map.x_categories.as_deref().map(|c| c.join(" ")),
+        Some("0.1 0.2 0.3 0.4 0.5 0.6 0.7 0.8 0.9 1".to_string())
+    );
+    render_heatmap(&map, &p, (900, 650)).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(png_size(&p), (900, 650));
+    assert!(std::fs::metadata(&p).map(|m| m.len()).unwrap_or(0) > 1000);
+    // small panels thin the labels out instead of failing; every legend position works
+    render_heatmap(&map, &p, SMALL).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(png_size(&p), SMALL);
+    for legend in [LegendPos::Right, LegendPos::UpperLeft, LegendPos::None] {
+        let m = HeatMap {
+            legend,
+            ..map.clone()
+        };
+        render_heatmap(&m, &p, SMALL).unwrap_or_else(|e| panic!("{legend:?}: {e}"));
+    }
+    // explicit category edges, one categorical and one numeric axis, many long labels
+    let m = HeatMap {
+        x_edges: category_edges(10),
+        ..map.clone()
+    };
+    assert!(try_heat(&m).is_ok());
+    let m = HeatMap {
+        y_categories: None,
+        y_edges: (0..=10).map(|i| f64::from(i * i)).collect(),
+        ..map.clone()
+    };
+    assert!(try_heat(&m).is_ok());
+    let m = HeatMap {
+        x_categories: Some((0..60).map(|i| format!("setting number {i}")).collect()),
+        y_categories: Some(vec!["σ_{w}^{2} = 2".into()]),
+        values: vec![1.0; 60],
+        ..Default::default()
+    };
+    assert!(try_heat(&m).is_ok());
+    // in a multi-panel figure
+    let panels = [Panel::Heat(map.clone()), Panel::Heat(heat())];
+    render_panels(&panels, 2, &p, (450, 330), None).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(png_size(&p), (900, 330));
+}
+
+#[test]
+fn categorical_mismatches_are_errors() {
+    let base = HeatMap {
+        x_categories: Some(category_labels(&[0.1, 0.5, 1.0])),
+        y_categories: Some(category_labels(&[2.0, 6.0])),
+        values: vec![1.0; 6],
+        ..Default::default()
+    };
+    assert!(try_heat(&base).is_ok());
+    // values do not match categories
+    let m = HeatMap {
+        values: vec![1.0; 9],
+        ..base.clone()
+    };
+    let err = try_heat(&m);
+    assert!(
+        matches!(
+            err,
+            Err(PlotError::ShapeMismatch {
+                expected: 6,
+                got: 9,
+                ..
+            })
+        ),
+        "{err:?}"
+    );
+    let msg = err.map(|_| String::new()).unwrap_or_else(|e| e.to_string());
+    assert!(msg.contains("x_categories"), "{msg}");
+    // stale edges from edges_from_centers next to categories
+    let m = HeatMap {
+        x_edges: edges_from_centers(&[0.1, 0.5], false),
+        ..base.clone()
+    };
+    assert!(matches!(
+        try_heat(&m),
+        Err(PlotError::ShapeMismatch {
+            expected: 4,
+            got: 3,
+            ..
+        })
+    ));
+    let m = HeatMap {
+        x_edges: edges_from_centers(&[0.1, 0.5, 1.0], false),
+        ..base.clone()
+    };
+    assert!(matches!(try_heat(&m), Err(PlotError::InvalidInput { .. })));
+    // no categories, log axis with categories
+    let m = HeatMap {
+        y_categories: Some(vec![]),
+        values: vec![],
+        ..base.clone()
+    };
+    assert!(matches!(try_heat(&m), Err(PlotError::EmptyData { .. })));
+    let m = HeatMap {
+        log_y: true,
+        ..base.clone()
+    };
+    assert!(matches!(try_heat(&m), Err(PlotError::InvalidInput { .. })));
+}
+
+#[test]
+fn categorical_positions() {
+    let depths = [2.0, 6.0, 10.0, 20.0];
+    // at the centres
+    for (i, &d) in depths.iter().enumerate() {
+        assert_eq!(categorical_position(&depths, d), Some(i as f64 + 0.5));
+    }
+    // between: linear between neighbouring centres
+    assert_eq!(categorical_position(&depths, 4.0), Some(1.0));
+    assert_eq!(categorical_position(&depths, 3.0), Some(0.75));
+    assert_eq!(categorical_position(&depths, 15.0), Some(3.0));
+    let x = categorical_position(&depths, 12.0).unwrap_or(f64::NAN);
+    assert!((x - 2.7).abs() < 1e-12, "{x}");
+    // outside the first..last centre, or not finite
+    for v in [1.999, 20.001, -1e300, f64::NAN, f64::INFINITY] {
+        assert_eq!(categorical_position(&depths, v), None, "{v}");
+    }
+    // decreasing centres work, unordered ones and bad input do not
+    assert_eq!(categorical_position(&[1.0, 0.5, 0.1], 0.75), Some(1.0));
+    assert_eq!(categorical_position(&[1.0, 0.5, 0.1], 0.1), Some(2.5));
+    assert_eq!(categorical_position(&[0.1, 0.5, 0.3], 0.2), None);
+    assert_eq!(categorical_position(&[0.1, 0.1, 0.3], 0.2), None);
+    assert_eq!(categorical_position(&[0.1, f64::NAN], 0.1), None);
+    assert_eq!(categorical_position(&[], 0.1), None);
+    // one category: only its own value
+    assert_eq!(categorical_position(&[0.8], 0.8), Some(0.5));
+    assert_eq!(categorical_position(&[0.8], 0.9), None);
+    // the coordinates are those of the cells: category i spans category_edges[i]..[i+1]
+    let e = category_edges(depths.len());
+    assert_eq!(e, vec![0.0, 1.0, 2.0, 3.0, 4.0]);
+    for (i, &d) in depths.iter().enumerate() {
+        let x = categorical_position(&depths, d).unwrap_or(f64::NAN);
+        assert!(e[i] < x && x < e[i + 1]);
+    }
+}
+
+#[test]
+fn degenerate_colour_ranges_are_widened() {
+    let dir = tmp();
+    let p = dir.path().join("one.png");
+    // a one-cell map with the range robust_color_range gives for one value
+    let values = vec![0.0731];
+    let (range, capped) = robust_color_range(&values).unwrap_or(((f64::NAN, f64::NAN), true));
+    assert!(!capped);
+    assert!(range.0 < 0.0731 && 0.0731 < range.1, "{range:?}");
+    assert!(
+        (0.0731 - range.0 - (range.1 - 0.0731)).abs() < 1e-15,
+        "symmetric"
+    );
+    let one = HeatMap {
+        x_categories: Some(vec!["0.8".into()]),
+        y_categories: Some(vec!["10".into()]),
+        values,
+        color_range: Some(range),
+        ..Default::default()
+    };
+    render_heatmap(&one, &p, (900, 650)).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(png_size(&p), (900, 650));
+    // a user range with min == max, and all-equal values with no range
+    for (r, v) in [
+        ((0.0731, 0.0731), 0.0731),
+        ((0.0, 0.0), 0.0),
+        ((-3.0, -3.0), 5.0),
+    ] {
+        let m = HeatMap {
+            color_range: Some(r),
+            values: vec![v],
+            ..one.clone()
+        };
+        render_heatmap(&m, &p, SMALL).unwrap_or_else(|e| panic!("{r:?}: {e}"));
+    }
+    let m = HeatMap {
+        x_categories: Some(vec!["a".into(), "b".into()]),
+        color_range: None,
+        values: vec![2.0, 2.0],
+        ..one.clone()
+    };
+    assert!(try_heat(&m).is_ok());
+    // robust_color_range on equal values and on zeros
+    assert_eq!(
+        robust_color_range(&[0.0, 0.0, f64::NAN]),
+        Some(((-0.5, 0.5), false))
+    );
+    let ((a, b), _) = robust_color_range(&[-4.0; 5]).unwrap_or(((0.0, 0.0), true));
+    assert!(a < -4.0 && b > -4.0 && (a + b + 8.0).abs() < 1e-12);
+    assert_eq!(robust_color_range(&[f64::NAN]), None);
+}
+
+#[test]
+fn non_finite_legend_label() {
+    let mut map = HeatMap {
+        x_edges: vec![0.0, 1.0, 2.0],
+        y_edges: vec![0.0, 1.0],
+        values: vec![1.0, f64::NAN],
+        ..Default::default()
+    };
+    // default: no "NaN" jargon
+    let default = map.non_finite_legend().unwrap_or_default();
+    assert_eq!(default, "no finite value");
+    map.values[1] = f64::NEG_INFINITY;
+    assert_eq!(map.non_finite_legend().as_deref(), Some("no finite value"));
+    for l in ["left the f32 range", "not computed"] {
+        map.non_finite_label = Some(l.into());
+        assert_eq!(map.non_finite_legend().as_deref(), Some(l));
+        assert!(try_heat(&map).is_ok());
+    }
+    // blank: no swatch, but the map still draws
+    map.non_finite_label = Some("  ".into());
+    assert_eq!(map.non_finite_legend(), None);
+    assert!(try_heat(&map).is_ok());
+    // only finite values: no swatch whatever the label
+    map.non_finite_label = Some("left the f32 range".into());
+    map.values = vec![1.0, 2.0];
+    assert_eq!(map.non_finite_legend(), None);
+    // a long label in a small panel and with an outside legend
+    map.values = vec![1.0, f64::NAN];
+    map.non_finite_label = Some("the variance left the float32 range here".into());
+    assert!(try_heat(&map).is_ok());
+    map.overlays = vec![Series::line("curve", vec![(0.0, 0.0), (2.0, 1.0)])];
+    map.legend = LegendPos::Right;
+    assert!(try_heat(&map).is_ok());
+}
+
+#[test]
+fn numeric_category_labels() {
+    assert_eq!(
+        category_labels(&[0.1, 0.1 + 0.2, 0.5, 1.0, 2.0, 6.0, 100.0, -0.25]),
+        ["0.1", "0.3", "0.5", "1", "2", "6", "100", "−0.25"]
+    );
+    assert_eq!(category_edges(0), vec![0.0]);
 }

@@ -8,7 +8,7 @@ use std::time::Instant;
 
 use noisyprop_engine::{Key, NoiseSampler, Threads, act, gemm_nt, rng};
 use noisyprop_sim::{InputClass, Precision, SimConfig, simulate};
-use noisyprop_theory::{Activation, Noise, NoiseLaw};
+use noisyprop_theory::{Activation, Network, Noise, NoiseLaw};
 
 fn peak_rss_mib() -> f64 {
     std::fs::read_to_string("/proc/self/status")
@@ -36,12 +36,11 @@ fn best_of<F: FnMut()>(reps: usize, mut f: F) -> f64 {
         .fold(f64::INFINITY, f64::min)
 }
 
+/// ReLU at σ_w² = 1.6 (critical for dropout keep 0.8), no bias.
 fn config(batch_pairs: usize, depth: usize, networks: usize, noise: NoiseLaw) -> SimConfig {
     SimConfig {
-        activation: Activation::Relu,
-        noise: Noise::from_law(noise),
-        sigma_w2: 1.6,
-        sigma_b2: 0.0,
+        network: Network::new(Activation::Relu, Noise::from_law(noise), 1.6, 0.0)
+            .expect("a valid network"),
         width: 1000,
         input_dim: 1000,
         depth,

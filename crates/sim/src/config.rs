@@ -1,14 +1,14 @@
 //! What to simulate, validated at construction.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use noisyprop_engine::NoiseSampler;
-use noisyprop_theory::{Activation, Noise};
+use noisyprop_theory::Network;
 
 use crate::error::SimError;
 
 /// Floating-point type of the simulation.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
 #[serde(rename_all = "lowercase")]
 pub enum Precision {
     /// Single precision (the paper's numpy simulator).
@@ -21,7 +21,7 @@ pub enum Precision {
 /// One class of inputs: `groups` base vectors with empirical variance
 /// exactly q⁰, each with `partners` vectors of exact correlation c⁰ to it
 /// (spec 3.3). Statistics are reported per class.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct InputClass {
     /// Variance q⁰ of every input vector (mean of its squared coordinates).
     pub q0: f64,
@@ -52,16 +52,39 @@ impl InputClass {
 
 /// A Monte-Carlo experiment: `networks` independent random networks, each fed
 /// the input classes.
-#[derive(Debug, Clone, Serialize)]
+///
+/// ```
+/// use noisyprop_sim::{InputClass, Precision, SimConfig};
+/// use noisyprop_theory::{Activation, Network, Noise, NoiseLaw};
+///
+/// let network = Network::new(
+///     Activation::Relu,
+///     Noise::from_law(NoiseLaw::Dropout { keep: 0.8 }),
+///     1.6,
+///     0.0,
+/// )?;
+/// let cfg = SimConfig {
+///     network,
+///     width: 64,
+///     input_dim: 64,
+///     depth: 4,
+///     networks: 3,
+///     inputs: vec![InputClass { q0: 1.0, c0: Some(0.5), groups: 2, partners: 1 }],
+///     input_activation: true,
+///     backward: false,
+///     precision: Precision::F32,
+///     seed: 0,
+///     memory_limit: 1 << 20,
+/// };
+/// assert!(cfg.validate().is_ok());
+/// assert_eq!(cfg.batch(), 4);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct SimConfig {
-    /// φ.
-    pub activation: Activation,
-    /// Noise on each layer's input.
-    pub noise: Noise,
-    /// σ_w² (weights ~ N(0, σ_w²/fan_in)).
-    pub sigma_w2: f64,
-    /// σ_b².
-    pub sigma_b2: f64,
+    /// φ, the noise on each layer's input, σ_w² (weights ~ N(0, σ_w²/fan_in))
+    /// and σ_b² (biases ~ N(0, σ_b²)); valid by construction.
+    pub network: Network,
     /// Width of every hidden layer.
     pub width: usize,
     /// Dimension of the input vectors.
@@ -87,6 +110,9 @@ pub struct SimConfig {
     pub memory_limit: usize,
 }
 
+/// Most input vectors in one run (and partners per base vector).
+const MAX_INPUTS: usize = 10_000_000;
+
 fn range(name: &'static str, value: f64, valid: &'static str, ok: bool) -> Result<(), SimError> {
     if ok && value.is_finite() {
         Ok(())
@@ -96,11 +122,15 @@ fn range(name: &'static str, value: f64, valid: &'static str, ok: bool) -> Resul
 }
 
 impl SimConfig {
-    /// Checks every parameter; returns the noise sampler.
+    /// Checks every parameter not already checked by [`Network`] (its σ_w²,
+    /// σ_b², activation and noise parameters are valid by construction);
+    /// returns the noise sampler.
     ///
     /// # Errors
-    /// [`SimError::InvalidParameter`] naming the bad value, or
-    /// [`SimError::Engine`] for noise that cannot be sampled.
+    /// [`SimError::InvalidParameter`] naming the field that is out of range
+    /// (`groups` and `partners` are those of [`InputClass`]), or
+    /// [`SimError::Engine`] for noise that cannot be sampled (a law given
+    /// only by its moments) or a run that needs more memory than there is.
     pub fn validate(&self) -> Result<NoiseSampler, SimError> {
         let u = |name, v: usize, lo: usize, hi: usize, valid| {
             range(name, v as f64, valid, (lo..=hi).contains(&v))
@@ -109,8 +139,6 @@ impl SimConfig {
         u("input_dim", self.input_dim, 1, 1_000_000, "[1, 1000000]")?;
         u("depth", self.depth, 1, 100_000, "[1, 100000]")?;
         u("networks", self.networks, 1, 100_000, "[1, 100000]")?;
-        range("sigma_w2", self.sigma_w2, "(0, inf)", self.sigma_w2 > 0.0)?;
-        range("sigma_b2", self.sigma_b2, "[0, inf)", self.sigma_b2 >= 0.0)?;
         if self.inputs.is_empty() {
             return Err(SimError::InvalidParameter {
                 name: "input classes",
@@ -123,13 +151,16 @@ impl SimConfig {
             u("groups", c.groups, 1, 1_000_000, "[1, 1000000]")?;
             if let Some(c0) = c.c0 {
                 range("c0", c0, "[-1, 1]", (-1.0..=1.0).contains(&c0))?;
-                if c.partners == 0 {
-                    return Err(SimError::InvalidParameter {
-                        name: "partners",
-                        value: 0.0,
-                        valid: "[1, inf) when c0 is given",
-                    });
-                }
+            }
+            // Bounded before the class's size is computed (which would
+            // overflow for an absurd count).
+            let (lo, valid) = if c.c0.is_some() {
+                (1, "[1, 10000000] when c0 is given")
+            } else {
+                (0, "[0, 10000000]")
+            };
+            u("partners", c.partners, lo, MAX_INPUTS, valid)?;
+            if c.c0.is_some() {
                 u(
                     "input_dim",
                     self.input_dim,
@@ -140,7 +171,7 @@ impl SimConfig {
             }
         }
         let total: usize = self.inputs.iter().map(InputClass::len).sum();
-        u("inputs", total, 1, 10_000_000, "[1, 10000000]")?;
+        u("inputs", total, 1, MAX_INPUTS, "[1, 10000000]")?;
         // Per concurrent network: activations, inputs, noise scratch and the
         // weight matrix (and the backward pass's buffers and checkpoints).
         let elem = match self.precision {
@@ -157,11 +188,79 @@ impl SimConfig {
                 };
         let concurrent = self.networks.min(rayon::current_num_threads().max(1)) as f64;
         noisyprop_engine::check_memory("the simulation", per_net * concurrent)?;
-        Ok(NoiseSampler::new(&self.noise)?)
+        Ok(NoiseSampler::new(self.network.noise())?)
     }
 
     /// Total number of input vectors.
     pub fn batch(&self) -> usize {
         self.inputs.iter().map(InputClass::len).sum()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn good() -> SimConfig {
+        SimConfig {
+            network: Network::default(),
+            width: 8,
+            input_dim: 8,
+            depth: 2,
+            networks: 2,
+            inputs: vec![InputClass {
+                q0: 1.0,
+                c0: Some(0.5),
+                groups: 3,
+                partners: 1,
+            }],
+            input_activation: true,
+            backward: false,
+            precision: Precision::F32,
+            seed: 0,
+            memory_limit: 1 << 20,
+        }
+    }
+
+    /// The name and message of the error `edit` provokes.
+    fn rejected(edit: impl Fn(&mut InputClass)) -> (&'static str, String) {
+        let mut cfg = good();
+        edit(&mut cfg.inputs[0]);
+        match cfg.validate() {
+            Err(e @ SimError::InvalidParameter { name, .. }) => (name, e.to_string()),
+            other => panic!("expected InvalidParameter, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn groups_and_partners_are_named_for_what_is_wrong() {
+        assert!(good().validate().is_ok());
+        // No base vectors: groups, whatever the partners.
+        let (name, msg) = rejected(|c| c.groups = 0);
+        assert_eq!(name, "groups");
+        assert!(msg.starts_with("groups = 0"), "{msg}");
+        let (name, _) = rejected(|c| (c.groups, c.partners) = (0, 0));
+        assert_eq!(name, "groups");
+        let (name, _) = rejected(|c| c.groups = 2_000_000);
+        assert_eq!(name, "groups");
+        // No partners although c0 is given: partners, not groups.
+        let (name, msg) = rejected(|c| c.partners = 0);
+        assert_eq!(name, "partners");
+        assert!(
+            msg.starts_with("partners = 0") && msg.contains("when c0 is given"),
+            "{msg}"
+        );
+        // Absurd partner counts are partners too (not an overflow, not "inputs").
+        for c0 in [Some(0.5), None] {
+            let (name, msg) = rejected(|c| (c.c0, c.partners) = (c0, usize::MAX));
+            assert_eq!(name, "partners", "{msg}");
+        }
+        // Independent inputs need no partners.
+        let mut cfg = good();
+        (cfg.inputs[0].c0, cfg.inputs[0].partners) = (None, 0);
+        assert!(cfg.validate().is_ok());
+        // Each within range but too many in all: inputs.
+        let (name, _) = rejected(|c| (c.groups, c.partners) = (1_000_000, 10));
+        assert_eq!(name, "inputs");
     }
 }

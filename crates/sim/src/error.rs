@@ -8,7 +8,7 @@ use thiserror::Error;
 #[non_exhaustive]
 pub enum SimError {
     /// A parameter is out of range.
-    #[error("{name} = {value} is out of range; valid range is {valid}")]
+    #[error("{name} = {} is out of range; valid range is {valid}", noisyprop_theory::fmt_num(*.value))]
     InvalidParameter {
         /// The parameter.
         name: &'static str,

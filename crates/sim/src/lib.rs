@@ -30,7 +30,7 @@ pub mod theory;
 pub mod verdict;
 
 use rayon::prelude::*;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use noisyprop_engine::Threads;
 
@@ -38,10 +38,12 @@ pub use config::{InputClass, Precision, SimConfig};
 pub use error::SimError;
 pub use stats::Summary;
 pub use theory::{TheoryLayers, theory};
-pub use verdict::{Check, Verdict, verdict};
+pub use verdict::{Check, Quantity, Verdict, verdict};
 
-/// Summaries of one layer of one input class.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+/// Summaries of one layer of one input class. Intervals lie in each
+/// quantity's range: [0, ∞) for `q` and `grad_q`, [−1, 1] for the
+/// correlations (see [`Summary`]).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct LayerSummary {
     /// Layer index (0 = input).
     pub layer: usize,
@@ -58,7 +60,7 @@ pub struct LayerSummary {
 }
 
 /// Results for one input class.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ClassResult {
     /// The class.
     pub class: InputClass,
@@ -67,7 +69,7 @@ pub struct ClassResult {
 }
 
 /// The result of [`simulate`].
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct SimResult {
     /// Per input class.
     pub classes: Vec<ClassResult>,
@@ -118,14 +120,15 @@ pub fn simulate(cfg: &SimConfig, progress: &(dyn Fn() + Sync)) -> Result<SimResu
             let layers = (0..=cfg.depth)
                 .map(|l| LayerSummary {
                     layer: l,
-                    q: Summary::of(&gather(&|r| &r.q, l)),
-                    c: has_pairs(ci).then(|| Summary::of(&gather(&|r| &r.c, l))),
-                    c_pearson: has_pairs(ci).then(|| Summary::of(&gather(&|r| &r.c_pearson, l))),
+                    q: Summary::nonnegative(&gather(&|r| &r.q, l)),
+                    c: has_pairs(ci).then(|| Summary::correlation(&gather(&|r| &r.c, l))),
+                    c_pearson: has_pairs(ci)
+                        .then(|| Summary::correlation(&gather(&|r| &r.c_pearson, l))),
                     grad_q: cfg
                         .backward
-                        .then(|| Summary::of(&gather(&|r| &r.grad_q, l))),
+                        .then(|| Summary::nonnegative(&gather(&|r| &r.grad_q, l))),
                     grad_c: (cfg.backward && has_pairs(ci))
-                        .then(|| Summary::of(&gather(&|r| &r.grad_c, l))),
+                        .then(|| Summary::correlation(&gather(&|r| &r.grad_c, l))),
                 })
                 .collect();
             ClassResult {

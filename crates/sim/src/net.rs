@@ -98,7 +98,7 @@ impl Net<'_> {
 
     fn weights<T: Real>(&self, l: usize, w: &mut [T]) {
         let fan_in = self.fan_in(l);
-        let std = (self.cfg.sigma_w2 / fan_in as f64).sqrt();
+        let std = (self.cfg.network.sigma_w2() / fan_in as f64).sqrt();
         rng::fill_normal(
             &mut w[..self.cfg.width * fan_in],
             std,
@@ -111,7 +111,7 @@ impl Net<'_> {
     fn layer_input<T: Real>(&self, l: usize, h: &[T], xt: &mut [T], factor: Option<&mut [T]>) {
         let len = self.batch * self.fan_in(l);
         if self.noisy(l) {
-            act::forward(self.cfg.activation, &h[..len], &mut xt[..len]);
+            act::forward(self.cfg.network.activation(), &h[..len], &mut xt[..len]);
             let k = self.key.child(rng::tags::NOISE).child(l as u64);
             self.sampler
                 .apply(k, 0, &mut xt[..len], factor.map(|f| &mut f[..len]));
@@ -139,11 +139,11 @@ impl Net<'_> {
             T::ZERO,
             self.threads,
         );
-        if self.cfg.sigma_b2 > 0.0 {
+        if self.cfg.network.sigma_b2() > 0.0 {
             let mut bias = vec![T::ZERO; n];
             rng::fill_normal(
                 &mut bias,
-                self.cfg.sigma_b2.sqrt(),
+                self.cfg.network.sigma_b2().sqrt(),
                 self.key.child(rng::tags::BIASES).child(l as u64 + 1),
             );
             for row in out[..b * n].chunks_exact_mut(n) {
@@ -179,7 +179,11 @@ impl Net<'_> {
         );
         if self.noisy(l) {
             self.layer_input(l, h, scratch, Some(factor));
-            act::backward_in_place(self.cfg.activation, &h[..b * k], &mut delta[..b * k]);
+            act::backward_in_place(
+                self.cfg.network.activation(),
+                &h[..b * k],
+                &mut delta[..b * k],
+            );
             delta[..b * k]
                 .iter_mut()
                 .zip(&factor[..b * k])

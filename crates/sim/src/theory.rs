@@ -20,8 +20,10 @@ pub struct TheoryLayers {
     pub grad_c: Vec<f64>,
 }
 
-/// The theory for every class of `cfg`, computed for `net` (normally the
-/// simulated network; a different one to test the verdict).
+/// The theory for every class of `cfg`, computed for `net`: normally the
+/// simulated network, `&cfg.network`; a different one (e.g. a wrong noise)
+/// tests the verdict. Only `net`'s parameters enter the maps; `cfg` gives
+/// the layers, widths, input classes and the input convention.
 ///
 /// With `input_activation` the maps apply from the input (it is h⁰). On the
 /// raw input the first layer is linear: q¹ = σ_w² q⁰ + σ_b²,

@@ -17,21 +17,46 @@
 //! leaves the floating-point range there. The run passes when every check
 //! does.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::stats::{Summary, t_quantile};
 use crate::theory::TheoryLayers;
 use crate::{ClassResult, Precision};
 
+/// The quantity a check compares.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Quantity {
+    /// The variance q^l.
+    Q,
+    /// The correlation c^l of input pairs.
+    C,
+    /// The gradient's second moment.
+    GradQ,
+    /// The correlation of the two inputs' gradients.
+    GradC,
+}
+
+impl std::fmt::Display for Quantity {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Quantity::Q => "q",
+            Quantity::C => "c",
+            Quantity::GradQ => "grad_q",
+            Quantity::GradC => "grad_c",
+        })
+    }
+}
+
 /// One comparison.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct Check {
     /// Input class index.
     pub class: usize,
     /// Layer.
     pub layer: usize,
     /// `q`, `c`, `grad_q` or `grad_c`.
-    pub quantity: &'static str,
+    pub quantity: Quantity,
     /// Theory value.
     pub theory: f64,
     /// Simulation mean.
@@ -43,7 +68,7 @@ pub struct Check {
 }
 
 /// The outcome of a comparison.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Verdict {
     /// PASS (true) or FAIL.
     pub pass: bool,
@@ -55,8 +80,8 @@ pub struct Verdict {
     pub t: f64,
     /// Finite-width allowance 1/√width.
     pub allowance: f64,
-    /// The rule in words.
-    pub rule: &'static str,
+    /// The rule in words ([`RULE`]).
+    pub rule: String,
     /// The failed checks, worst (largest excess over the band) first, at most 20.
     pub failures: Vec<Check>,
 }
@@ -78,11 +103,11 @@ pub fn verdict(
     };
     type Get = fn(&crate::LayerSummary) -> Option<Summary>;
     type TheoryGet = fn(&TheoryLayers) -> &Vec<f64>;
-    let quantities: [(&'static str, bool, Get, TheoryGet); 4] = [
-        ("q", true, |l| Some(l.q), |t| &t.q),
-        ("c", false, |l| l.c, |t| &t.c),
-        ("grad_q", true, |l| l.grad_q, |t| &t.grad_q),
-        ("grad_c", false, |l| l.grad_c, |t| &t.grad_c),
+    let quantities: [(Quantity, bool, Get, TheoryGet); 4] = [
+        (Quantity::Q, true, |l| Some(l.q), |t| &t.q),
+        (Quantity::C, false, |l| l.c, |t| &t.c),
+        (Quantity::GradQ, true, |l| l.grad_q, |t| &t.grad_q),
+        (Quantity::GradC, false, |l| l.grad_c, |t| &t.grad_c),
     ];
     // Collect the comparisons first to know m.
     let mut pending = Vec::new();
@@ -93,7 +118,7 @@ pub fn verdict(
                 continue;
             }
             for (name, relative, get, tget) in quantities {
-                let grad = name.starts_with("grad");
+                let grad = matches!(name, Quantity::GradQ | Quantity::GradC);
                 if grad && layer.layer == depth {
                     continue;
                 }
@@ -155,7 +180,7 @@ pub fn verdict(
         failed,
         t,
         allowance,
-        rule: RULE,
+        rule: RULE.to_string(),
         failures: checks,
     }
 }

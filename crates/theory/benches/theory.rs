@@ -7,8 +7,8 @@ use criterion::{Criterion, criterion_group, criterion_main};
 use std::hint::black_box;
 
 use noisyprop_theory::{
-    Activation, AnalysisOptions, Grid, Integration, MeanField, Network, Noise, NoiseLaw, PhaseAxis,
-    PhaseSpec, VarianceRegime, analyze, phase_diagram,
+    Activation, AnalysisOptions, Integration, MeanField, Network, Noise, NoiseLaw, PhaseAxis,
+    PhaseSpec, Sweep, VarianceRegime, analyze, phase_diagram,
 };
 
 fn relu_fixed_point(c: &mut Criterion) {
@@ -50,13 +50,13 @@ fn tanh_analysis(c: &mut Criterion) {
 fn relu_phase(c: &mut Criterion) {
     let net = Network::new(Activation::Relu, Noise::none(), 1.0, 0.0).unwrap();
     let spec = PhaseSpec {
-        x: Grid {
+        x: Sweep {
             min: 0.1,
             max: 4.0,
             n: 1000,
             log: false,
         },
-        y: Grid {
+        y: Sweep {
             min: 1.0,
             max: 3.0,
             n: 1000,
@@ -73,7 +73,7 @@ fn relu_phase(c: &mut Criterion) {
         b.iter(|| black_box(phase_diagram(&net, &spec).unwrap()))
     });
     let spec_b = PhaseSpec {
-        y: Grid {
+        y: Sweep {
             min: 0.0,
             max: 1.0,
             n: 1000,
@@ -82,7 +82,9 @@ fn relu_phase(c: &mut Criterion) {
         y_axis: PhaseAxis::SigmaB2,
         ..spec
     };
-    let noisy = net.with_noise(Noise::from_law(NoiseLaw::Dropout { keep: 0.8 }));
+    let noisy = net
+        .with_noise(Noise::from_law(NoiseLaw::Dropout { keep: 0.8 }))
+        .unwrap();
     g.bench_function("relu_phase_1000x1000_sigma_w2_sigma_b2", |b| {
         b.iter(|| black_box(phase_diagram(&noisy, &spec_b).unwrap()))
     });

@@ -26,7 +26,7 @@
 //! both inputs — which keeps them at 1e-12 or better, including c → 1 where the
 //! two kink lines merge. Every analysis reports its own n vs 2n error estimate.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use std::fmt;
 use std::str::FromStr;
 
@@ -41,8 +41,10 @@ pub const SELU_ALPHA: f64 = 1.673_263_242_354_377_3;
 const FRAC_1_SQRT_2PI: f64 = 0.398_942_280_401_432_7;
 
 /// An activation function φ. Build one with [`str::parse`] or directly.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
-#[serde(tag = "name", rename_all = "kebab-case")]
+///
+/// Serialised as its canonical spec string (`"relu"`,
+/// `"leaky-relu:slope=0.01"`), through `Display` and `FromStr`.
+#[derive(Debug, Clone, Copy, PartialEq)]
 pub enum Activation {
     /// max(0, x).
     Relu,
@@ -80,6 +82,35 @@ pub enum Activation {
 pub const ACTIVATION_NAMES: &str = "relu, leaky-relu:slope=A, linear, abs, erf, tanh, sigmoid, gelu, silu (swish), elu[:alpha=A], selu, softplus";
 
 impl Activation {
+    /// Checks the activation's parameter (the leaky slope is finite, ELU's α
+    /// is positive): the one place these ranges are written.
+    ///
+    /// # Errors
+    /// [`TheoryError::InvalidParameter`] naming the parameter and its range.
+    pub fn validate(&self) -> Result<(), TheoryError> {
+        match *self {
+            Activation::LeakyRelu { slope } => {
+                check("leaky-relu", "slope", slope, "(-inf, inf), finite", |_| {
+                    true
+                })?;
+            }
+            Activation::Elu { alpha } => {
+                check("elu", "alpha", alpha, "(0, inf)", |a| a > 0.0)?;
+            }
+            Activation::Relu
+            | Activation::Linear
+            | Activation::Abs
+            | Activation::Erf
+            | Activation::Tanh
+            | Activation::Sigmoid
+            | Activation::Gelu
+            | Activation::Silu
+            | Activation::Selu
+            | Activation::Softplus => {}
+        }
+        Ok(())
+    }
+
     /// The slope on the negative side when φ is piecewise linear with a single
     /// kink at 0 and slope 1 on the positive side (the ReLU family), else `None`.
     pub fn negative_slope(&self) -> Option<f64> {
@@ -255,6 +286,19 @@ impl fmt::Display for Activation {
             Activation::Selu => write!(f, "selu"),
             Activation::Softplus => write!(f, "softplus"),
         }
+    }
+}
+
+impl Serialize for Activation {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
+impl<'de> Deserialize<'de> for Activation {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(d)?;
+        text.parse().map_err(serde::de::Error::custom)
     }
 }
 

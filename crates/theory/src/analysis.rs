@@ -1,7 +1,7 @@
 //! One call that computes everything the theory says about a network, with
 //! an error estimate for the quadrature.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::correlation_map::CorrelationBasis;
 use crate::depth::{FloatFormat, RangeExit, trainable_depth};
@@ -9,7 +9,7 @@ use crate::error::{TheoryError, check};
 use crate::gauss::Method;
 use crate::mean_field::{Integration, MAX_NODES, MeanField, Network};
 use crate::noise::NoiseStage;
-use crate::variance_map::VarianceRegime;
+use crate::variance_map::{RegimeKind, VarianceRegime};
 
 /// Relative n vs 2n difference below which adaptive quadrature stops.
 pub const QUADRATURE_TOLERANCE: f64 = 1e-10;
@@ -59,7 +59,7 @@ impl AnalysisOptions {
 }
 
 /// Depth at which the variance leaves each format's range.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, Default)]
 pub struct RangeExitDepths {
     /// IEEE half.
     pub f16: Option<f64>,
@@ -72,7 +72,7 @@ pub struct RangeExitDepths {
 }
 
 /// How the numbers were integrated.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct IntegrationReport {
     /// Method and nodes.
     #[serde(flatten)]
@@ -83,7 +83,7 @@ pub struct IntegrationReport {
 }
 
 /// Everything the theory says about one network (spec 2).
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Analysis {
     /// Canonical activation spec.
     pub activation: String,
@@ -110,7 +110,7 @@ pub struct Analysis {
     /// Why no critical σ_w² exists.
     pub critical_reason: Option<String>,
     /// Variance regime (kebab-case name).
-    pub regime: &'static str,
+    pub regime: RegimeKind,
     /// The regime in words.
     pub regime_description: String,
     /// Per-layer factor of the variance in this regime.
@@ -229,7 +229,7 @@ fn analyze_with(net: &Network, mf: &MeanField, opts: &AnalysisOptions) -> Analys
         critical_sigma_w2: critical.as_ref().ok().map(|c| c.sigma_w2),
         critical_q_star: critical.as_ref().ok().and_then(|c| c.q_star),
         critical_reason: critical.as_ref().err().map(|e| e.reason.clone()),
-        regime: regime.name(),
+        regime: regime.kind(),
         regime_description: regime.describe(),
         per_layer_growth: regime.per_layer_factor(),
         per_layer_increment: match regime {
@@ -300,7 +300,7 @@ mod tests {
         )
         .unwrap();
         let a = analyze(&net, &AnalysisOptions::default()).unwrap();
-        assert_eq!(a.regime, "marginal");
+        assert_eq!(a.regime.name(), "marginal");
         assert_eq!(a.q_star, Some(1.0));
         assert!((a.critical_sigma_w2.unwrap() - 1.2).abs() < 1e-15);
         assert!((a.chi_1 - 1.0).abs() < 1e-15);
@@ -322,7 +322,7 @@ mod tests {
             "{:?}",
             a.integration
         );
-        assert_eq!(a.regime, "fixed-point");
+        assert_eq!(a.regime.name(), "fixed-point");
         // Fixed nodes: a coarse rule has a visible but honest error estimate.
         let coarse = analyze(
             &net,

@@ -15,7 +15,7 @@
 //! f(c) = (1/μ₂)[(c·asin c + √(1 − c²))/π + c/2], valid off criticality too
 //! (spec D7).
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::Activation;
 use crate::gauss::{DualSeries, GaussKernel};
@@ -25,7 +25,7 @@ use crate::variance_map::VarianceRegime;
 
 /// At which input variance the correlation map was evaluated for its fixed
 /// point.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum CorrelationBasis {
     /// At the variance fixed point q*.
@@ -73,7 +73,7 @@ pub struct CorrelationMap {
 }
 
 /// The attracting fixed point of a correlation map.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct CorrelationFixedPoint {
     /// c*.
     pub c_star: f64,

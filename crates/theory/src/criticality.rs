@@ -11,14 +11,17 @@
 //! q alone; its first crossing of 1 on a log grid of q is refined by Brent's
 //! method and kept if the fixed point is stable.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
-use crate::mean_field::MeanField;
+use crate::activation::Activation;
+use crate::error::TheoryError;
+use crate::mean_field::{Integration, MeanField, Network};
+use crate::noise::Noise;
 use crate::roots::brent;
 use crate::spec::fmt_num;
 
 /// A critical initialisation.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct CriticalPoint {
     /// σ_w² with χ₁ = 1.
     pub sigma_w2: f64,
@@ -28,12 +31,40 @@ pub struct CriticalPoint {
 }
 
 /// Why no critical initialisation exists.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct NoCriticalPoint {
     /// Machine-readable reason: `additive-noise`, `bias`, `no-crossing`.
     pub code: &'static str,
     /// The reason in words.
     pub reason: String,
+}
+
+impl Network {
+    /// The network of `activation` and `noise` at its critical σ_w² for
+    /// `sigma_b2` (χ₁ = 1 at q*), with the critical point: the one place a
+    /// critical initialisation is resolved (CLI, training, predictions). The
+    /// mean field is evaluated at a fixed order ([`MeanField::at_fixed_order`]).
+    ///
+    /// # Errors
+    /// [`TheoryError::InvalidParameter`] for invalid parameters, and
+    /// [`TheoryError::NoCriticalPoint`] with the reason when none exists.
+    pub fn critical(
+        activation: Activation,
+        noise: Noise,
+        sigma_b2: f64,
+        integration: Integration,
+    ) -> Result<(Network, CriticalPoint), TheoryError> {
+        let probe = Network::new(activation, noise, 1.0, sigma_b2)?;
+        let cp = MeanField::at_fixed_order(&probe, integration)
+            .critical_sigma_w2()
+            .map_err(|e| TheoryError::NoCriticalPoint {
+                network: format!("`{activation}` with noise `{}`", probe.noise()),
+                sigma_b2,
+                code: e.code,
+                reason: e.reason,
+            })?;
+        Ok((probe.with_sigma_w2(cp.sigma_w2)?, cp))
+    }
 }
 
 impl MeanField {

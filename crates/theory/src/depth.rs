@@ -1,7 +1,7 @@
 //! Depth predictions: the trainable depth k·ξ_c (spec 2.9) and the depth at
 //! which the variance leaves a floating-point format's range (spec 2.6).
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use std::fmt;
 
 use crate::mean_field::MeanField;
@@ -14,7 +14,7 @@ pub fn trainable_depth(xi_c: Option<f64>, k: f64) -> Option<f64> {
 }
 
 /// A floating-point format.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum FloatFormat {
     /// IEEE half precision.
@@ -73,7 +73,7 @@ impl fmt::Display for FloatFormat {
 }
 
 /// Which edge of the range the variance leaves through.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum RangeExit {
     /// Above the largest finite value.

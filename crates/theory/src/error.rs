@@ -10,7 +10,7 @@ use thiserror::Error;
 #[non_exhaustive]
 pub enum TheoryError {
     /// A numeric parameter is NaN, infinite or outside its valid range.
-    #[error("`{context}`: {name} = {value} is out of range; valid range is {valid}")]
+    #[error("`{context}`: {name} = {} is out of range; valid range is {valid}", crate::spec::fmt_num(*.value))]
     InvalidParameter {
         /// Where the parameter appeared (a noise spec, an activation, a flag).
         context: String,
@@ -50,6 +50,18 @@ pub enum TheoryError {
         text: String,
         /// How it should look.
         hint: String,
+    },
+    /// A critical initialisation was asked for where none exists.
+    #[error("no critical σ_w² exists for {network} at σ_b² = {sigma_b2}: {reason}")]
+    NoCriticalPoint {
+        /// Activation and noise, as text.
+        network: String,
+        /// σ_b² of the request.
+        sigma_b2: f64,
+        /// Machine-readable reason ([`crate::NoCriticalPoint::code`]).
+        code: &'static str,
+        /// Why, in words.
+        reason: String,
     },
     /// A grid was asked for with no points or an invalid range.
     #[error("invalid grid for {axis}: {reason}")]

@@ -28,7 +28,7 @@
 //! So every quadrature activation uses [`Method::GaussLegendre`] by default;
 //! [`Method::GaussHermite`] remains selectable for cross-checks.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use std::f64::consts::PI;
 
 use crate::activation::Activation;
@@ -57,7 +57,7 @@ pub struct CrossMoments {
 }
 
 /// How a kernel integrates.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "method", rename_all = "kebab-case")]
 pub enum Method {
     /// Exact closed forms.

@@ -12,12 +12,13 @@
 //!
 //! Additive noise does not enter the backward factors (∂x̃/∂x = 1).
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
+use crate::error::{TheoryError, check};
 use crate::mean_field::MeanField;
 
 /// Theory of one layer of the backward pass.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct GradientLayer {
     /// Layer index l (the gradient with respect to h^l).
     pub layer: usize,
@@ -66,6 +67,72 @@ impl MeanField {
             };
         }
         out
+    }
+}
+
+/// One layer of a forward-and-backward trajectory ([`MeanField::trajectory`]).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct TrajectoryLayer {
+    /// Layer l (0 = input).
+    pub layer: usize,
+    /// q^l.
+    pub q: f64,
+    /// c^l.
+    pub c: f64,
+    /// χ₁ at q^l: factor of the gradient's second moment from layer l+1 to l.
+    pub chi_1: f64,
+    /// E[(δ^l)²] relative to the top layer.
+    pub grad_second_moment: f64,
+    /// Correlation of the two inputs' gradients at layer l.
+    pub grad_correlation: f64,
+}
+
+/// Deepest trajectory [`MeanField::trajectory`] computes.
+pub const MAX_TRAJECTORY_DEPTH: usize = 1_000_000;
+
+impl MeanField {
+    /// The variance q^l and correlation c^l of two inputs of variance `q0` and
+    /// correlation `c0` for l = 0..=`depth` (spec 2.1, 2.7), with χ₁(q^l) and
+    /// the backward theory from a top gradient of correlation
+    /// `top_grad_correlation` (spec 2.11).
+    ///
+    /// # Errors
+    /// [`TheoryError::InvalidParameter`]: q⁰ ∉ (0, ∞), c⁰ or the top
+    /// correlation ∉ [−1, 1], depth > [`MAX_TRAJECTORY_DEPTH`].
+    pub fn trajectory(
+        &self,
+        q0: f64,
+        c0: f64,
+        depth: usize,
+        top_grad_correlation: f64,
+    ) -> Result<Vec<TrajectoryLayer>, TheoryError> {
+        check("--q0", "q0", q0, "(0, inf)", |q| q > 0.0)?;
+        check("--c0", "c0", c0, "[-1, 1]", |c| (-1.0..=1.0).contains(&c))?;
+        check(
+            "--top-grad-correlation",
+            "top_grad_correlation",
+            top_grad_correlation,
+            "[-1, 1]",
+            |c| (-1.0..=1.0).contains(&c),
+        )?;
+        check("--depth", "depth", depth as f64, "[0, 1000000]", |d| {
+            d <= MAX_TRAJECTORY_DEPTH as f64
+        })?;
+        let fwd = self.correlation_trajectory(q0, c0, depth);
+        let grad = self.gradient_trajectory(&fwd, top_grad_correlation);
+        Ok(fwd
+            .iter()
+            .zip(&grad)
+            .enumerate()
+            .map(|(l, (&(q, c), gl))| TrajectoryLayer {
+                layer: l,
+                q,
+                c,
+                chi_1: self.chi_1(q),
+                grad_second_moment: gl.second_moment,
+                grad_correlation: gl.correlation,
+            })
+            .collect())
     }
 }
 

@@ -41,7 +41,8 @@
 //! | module | contents |
 //! |---|---|
 //! | [`activation`] | φ, its derivatives, which expectations are closed form |
-//! | [`noise`] | noise laws, stacks, framework spellings |
+//! | [`noise`] | noise laws, stacks |
+//! | [`frameworks`] | framework noise layers read from code, critical init written as code |
 //! | [`quadrature`] | Gauss–Hermite / split Gauss–Legendre / polar rules |
 //! | [`gauss`] | Gaussian expectations of φ (closed form or quadrature) |
 //! | [`mean_field`] | [`Network`] and [`MeanField`] |
@@ -61,6 +62,7 @@ pub mod correlation_map;
 pub mod criticality;
 pub mod depth;
 mod error;
+pub mod frameworks;
 pub mod gauss;
 pub mod gradient;
 pub mod mean_field;
@@ -82,9 +84,14 @@ pub use correlation_map::{CorrelationBasis, CorrelationFixedPoint, CorrelationMa
 pub use criticality::{CriticalPoint, NoCriticalPoint};
 pub use depth::{FloatFormat, RangeExit, trainable_depth};
 pub use error::TheoryError;
+pub use frameworks::{Framework, init_code};
 pub use gauss::{CrossMoments, GaussKernel, Method, Moments};
-pub use gradient::GradientLayer;
-pub use mean_field::{Integration, MeanField, Network, QuadratureRule};
+pub use gradient::{GradientLayer, TrajectoryLayer};
+pub use mean_field::{FIXED_NODES, Integration, MeanField, Network, QuadratureRule};
 pub use noise::{FrameworkReading, NOISE_KINDS, Noise, NoiseEffect, NoiseLaw, NoiseStage};
-pub use phase::{Grid, PhaseAxis, PhaseCell, PhaseDiagram, PhaseSpec, phase_diagram};
-pub use variance_map::VarianceRegime;
+pub use phase::{
+    PhaseAxis, PhaseCell, PhaseDiagram, PhaseSpec, Sweep, phase_diagram,
+    phase_diagram_with_progress,
+};
+pub use spec::{canonical, fmt_num, fmt_short};
+pub use variance_map::{RegimeKind, VarianceRegime};

@@ -1,6 +1,6 @@
 //! The network under study and the mean-field object that evaluates its maps.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::activation::Activation;
 use crate::error::{TheoryError, check};
@@ -10,8 +10,13 @@ use crate::noise::Noise;
 /// A random fully connected noisy network in the mean-field limit (spec 1.1):
 /// `h^l = W^l (φ(h^{l−1}) ⊙ ε) + b^l`, W ~ N(0, σ_w²/N), b ~ N(0, σ_b²).
 ///
-/// Validated at construction: σ_w² > 0 and σ_b² ≥ 0, both finite.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+/// The one description of a network's activation, noise and
+/// initialisation, used by the theory, the simulator, the CPU engine and the
+/// GPU. Validated at construction (σ_w² > 0 and σ_b² ≥ 0, both finite; the
+/// activation's and every noise law's parameters in range), so a `Network`
+/// that exists is valid; deserialising validates too.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(try_from = "NetworkFields")]
 pub struct Network {
     activation: Activation,
     noise: Noise,
@@ -23,7 +28,8 @@ impl Network {
     /// Builds a network description.
     ///
     /// # Errors
-    /// [`TheoryError::InvalidParameter`] when σ_w² ∉ (0, ∞) or σ_b² ∉ [0, ∞).
+    /// [`TheoryError::InvalidParameter`] when σ_w² ∉ (0, ∞), σ_b² ∉ [0, ∞),
+    /// or a parameter of the activation or of a noise law is out of range.
     pub fn new(
         activation: Activation,
         noise: Noise,
@@ -32,6 +38,8 @@ impl Network {
     ) -> Result<Self, TheoryError> {
         check("--sigma-w2", "sigma_w2", sigma_w2, "(0, inf)", |x| x > 0.0)?;
         check("--sigma-b2", "sigma_b2", sigma_b2, "[0, inf)", |x| x >= 0.0)?;
+        activation.validate()?;
+        noise.validate()?;
         Ok(Network {
             activation,
             noise,
@@ -57,11 +65,11 @@ impl Network {
     }
 
     /// The same network with another noise stack.
-    pub fn with_noise(&self, noise: Noise) -> Self {
-        Network {
-            noise,
-            ..self.clone()
-        }
+    ///
+    /// # Errors
+    /// As [`Network::new`].
+    pub fn with_noise(&self, noise: Noise) -> Result<Self, TheoryError> {
+        Network::new(self.activation, noise, self.sigma_w2, self.sigma_b2)
     }
 
     /// φ.
@@ -79,6 +87,34 @@ impl Network {
     /// σ_b².
     pub fn sigma_b2(&self) -> f64 {
         self.sigma_b2
+    }
+}
+
+impl Default for Network {
+    /// A He-initialised ReLU network without noise or bias (σ_w² = 2).
+    fn default() -> Self {
+        Network {
+            activation: Activation::Relu,
+            noise: Noise::none(),
+            sigma_w2: 2.0,
+            sigma_b2: 0.0,
+        }
+    }
+}
+
+/// The serialised fields of a [`Network`], validated on the way in.
+#[derive(Deserialize)]
+struct NetworkFields {
+    activation: Activation,
+    noise: Noise,
+    sigma_w2: f64,
+    sigma_b2: f64,
+}
+
+impl TryFrom<NetworkFields> for Network {
+    type Error = TheoryError;
+    fn try_from(f: NetworkFields) -> Result<Self, TheoryError> {
+        Network::new(f.activation, f.noise, f.sigma_w2, f.sigma_b2)
     }
 }
 
@@ -151,6 +187,10 @@ impl Integration {
 pub const DEFAULT_NODES: usize = 32;
 /// Highest order adaptive quadrature goes to.
 pub const MAX_NODES: usize = 256;
+/// Nodes used when the order is not given and no adaptive analysis runs (the
+/// critical solver, trajectories): the order the adaptive analysis settles at
+/// for typical q (n vs 2n ≤ 1e-10).
+pub const FIXED_NODES: usize = 64;
 
 /// A network's mean-field parameters together with the kernel that integrates
 /// its activation: the object every map and fixed point is computed from.
@@ -170,6 +210,15 @@ impl MeanField {
     /// starting order [`DEFAULT_NODES`] when adaptive).
     pub fn new(net: &Network, integration: Integration) -> Self {
         MeanField::with_kernel(net, integration.kernel(net.activation()))
+    }
+
+    /// The mean field of `net` at a fixed quadrature order: the order
+    /// `integration` gives, else [`FIXED_NODES`].
+    pub fn at_fixed_order(net: &Network, integration: Integration) -> Self {
+        let kernel = integration
+            .kernel(net.activation())
+            .with_nodes(integration.nodes.unwrap_or(FIXED_NODES));
+        MeanField::with_kernel(net, kernel)
     }
 
     /// The mean field of `net` with an explicit kernel.

@@ -38,16 +38,24 @@
 //! `GaussianDropout(rate)` (Keras) is multiplicative N(1, rate/(1 − rate)), so
 //! μ₂ = 1/(1 − rate); `GaussianNoise(stddev)` (Keras) is additive N(0, stddev²).
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use std::fmt;
+use std::str::FromStr;
 
 use crate::error::{TheoryError, check};
+pub use crate::frameworks::FrameworkReading;
+use crate::frameworks::parse_framework;
 use crate::spec::{Spec, fmt_num};
 
 /// One noise law.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+///
+/// Deliberately exhaustive (no `#[non_exhaustive]`): every `match` on a law,
+/// in this crate and in the engine, names every law, so a new law fails to
+/// compile wherever it is not yet handled (theory: [`NoiseLaw::effect`],
+/// [`NoiseLaw::validate`], `Display`; engine: sampling and the GPU support
+/// list).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "kebab-case")]
-#[non_exhaustive]
 pub enum NoiseLaw {
     /// No noise (ε ≡ 1).
     None,
@@ -158,7 +166,42 @@ impl NoiseLaw {
     pub fn mu2(&self) -> f64 {
         match self.effect() {
             NoiseEffect::Multiplicative { mu2 } => mu2,
-            _ => 1.0,
+            NoiseEffect::Identity | NoiseEffect::Additive { .. } => 1.0,
+        }
+    }
+
+    /// Checks the law's parameter against its range (the one place the
+    /// ranges are written; parsing and [`crate::Network::new`] call it).
+    /// `context` names where the law came from in the message.
+    ///
+    /// # Errors
+    /// [`TheoryError::InvalidParameter`] naming the parameter, its value and
+    /// the valid range; NaN and infinities are out of range.
+    pub fn validate(&self, context: &str) -> Result<(), TheoryError> {
+        let nonneg = |v: f64| v >= 0.0;
+        let pos = |v: f64| v > 0.0;
+        match *self {
+            NoiseLaw::None => Ok(()),
+            NoiseLaw::Dropout { keep } => {
+                check(context, "keep", keep, "(0, 1]", |p| p > 0.0 && p <= 1.0).map(drop)
+            }
+            NoiseLaw::GaussMult { std } => check(context, "std", std, "[0, inf)", nonneg).map(drop),
+            NoiseLaw::LaplaceMult { scale } => {
+                check(context, "scale", scale, "[0, inf)", nonneg).map(drop)
+            }
+            NoiseLaw::Poisson { rate } => check(context, "rate", rate, "(0, inf)", pos).map(drop),
+            NoiseLaw::Gamma { shape } => check(context, "shape", shape, "(0, inf)", pos).map(drop),
+            NoiseLaw::UniformMult { half_width } => {
+                check(context, "half-width", half_width, "[0, inf)", nonneg).map(drop)
+            }
+            NoiseLaw::Mult { mu2 } => {
+                check(context, "mu2", mu2, "[1, inf)", |m| m >= 1.0).map(drop)
+            }
+            NoiseLaw::GaussAdd { std } => check(context, "std", std, "[0, inf)", nonneg).map(drop),
+            NoiseLaw::LaplaceAdd { scale } => {
+                check(context, "scale", scale, "[0, inf)", nonneg).map(drop)
+            }
+            NoiseLaw::Add { var } => check(context, "var", var, "[0, inf)", nonneg).map(drop),
         }
     }
 
@@ -166,60 +209,35 @@ impl NoiseLaw {
     fn parse_spec(text: &str) -> Result<NoiseLaw, TheoryError> {
         let spec = Spec::parse("noise", text)?;
         let t = spec.text;
+        let one = |name: &'static str| Ok::<f64, TheoryError>(spec.one_of(&[name])?.1);
         let law = match spec.kind.as_str() {
             "none" => {
                 spec.optional(&[])?;
                 NoiseLaw::None
             }
             "dropout" | "bernoulli" => match spec.one_of(&["keep", "drop"])? {
-                ("keep", p) => NoiseLaw::Dropout {
-                    keep: check(t, "keep", p, "(0, 1]", |p| p > 0.0 && p <= 1.0)?,
-                },
+                ("keep", keep) => NoiseLaw::Dropout { keep },
                 (_, r) => NoiseLaw::Dropout {
                     keep: 1.0 - check(t, "drop", r, "[0, 1)", |r| (0.0..1.0).contains(&r))?,
                 },
             },
-            "gauss-mult" | "gaussian-mult" => NoiseLaw::GaussMult {
-                std: check(t, "std", spec.one_of(&["std"])?.1, "[0, inf)", |s| s >= 0.0)?,
-            },
+            "gauss-mult" | "gaussian-mult" => NoiseLaw::GaussMult { std: one("std")? },
             "laplace-mult" => NoiseLaw::LaplaceMult {
-                scale: check(t, "scale", spec.one_of(&["scale"])?.1, "[0, inf)", |s| {
-                    s >= 0.0
-                })?,
+                scale: one("scale")?,
             },
-            "poisson" => NoiseLaw::Poisson {
-                rate: check(t, "rate", spec.one_of(&["rate"])?.1, "(0, inf)", |s| {
-                    s > 0.0
-                })?,
-            },
+            "poisson" => NoiseLaw::Poisson { rate: one("rate")? },
             "gamma" => NoiseLaw::Gamma {
-                shape: check(t, "shape", spec.one_of(&["shape"])?.1, "(0, inf)", |s| {
-                    s > 0.0
-                })?,
+                shape: one("shape")?,
             },
             "uniform-mult" => NoiseLaw::UniformMult {
-                half_width: check(
-                    t,
-                    "half-width",
-                    spec.one_of(&["half-width"])?.1,
-                    "[0, inf)",
-                    |s| s >= 0.0,
-                )?,
+                half_width: one("half-width")?,
             },
-            "mult" => NoiseLaw::Mult {
-                mu2: check(t, "mu2", spec.one_of(&["mu2"])?.1, "[1, inf)", |s| s >= 1.0)?,
-            },
-            "gauss-add" | "gaussian-add" => NoiseLaw::GaussAdd {
-                std: check(t, "std", spec.one_of(&["std"])?.1, "[0, inf)", |s| s >= 0.0)?,
-            },
+            "mult" => NoiseLaw::Mult { mu2: one("mu2")? },
+            "gauss-add" | "gaussian-add" => NoiseLaw::GaussAdd { std: one("std")? },
             "laplace-add" => NoiseLaw::LaplaceAdd {
-                scale: check(t, "scale", spec.one_of(&["scale"])?.1, "[0, inf)", |s| {
-                    s >= 0.0
-                })?,
+                scale: one("scale")?,
             },
-            "add" => NoiseLaw::Add {
-                var: check(t, "var", spec.one_of(&["var"])?.1, "[0, inf)", |s| s >= 0.0)?,
-            },
+            "add" => NoiseLaw::Add { var: one("var")? },
             other => {
                 return Err(TheoryError::Unknown {
                     what: "noise".into(),
@@ -228,6 +246,7 @@ impl NoiseLaw {
                 });
             }
         };
+        law.validate(t)?;
         Ok(law)
     }
 }
@@ -255,7 +274,7 @@ impl fmt::Display for NoiseLaw {
 
 /// One stage of a noise stack: a law, and the framework spelling it was read
 /// from, if any.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct NoiseStage {
     /// The law.
     pub law: NoiseLaw,
@@ -265,17 +284,13 @@ pub struct NoiseStage {
     pub framework: Option<FrameworkReading>,
 }
 
-/// How a framework spelling such as `Dropout(0.2)` was read.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct FrameworkReading {
-    /// The text as given.
-    pub text: String,
-    /// The convention applied, in words.
-    pub convention: String,
-}
-
 /// An ordered stack of noise stages applied to each layer's input.
-#[derive(Debug, Clone, PartialEq, Serialize, Default)]
+///
+/// Serialised as the list of its laws' canonical specs (`["none"]` when
+/// empty), e.g. `["dropout:keep=0.8", "gauss-add:std=1"]`, and read back
+/// through [`Noise::parse_all`]: the form stored in grid cells, so their keys
+/// depend only on the laws.
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct Noise {
     stages: Vec<NoiseStage>,
 }
@@ -328,6 +343,25 @@ impl Noise {
             }
         }
         Ok(Noise { stages })
+    }
+
+    /// The canonical spec of each law, in order; `["none"]` for no noise.
+    pub fn specs(&self) -> Vec<String> {
+        if self.stages.is_empty() {
+            return vec!["none".to_string()];
+        }
+        self.laws().map(|l| l.to_string()).collect()
+    }
+
+    /// Checks every law's parameters ([`NoiseLaw::validate`]).
+    ///
+    /// # Errors
+    /// The first law out of range.
+    pub fn validate(&self) -> Result<(), TheoryError> {
+        for law in self.laws() {
+            law.validate(&law.to_string())?;
+        }
+        Ok(())
     }
 
     /// The stages in order.
@@ -399,117 +433,28 @@ impl fmt::Display for Noise {
     }
 }
 
-/// Reads `Name(args)` as written in PyTorch, Keras, Flax, burn or candle code.
-fn parse_framework(text: &str) -> Result<NoiseStage, TheoryError> {
-    let t = text.trim();
-    let malformed = |hint: &str| TheoryError::Malformed {
-        what: "noise",
-        text: t.to_string(),
-        hint: hint.to_string(),
-    };
-    let (head, rest) = t
-        .split_once('(')
-        .ok_or_else(|| malformed("expected Name(value)"))?;
-    let args = rest
-        .strip_suffix(')')
-        .ok_or_else(|| malformed("missing closing `)`"))?;
-    // `torch.nn.Dropout`, `keras.layers.GaussianNoise`, `DropoutConfig::new`.
-    let path: Vec<&str> = head.split(['.', ':']).filter(|s| !s.is_empty()).collect();
-    let (name, ctor) = match path.as_slice() {
-        [.., n, "new"] => (*n, true),
-        [.., n] => (*n, false),
-        [] => return Err(malformed("missing layer name before `(`")),
-    };
-    // The value: first positional argument, or the documented keyword.
-    let mut value: Option<(String, &str)> = None;
-    for arg in args.split(',').map(str::trim).filter(|a| !a.is_empty()) {
-        match arg.split_once('=') {
-            Some((k, v)) => {
-                let k = k.trim();
-                if matches!(k, "p" | "rate" | "stddev" | "prob") {
-                    value = Some((k.to_string(), v.trim()));
-                } else if !matches!(
-                    k,
-                    "inplace"
-                        | "seed"
-                        | "noise_shape"
-                        | "name"
-                        | "deterministic"
-                        | "rng_collection"
-                ) {
-                    return Err(malformed(&format!(
-                        "unsupported argument `{k}`; give the rate as the first argument"
-                    )));
-                }
-            }
-            None if value.is_none() => value = Some(("value".to_string(), arg)),
-            None => {}
-        }
+impl FromStr for Noise {
+    type Err = TheoryError;
+
+    /// Reads what `Display` writes: stages joined by `, then ` (each a
+    /// `KIND:PARAM=VALUE` spec or a framework spelling), or `none`.
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        let parts: Vec<&str> = text.split(", then ").collect();
+        Noise::parse_all(&parts)
     }
-    let (vname, vtext) = value.ok_or_else(|| malformed("no rate given"))?;
-    let v: f64 = vtext.parse().map_err(|_| TheoryError::NotANumber {
-        context: t.to_string(),
-        name: vname.clone(),
-        text: vtext.to_string(),
-    })?;
-    let (law, convention) = match name {
-        "Dropout" | "DropoutConfig" | "dropout" => {
-            let r = check(t, "drop rate", v, "[0, 1)", |r| (0.0..1.0).contains(&r))?;
-            let keep = 1.0 - r;
-            let who = if name == "DropoutConfig" {
-                "burn `DropoutConfig::new(prob)`"
-            } else if ctor {
-                "candle `Dropout::new(drop_p)`"
-            } else {
-                "PyTorch/Keras/Flax `Dropout(p)`"
-            };
-            (
-                NoiseLaw::Dropout { keep },
-                format!(
-                    "{who}: {} is the DROP probability, so keep p = {} and μ₂ = 1/p = {}",
-                    fmt_num(r),
-                    fmt_num(keep),
-                    fmt_num(1.0 / keep)
-                ),
-            )
-        }
-        "GaussianDropout" => {
-            let r = check(t, "rate", v, "[0, 1)", |r| (0.0..1.0).contains(&r))?;
-            let std = (r / (1.0 - r)).sqrt();
-            (
-                NoiseLaw::GaussMult { std },
-                format!(
-                    "Keras `GaussianDropout(rate)`: multiplicative N(1, rate/(1 − rate)), std = {}, μ₂ = 1/(1 − rate) = {}",
-                    fmt_num(std),
-                    fmt_num(1.0 / (1.0 - r))
-                ),
-            )
-        }
-        "GaussianNoise" => {
-            let s = check(t, "stddev", v, "[0, inf)", |s| s >= 0.0)?;
-            (
-                NoiseLaw::GaussAdd { std: s },
-                format!(
-                    "Keras `GaussianNoise(stddev)`: additive N(0, stddev²), σ_ε² = {}",
-                    fmt_num(s * s)
-                ),
-            )
-        }
-        other => {
-            return Err(TheoryError::Unknown {
-                what: "framework noise layer".into(),
-                name: other.to_string(),
-                valid: "Dropout(R), nn.Dropout(p=R), keras.layers.Dropout(rate=R), DropoutConfig::new(R), Dropout::new(R), GaussianDropout(R), GaussianNoise(S)".into(),
-            });
-        }
-    };
-    Ok(NoiseStage {
-        law,
-        framework: Some(FrameworkReading {
-            text: t.to_string(),
-            convention,
-        }),
-    })
+}
+
+impl Serialize for Noise {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        self.specs().serialize(s)
+    }
+}
+
+impl<'de> Deserialize<'de> for Noise {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let specs = Vec::<String>::deserialize(d)?;
+        Noise::parse_all(&specs).map_err(serde::de::Error::custom)
+    }
 }
 
 #[cfg(test)]

@@ -2,16 +2,18 @@
 //! parallel (rayon), with the critical line χ₁ = 1 of every row.
 
 use rayon::prelude::*;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::correlation_map::CorrelationBasis;
 use crate::depth::trainable_depth;
 use crate::error::{TheoryError, check};
 use crate::mean_field::{Integration, MeanField, Network};
+use crate::variance_map::RegimeKind;
 
-/// A 1-D grid of `n` points from `min` to `max`, linear or logarithmic.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
-pub struct Grid {
+/// A sweep of `n` values from `min` to `max`, linear or logarithmic: one axis
+/// of a phase diagram. Written `MIN:MAX:N` on the command line ([`FromStr`](std::str::FromStr)).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct Sweep {
     /// First value.
     pub min: f64,
     /// Last value.
@@ -22,8 +24,41 @@ pub struct Grid {
     pub log: bool,
 }
 
-impl Grid {
-    /// The grid's values.
+impl std::str::FromStr for Sweep {
+    type Err = TheoryError;
+
+    /// Reads `MIN:MAX:N` (linear), e.g. `0.1:4:200`.
+    fn from_str(s: &str) -> Result<Self, TheoryError> {
+        let bad = || TheoryError::Malformed {
+            what: "sweep",
+            text: s.to_string(),
+            hint: "it should be MIN:MAX:N, e.g. 0.1:4:200".into(),
+        };
+        let parts: Vec<&str> = s.split(':').collect();
+        let [a, b, n] = parts.as_slice() else {
+            return Err(bad());
+        };
+        Ok(Sweep {
+            min: a.trim().parse().map_err(|_| bad())?,
+            max: b.trim().parse().map_err(|_| bad())?,
+            n: n.trim().parse().map_err(|_| bad())?,
+            log: false,
+        })
+    }
+}
+
+impl Sweep {
+    /// The values of a sweep given as flag `what`, checked: 1 to 10000 finite
+    /// values with min ≤ max (and min > 0 when logarithmic).
+    ///
+    /// # Errors
+    /// [`TheoryError::InvalidGrid`] naming the flag and what is wrong.
+    pub fn checked_values(&self, what: &str) -> Result<Vec<f64>, TheoryError> {
+        self.validate(what, f64::NEG_INFINITY, false)?;
+        Ok(self.values())
+    }
+
+    /// The sweep's values.
     pub fn values(&self) -> Vec<f64> {
         if self.n == 1 {
             return vec![self.min];
@@ -78,7 +113,7 @@ impl Grid {
 }
 
 /// What the y axis varies.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum PhaseAxis {
     /// σ_b², with the network's noise.
@@ -89,14 +124,14 @@ pub enum PhaseAxis {
 }
 
 /// One cell of a phase diagram.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct PhaseCell {
     /// σ_w² (x).
     pub sigma_w2: f64,
     /// σ_b² or μ₂ (y).
     pub y: f64,
     /// Variance regime name.
-    pub regime: &'static str,
+    pub regime: RegimeKind,
     /// q*, when it exists.
     pub q_star: Option<f64>,
     /// χ₁.
@@ -114,7 +149,7 @@ pub struct PhaseCell {
 }
 
 /// A phase diagram.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct PhaseDiagram {
     /// The y axis.
     pub y_axis: PhaseAxis,
@@ -130,13 +165,16 @@ pub struct PhaseDiagram {
     pub depth_multiplier: f64,
 }
 
+/// Most cells a phase diagram computes (a 5000 × 5000 grid).
+pub const MAX_CELLS: usize = 25_000_000;
+
 /// Settings of [`phase_diagram`].
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct PhaseSpec {
     /// σ_w² grid.
-    pub x: Grid,
+    pub x: Sweep,
     /// y grid.
-    pub y: Grid,
+    pub y: Sweep,
     /// What y is.
     pub y_axis: PhaseAxis,
     /// Starting variance for the regime classification.
@@ -154,6 +192,19 @@ pub struct PhaseSpec {
 /// [`TheoryError::InvalidGrid`] / [`TheoryError::InvalidParameter`] for bad
 /// grids, q⁰ or k.
 pub fn phase_diagram(net: &Network, spec: &PhaseSpec) -> Result<PhaseDiagram, TheoryError> {
+    phase_diagram_with_progress(net, spec, &|| {})
+}
+
+/// [`phase_diagram`], calling `row_done` after each row (from the worker
+/// threads) so a caller can show progress.
+///
+/// # Errors
+/// As [`phase_diagram`].
+pub fn phase_diagram_with_progress(
+    net: &Network,
+    spec: &PhaseSpec,
+    row_done: &(dyn Fn() + Sync),
+) -> Result<PhaseDiagram, TheoryError> {
     spec.x.validate("sigma_w2", 0.0, true)?;
     match spec.y_axis {
         PhaseAxis::SigmaB2 => spec.y.validate("sigma_b2", 0.0, false)?,
@@ -175,6 +226,18 @@ pub fn phase_diagram(net: &Network, spec: &PhaseSpec) -> Result<PhaseDiagram, Th
         },
     );
     let additive = net.noise().with_mu2(1.0).additive_variance();
+    let cells = spec.x.n.saturating_mul(spec.y.n);
+    if cells > MAX_CELLS {
+        return Err(TheoryError::InvalidGrid {
+            axis: "sigma_w2 × y".into(),
+            reason: format!(
+                "{} × {} = {cells} cells; at most {MAX_CELLS} (about {} GB of results)",
+                spec.x.n,
+                spec.y.n,
+                MAX_CELLS * std::mem::size_of::<PhaseCell>() / 1_000_000_000
+            ),
+        });
+    }
     let xs = spec.x.values();
     let ys = spec.y.values();
     let row_field = |y: f64| match spec.y_axis {
@@ -195,7 +258,7 @@ pub fn phase_diagram(net: &Network, spec: &PhaseSpec) -> Result<PhaseDiagram, Th
                     PhaseCell {
                         sigma_w2: x,
                         y,
-                        regime: regime.name(),
+                        regime: regime.kind(),
                         q_star: regime.q_star(spec.q0),
                         chi_1: match map.basis() {
                             CorrelationBasis::Asymptotic => mf.asymptotic_growth(),
@@ -209,7 +272,9 @@ pub fn phase_diagram(net: &Network, spec: &PhaseSpec) -> Result<PhaseDiagram, Th
                     }
                 })
                 .collect();
-            (cells, row.critical_sigma_w2().ok().map(|c| c.sigma_w2))
+            let critical = row.critical_sigma_w2().ok().map(|c| c.sigma_w2);
+            row_done();
+            (cells, critical)
         })
         .collect();
     let mut cells = Vec::with_capacity(xs.len() * ys.len());
@@ -233,9 +298,9 @@ mod tests {
     use super::*;
     use crate::{Activation, Noise};
 
-    fn spec(y_axis: PhaseAxis, y: Grid) -> PhaseSpec {
+    fn spec(y_axis: PhaseAxis, y: Sweep) -> PhaseSpec {
         PhaseSpec {
-            x: Grid {
+            x: Sweep {
                 min: 0.5,
                 max: 3.0,
                 n: 6,
@@ -256,7 +321,7 @@ mod tests {
             &net,
             &spec(
                 PhaseAxis::Mu2,
-                Grid {
+                Sweep {
                     min: 1.0,
                     max: 2.0,
                     n: 5,
@@ -278,7 +343,7 @@ mod tests {
                     "vanishing"
                 };
                 if (cell.sigma_w2 * mu2 / 2.0 - 1.0).abs() > 1e-9 {
-                    assert_eq!(cell.regime, want);
+                    assert_eq!(cell.regime.name(), want);
                 }
             }
         }
@@ -291,7 +356,7 @@ mod tests {
             &net,
             &spec(
                 PhaseAxis::SigmaB2,
-                Grid {
+                Sweep {
                     min: 0.0,
                     max: 0.2,
                     n: 3,
@@ -312,7 +377,7 @@ mod tests {
             &net,
             &spec(
                 PhaseAxis::Mu2,
-                Grid {
+                Sweep {
                     min: 0.5,
                     max: 2.0,
                     n: 5,
@@ -329,7 +394,7 @@ mod tests {
             &net,
             &spec(
                 PhaseAxis::SigmaB2,
-                Grid {
+                Sweep {
                     min: 0.0,
                     max: 1.0,
                     n: 0,
@@ -341,7 +406,7 @@ mod tests {
         assert!(e.to_string().contains("0 points"), "{e}");
         let mut s = spec(
             PhaseAxis::SigmaB2,
-            Grid {
+            Sweep {
                 min: 0.0,
                 max: 1.0,
                 n: 2,

@@ -113,7 +113,7 @@ fn normalise(s: &str) -> String {
 /// Formats a float compactly for canonical spec strings: the shortest
 /// representation, rounded to 12 significant digits so that `1 − 0.3` reads
 /// `0.7` (`0.6`, `1e-5`, `0.111111111111`).
-pub(crate) fn fmt_num(x: f64) -> String {
+pub fn fmt_num(x: f64) -> String {
     if x == 0.0 || !x.is_finite() {
         return format!("{x}");
     }
@@ -124,4 +124,43 @@ pub(crate) fn fmt_num(x: f64) -> String {
     } else {
         s
     }
+}
+
+/// Formats a float for people: 6 significant digits, trailing zeros trimmed,
+/// exponent notation outside 1e-4 … 1e9, and ∞ / NaN spelled out (`1.2`,
+/// `0.283911`, `3.2e38`, `∞`). Every table the tools print uses it.
+pub fn fmt_short(x: f64) -> String {
+    if x.is_nan() {
+        return "NaN".into();
+    }
+    if x.is_infinite() {
+        return if x > 0.0 { "∞".into() } else { "-∞".into() };
+    }
+    if x == 0.0 {
+        return "0".into();
+    }
+    let mag = x.abs().log10().floor() as i32;
+    if !(-4..=8).contains(&mag) {
+        let s = format!("{x:.5e}");
+        return match s.split_once('e') {
+            Some((m, e)) => format!("{}e{e}", trim_zeros(m)),
+            None => s,
+        };
+    }
+    let decimals = (5 - mag).max(0) as usize;
+    trim_zeros(&format!("{x:.decimals$}"))
+}
+
+fn trim_zeros(s: &str) -> String {
+    if s.contains('.') {
+        s.trim_end_matches('0').trim_end_matches('.').to_string()
+    } else {
+        s.to_string()
+    }
+}
+
+/// `x` rounded to the 12 significant digits of its canonical spec string
+/// (`0.30000000000000004` → `0.3`): one value per number a user would write.
+pub fn canonical(x: f64) -> f64 {
+    fmt_num(x).parse().unwrap_or(x)
 }

@@ -6,7 +6,7 @@
 //! (μ₂, 0) for multiplicative noise (V-mult), (1, σ_ε²) for additive noise
 //! (V-add). Its slope is dq^l/dq^{l−1} = σ_w² A E[φ′² + φφ″].
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::mean_field::MeanField;
 use crate::roots::brent;
@@ -16,7 +16,7 @@ use crate::roots::brent;
 pub const CRITICAL_TOL: f64 = 1e-12;
 
 /// Where the variance goes with depth.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "regime", rename_all = "kebab-case")]
 pub enum VarianceRegime {
     /// Converges to a stable fixed point q* > 0 with map slope `slope` < 1
@@ -49,16 +49,56 @@ pub enum VarianceRegime {
     },
 }
 
+/// The name of a [`VarianceRegime`], without its numbers (kebab-case in JSON).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum RegimeKind {
+    /// [`VarianceRegime::FixedPoint`].
+    FixedPoint,
+    /// [`VarianceRegime::Marginal`].
+    Marginal,
+    /// [`VarianceRegime::Vanishing`].
+    Vanishing,
+    /// [`VarianceRegime::ExplodingExponential`].
+    ExplodingExponential,
+    /// [`VarianceRegime::ExplodingLinear`].
+    ExplodingLinear,
+}
+
+impl RegimeKind {
+    /// The kebab-case name, as in JSON.
+    pub fn name(self) -> &'static str {
+        match self {
+            RegimeKind::FixedPoint => "fixed-point",
+            RegimeKind::Marginal => "marginal",
+            RegimeKind::Vanishing => "vanishing",
+            RegimeKind::ExplodingExponential => "exploding-exponential",
+            RegimeKind::ExplodingLinear => "exploding-linear",
+        }
+    }
+}
+
+impl std::fmt::Display for RegimeKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
 impl VarianceRegime {
+    /// The regime's kind.
+    pub fn kind(&self) -> RegimeKind {
+        match self {
+            VarianceRegime::FixedPoint { .. } => RegimeKind::FixedPoint,
+            VarianceRegime::Marginal => RegimeKind::Marginal,
+            VarianceRegime::Vanishing { .. } => RegimeKind::Vanishing,
+            VarianceRegime::ExplodingExponential { .. } => RegimeKind::ExplodingExponential,
+            VarianceRegime::ExplodingLinear { .. } => RegimeKind::ExplodingLinear,
+        }
+    }
+
     /// Short kebab-case name, as in JSON.
     pub fn name(&self) -> &'static str {
-        match self {
-            VarianceRegime::FixedPoint { .. } => "fixed-point",
-            VarianceRegime::Marginal => "marginal",
-            VarianceRegime::Vanishing { .. } => "vanishing",
-            VarianceRegime::ExplodingExponential { .. } => "exploding-exponential",
-            VarianceRegime::ExplodingLinear { .. } => "exploding-linear",
-        }
+        self.kind().name()
     }
 
     /// q* when it exists: the fixed point, or q⁰ in the marginal case.

@@ -7,8 +7,8 @@ use clap::Args;
 
 use noisyprop_theory::{Analysis, AnalysisOptions, CorrelationBasis, Method, RangeExit, analyze};
 
-use crate::args::{IntegrationArgs, NetArgs, SigmaSource, network};
-use crate::output::{Report, g, opt, print_json};
+use crate::args::{DepthMultiplier, IntegrationArgs, Json, NetArgs, Q0, SigmaSource};
+use crate::output::{Report, g, opt, print_record};
 
 /// Variance and correlation maps, fixed points, χ₁, depth scales, critical
 /// σ_w², trainable depth and float overflow depth of one noisy network
@@ -17,37 +17,30 @@ pub struct AnalyzeArgs {
     #[command(flatten)]
     pub net: NetArgs,
 
-    /// Variance q⁰ of the input (treated as a pre-activation, spec 1.2)
-    #[arg(
-        long,
-        default_value_t = 1.0,
-        value_name = "Q",
-        allow_negative_numbers = true
-    )]
-    pub q0: f64,
+    #[command(flatten)]
+    pub q0: Q0,
 
     #[command(flatten)]
-    pub k: crate::args::DepthMultiplier,
+    pub k: DepthMultiplier,
 
     #[command(flatten)]
     pub integration: IntegrationArgs,
 
-    /// Print one JSON object instead of the table
-    #[arg(long)]
-    pub json: bool,
+    #[command(flatten)]
+    pub json: Json,
 }
 
 pub fn run(args: &AnalyzeArgs, out: &mut impl Write) -> Result<()> {
     let integration = args.integration.integration()?;
-    let (net, source) = network(&args.net, integration)?;
+    let (net, source) = args.net.network(integration)?;
     let opts = AnalysisOptions {
-        q0: args.q0,
-        depth_multiplier: args.k.depth_multiplier,
+        q0: args.q0.get()?,
+        depth_multiplier: args.k.get()?,
         integration,
     };
     let a = analyze(&net, &opts)?;
-    if args.json {
-        return print_json(out, "analysis", &a);
+    if args.json.json {
+        return print_record(out, a);
     }
     report(&a, source).write(out)
 }

@@ -6,9 +6,11 @@ use std::path::PathBuf;
 use anyhow::{Result, bail};
 use clap::Args;
 
-use noisyprop_experiments::figs::{self, FigOptions, FigureReport};
+use noisyprop_experiments::figs::{self, FigOptions};
+use noisyprop_experiments::record::FiguresRecord;
 
-use crate::output::print_json;
+use crate::args::{Json, Quiet, Seed, Width};
+use crate::output::print_record;
 use crate::progress::Progress;
 
 /// Regenerate the data (CSV) and PNG of the paper's Figures 2, 3, 4 and 5
@@ -29,9 +31,8 @@ pub struct FiguresArgs {
     #[arg(long, short = 'o', default_value = "figures", value_name = "DIR")]
     pub out: PathBuf,
 
-    /// Layer width (paper: 1000)
-    #[arg(long, default_value_t = 1000, value_name = "N")]
-    pub width: usize,
+    #[command(flatten)]
+    pub width: Width,
 
     /// Networks per setting (paper: 50)
     #[arg(long, default_value_t = 50, value_name = "N")]
@@ -41,17 +42,14 @@ pub struct FiguresArgs {
     #[arg(long, default_value_t = 100, value_name = "N")]
     pub partners: usize,
 
-    /// Seed
-    #[arg(long, default_value_t = 0)]
-    pub seed: u64,
+    #[command(flatten)]
+    pub seed: Seed,
 
-    /// Print the reports as JSON
-    #[arg(long)]
-    pub json: bool,
+    #[command(flatten)]
+    pub json: Json,
 
-    /// No progress bar
-    #[arg(long, short = 'q')]
-    pub quiet: bool,
+    #[command(flatten)]
+    pub quiet: Quiet,
 }
 
 pub fn run(args: &FiguresArgs, out: &mut impl Write) -> Result<()> {
@@ -64,10 +62,10 @@ pub fn run(args: &FiguresArgs, out: &mut impl Write) -> Result<()> {
     }
     let opts = FigOptions {
         out_dir: args.out.clone(),
-        width: args.width,
+        width: args.width.width,
         networks: args.networks,
         partners: args.partners,
-        seed: args.seed,
+        seed: args.seed.seed,
     };
     opts.validate()?;
     let total: u64 = args
@@ -75,18 +73,14 @@ pub fn run(args: &FiguresArgs, out: &mut impl Write) -> Result<()> {
         .iter()
         .map(|&f| figs::simulation_count(f, &opts))
         .sum();
-    let progress = Progress::new(total, "networks", args.quiet);
-    let mut reports: Vec<FigureReport> = Vec::new();
+    let progress = Progress::new(total, "networks", args.quiet.quiet);
+    let mut reports = Vec::new();
     for &f in &args.figures {
         reports.push(figs::run(f, &opts, &|| progress.inc())?);
     }
     progress.finish();
-    if args.json {
-        #[derive(serde::Serialize)]
-        struct Reports<'a> {
-            figures: &'a [FigureReport],
-        }
-        return print_json(out, "figures", &Reports { figures: &reports });
+    if args.json.json {
+        return print_record(out, FiguresRecord { figures: reports });
     }
     for r in &reports {
         writeln!(out, "Figure {}", r.figure)?;

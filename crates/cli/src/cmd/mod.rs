@@ -7,5 +7,6 @@ pub mod init;
 pub mod phase;
 pub mod simulate;
 pub mod train;
+pub mod trainable_depth;
 pub mod trajectory;
 pub mod variance_depth;

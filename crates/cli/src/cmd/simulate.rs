@@ -4,17 +4,14 @@ use std::io::Write;
 
 use anyhow::{Result, bail};
 use clap::Args;
-use serde::Serialize;
 
-use noisyprop_sim::{
-    ClassResult, InputClass, Precision, SimConfig, Summary, TheoryLayers, Verdict, simulate,
-    theory, verdict,
-};
+use noisyprop_experiments::record::{ClassRecord, LayerArrays, SimulationRecord};
+use noisyprop_sim::{ClassResult, InputClass, Precision, SimConfig, simulate, theory, verdict};
 use noisyprop_theory::{Network, Noise};
 
 use crate::Outcome;
-use crate::args::{IntegrationArgs, NetArgs, network};
-use crate::output::{g, print_csv, print_json};
+use crate::args::{Format, IntegrationArgs, NetArgs, Quiet, Seed, Width};
+use crate::output::{g, print_csv, print_record};
 use crate::progress::Progress;
 
 /// Simulate random finite-width noisy networks and compare them with the
@@ -26,9 +23,8 @@ pub struct SimulateArgs {
     #[command(flatten)]
     pub net: NetArgs,
 
-    /// Width of every hidden layer
-    #[arg(long, default_value_t = 1000, value_name = "N")]
-    pub width: usize,
+    #[command(flatten)]
+    pub width: Width,
 
     /// Dimension of the inputs (default: the width)
     #[arg(long = "input-dim", value_name = "D")]
@@ -84,9 +80,8 @@ pub struct SimulateArgs {
     #[arg(long)]
     pub f64: bool,
 
-    /// Seed of every random draw
-    #[arg(long, default_value_t = 0)]
-    pub seed: u64,
+    #[command(flatten)]
+    pub seed: Seed,
 
     /// Memory the backward pass may keep per network (MiB) before it
     /// recomputes from checkpoints
@@ -106,117 +101,20 @@ pub struct SimulateArgs {
     pub integration: IntegrationArgs,
 
     #[command(flatten)]
-    pub format: crate::args::Format,
+    pub format: Format,
 
-    /// No progress bar
-    #[arg(long, short = 'q')]
-    pub quiet: bool,
-}
-
-/// Per-layer arrays of one class.
-#[derive(Debug, Serialize, Default)]
-pub struct LayerArrays {
-    layer: Vec<usize>,
-    q_sim: Vec<f64>,
-    q_sim_std: Vec<f64>,
-    q_sim_ci_low: Vec<f64>,
-    q_sim_ci_high: Vec<f64>,
-    q_theory: Vec<f64>,
-    c_sim: Vec<Option<f64>>,
-    c_sim_std: Vec<Option<f64>>,
-    c_pearson_sim: Vec<Option<f64>>,
-    c_theory: Vec<Option<f64>>,
-    grad_q_sim: Vec<Option<f64>>,
-    grad_q_sim_std: Vec<Option<f64>>,
-    grad_q_theory: Vec<Option<f64>>,
-    grad_c_sim: Vec<Option<f64>>,
-    grad_c_theory: Vec<Option<f64>>,
-    nonfinite: Vec<usize>,
-}
-
-fn finite(x: f64) -> Option<f64> {
-    x.is_finite().then_some(x)
-}
-
-fn arrays(class: &ClassResult, th: &TheoryLayers, backward: bool) -> LayerArrays {
-    let mut a = LayerArrays::default();
-    let m = |s: Option<Summary>| s.map(|s| s.mean);
-    for l in &class.layers {
-        let i = l.layer;
-        a.layer.push(i);
-        a.q_sim.push(l.q.mean);
-        a.q_sim_std.push(l.q.std);
-        a.q_sim_ci_low.push(l.q.ci_low);
-        a.q_sim_ci_high.push(l.q.ci_high);
-        a.q_theory.push(th.q[i]);
-        a.c_sim.push(m(l.c));
-        a.c_sim_std.push(l.c.map(|s| s.std));
-        a.c_pearson_sim.push(m(l.c_pearson));
-        a.c_theory.push(l.c.and(finite(th.c[i])));
-        a.grad_q_sim.push(m(l.grad_q));
-        a.grad_q_sim_std.push(l.grad_q.map(|s| s.std));
-        a.grad_q_theory.push(backward.then(|| th.grad_q[i]));
-        a.grad_c_sim.push(m(l.grad_c));
-        a.grad_c_theory.push(l.grad_c.and(finite(th.grad_c[i])));
-        a.nonfinite.push(l.q.nonfinite);
-    }
-    a
-}
-
-#[derive(Serialize)]
-struct ClassRecord {
-    q0: f64,
-    c0: Option<f64>,
-    groups: usize,
-    partners: usize,
-    layers: LayerArrays,
-}
-
-#[derive(Serialize)]
-struct SimRecord<'a> {
-    activation: String,
-    noise: String,
-    theory_noise: String,
-    sigma_w2: f64,
-    sigma_b2: f64,
-    width: usize,
-    input_dim: usize,
-    depth: usize,
-    networks: usize,
-    seed: u64,
-    precision: Precision,
-    input_activation: bool,
-    backward: bool,
-    seconds: f64,
-    /// The first input class's layers (the others are under `classes`).
-    layers: &'a LayerArrays,
-    classes: &'a [ClassRecord],
-    verdict: &'a Verdict,
-}
-
-#[derive(Serialize)]
-struct CsvRow {
-    class: usize,
-    q0: f64,
-    c0: Option<f64>,
-    layer: usize,
-    q_sim: f64,
-    q_sim_std: f64,
-    q_sim_ci_low: f64,
-    q_sim_ci_high: f64,
-    q_theory: f64,
-    c_sim: Option<f64>,
-    c_sim_std: Option<f64>,
-    c_pearson_sim: Option<f64>,
-    c_theory: Option<f64>,
-    grad_q_sim: Option<f64>,
-    grad_q_theory: Option<f64>,
-    grad_c_sim: Option<f64>,
-    grad_c_theory: Option<f64>,
+    #[command(flatten)]
+    pub quiet: Quiet,
 }
 
 /// Builds the simulation config from the flags.
 pub fn config(args: &SimulateArgs, net: &Network) -> Result<SimConfig> {
+    if !(1..=1_000_000).contains(&args.pairs) {
+        bail!(
+            "--pairs {} is out of range; valid range is [1, 1000000]",
+            args.pairs
+        );
+    }
     let mut c0s = Vec::new();
     for s in &args.c0 {
         if s.eq_ignore_ascii_case("none") {
@@ -241,12 +139,9 @@ pub fn config(args: &SimulateArgs, net: &Network) -> Result<SimConfig> {
         }
     }
     Ok(SimConfig {
-        activation: net.activation(),
-        noise: net.noise().clone(),
-        sigma_w2: net.sigma_w2(),
-        sigma_b2: net.sigma_b2(),
-        width: args.width,
-        input_dim: args.input_dim.unwrap_or(args.width),
+        network: net.clone(),
+        width: args.width.width,
+        input_dim: args.input_dim.unwrap_or(args.width.width),
         depth: args.depth,
         networks: args.networks,
         inputs,
@@ -257,14 +152,14 @@ pub fn config(args: &SimulateArgs, net: &Network) -> Result<SimConfig> {
         } else {
             Precision::F32
         },
-        seed: args.seed,
+        seed: args.seed.seed,
         memory_limit: args.memory_mb.saturating_mul(1 << 20),
     })
 }
 
 pub fn run(args: &SimulateArgs, out: &mut impl Write) -> Result<Outcome> {
     let integration = args.integration.integration()?;
-    let (net, _) = network(&args.net, integration)?;
+    let (net, _) = args.net.network(integration)?;
     let cfg = config(args, &net)?;
     cfg.validate()?;
     if args.compare && args.networks < 2 {
@@ -276,9 +171,9 @@ pub fn run(args: &SimulateArgs, out: &mut impl Write) -> Result<Outcome> {
     let theory_net = if args.theory_noise.is_empty() {
         net.clone()
     } else {
-        net.with_noise(Noise::parse_all(&args.theory_noise)?)
+        net.with_noise(Noise::parse_all(&args.theory_noise)?)?
     };
-    let progress = Progress::new(args.networks as u64, "networks", args.quiet);
+    let progress = Progress::new(args.networks as u64, "networks", args.quiet.quiet);
     let start = std::time::Instant::now();
     let result = simulate(&cfg, &|| progress.inc())?;
     progress.finish();
@@ -294,7 +189,7 @@ pub fn run(args: &SimulateArgs, out: &mut impl Write) -> Result<Outcome> {
             c0: c.class.c0,
             groups: c.class.groups,
             partners: c.class.partners,
-            layers: arrays(c, t, cfg.backward),
+            layers: LayerArrays::new(c, t, cfg.backward),
         })
         .collect();
     let outcome = if args.compare && !v.pass {
@@ -302,58 +197,34 @@ pub fn run(args: &SimulateArgs, out: &mut impl Write) -> Result<Outcome> {
     } else {
         Outcome::Success
     };
+    let rec = SimulationRecord {
+        activation: net.activation().spec(),
+        noise: net.noise().to_string(),
+        theory_noise: theory_net.noise().to_string(),
+        sigma_w2: net.sigma_w2(),
+        sigma_b2: net.sigma_b2(),
+        width: cfg.width,
+        input_dim: cfg.input_dim,
+        depth: cfg.depth,
+        networks: cfg.networks,
+        seed: cfg.seed,
+        precision: cfg.precision,
+        input_activation: cfg.input_activation,
+        backward: cfg.backward,
+        seconds,
+        layers: classes[0].layers.clone(),
+        classes,
+        verdict: v,
+    };
     if args.format.csv {
-        let mut rows = Vec::new();
-        for (ci, c) in classes.iter().enumerate() {
-            let a = &c.layers;
-            for i in 0..a.layer.len() {
-                rows.push(CsvRow {
-                    class: ci,
-                    q0: c.q0,
-                    c0: c.c0,
-                    layer: a.layer[i],
-                    q_sim: a.q_sim[i],
-                    q_sim_std: a.q_sim_std[i],
-                    q_sim_ci_low: a.q_sim_ci_low[i],
-                    q_sim_ci_high: a.q_sim_ci_high[i],
-                    q_theory: a.q_theory[i],
-                    c_sim: a.c_sim[i],
-                    c_sim_std: a.c_sim_std[i],
-                    c_pearson_sim: a.c_pearson_sim[i],
-                    c_theory: a.c_theory[i],
-                    grad_q_sim: a.grad_q_sim[i],
-                    grad_q_theory: a.grad_q_theory[i],
-                    grad_c_sim: a.grad_c_sim[i],
-                    grad_c_theory: a.grad_c_theory[i],
-                });
-            }
-        }
-        print_csv(out, &rows)?;
+        print_csv(out, &rec.rows())?;
         return Ok(outcome);
     }
     if args.format.json {
-        let rec = SimRecord {
-            activation: net.activation().spec(),
-            noise: net.noise().to_string(),
-            theory_noise: theory_net.noise().to_string(),
-            sigma_w2: net.sigma_w2(),
-            sigma_b2: net.sigma_b2(),
-            width: cfg.width,
-            input_dim: cfg.input_dim,
-            depth: cfg.depth,
-            networks: cfg.networks,
-            seed: cfg.seed,
-            precision: cfg.precision,
-            input_activation: cfg.input_activation,
-            backward: cfg.backward,
-            seconds,
-            layers: &classes[0].layers,
-            classes: &classes,
-            verdict: &v,
-        };
-        print_json(out, "simulation", &rec)?;
+        print_record(out, rec)?;
         return Ok(outcome);
     }
+    let v = &rec.verdict;
     writeln!(
         out,
         "{} with noise {}, σ_w² = {}, σ_b² = {}: {} networks of width {}, {} layers, {}",
@@ -369,8 +240,8 @@ pub fn run(args: &SimulateArgs, out: &mut impl Write) -> Result<Outcome> {
     if !args.theory_noise.is_empty() {
         writeln!(out, "theory computed with noise {}", theory_net.noise())?;
     }
-    for (c, rec) in result.classes.iter().zip(&classes) {
-        table(out, c, &rec.layers, args.compare, cfg.backward)?;
+    for (c, class) in result.classes.iter().zip(&rec.classes) {
+        table(out, c, &class.layers, args.compare, cfg.backward)?;
     }
     if args.compare {
         writeln!(out)?;

@@ -5,16 +5,13 @@ use std::path::PathBuf;
 
 use anyhow::{Result, bail};
 use clap::Args;
-use serde::Serialize;
 
-use noisyprop_experiments::variance_depth::{
-    SummaryRow, VarianceDepthSpec, variance_depth, write_outputs,
-};
-use noisyprop_theory::Noise;
+use noisyprop_experiments::record::VarianceDepthRecord;
+use noisyprop_experiments::variance_depth::{VarianceDepthSpec, variance_depth, write_outputs};
+use noisyprop_theory::{Noise, Sweep};
 
-use crate::cmd::phase::GridArg;
-use crate::data::DataArgs;
-use crate::output::{g, opt, print_json};
+use crate::args::{DataArgs, Json, Quiet, Seed, Width};
+use crate::output::{g, opt, print_record};
 use crate::progress::Progress;
 
 /// Push real images through deep random noisy ReLU networks in f32 over a
@@ -41,23 +38,21 @@ pub struct VarianceDepthArgs {
         default_value = "0.1:2.5:25",
         value_name = "MIN:MAX:N"
     )]
-    pub sigma_w2: GridArg,
+    pub sigma_w2: Sweep,
 
     /// Deepest layer computed
     #[arg(long = "max-depth", default_value_t = 1000, value_name = "L")]
     pub max_depth: usize,
 
-    /// Width of every layer
-    #[arg(long, default_value_t = 1000, value_name = "N")]
-    pub width: usize,
+    #[command(flatten)]
+    pub width: Width,
 
     /// Images pushed through each network (the paper used all 60 000)
     #[arg(long, default_value_t = 256, value_name = "N")]
     pub examples: usize,
 
-    /// Seed
-    #[arg(long, default_value_t = 0)]
-    pub seed: u64,
+    #[command(flatten)]
+    pub seed: Seed,
 
     /// Output directory for CSV, JSON and PNG
     #[arg(
@@ -68,48 +63,35 @@ pub struct VarianceDepthArgs {
     )]
     pub out: PathBuf,
 
-    /// Print the per-σ_w² summary as JSON
-    #[arg(long)]
-    pub json: bool,
+    #[command(flatten)]
+    pub json: Json,
 
-    /// No progress bar
-    #[arg(long, short = 'q')]
-    pub quiet: bool,
-}
-
-#[derive(Serialize)]
-struct Record<'a> {
-    dataset: &'a str,
-    examples: usize,
-    noise: String,
-    width: usize,
-    max_depth: usize,
-    sigma_w2: Vec<SummaryRow>,
-    files: Vec<PathBuf>,
+    #[command(flatten)]
+    pub quiet: Quiet,
 }
 
 pub fn run(args: &VarianceDepthArgs, out: &mut impl Write) -> Result<()> {
     if args.examples == 0 {
         bail!("--examples 0 is out of range; valid range is [1, inf)");
     }
-    let grid = args.sigma_w2.values();
-    let noise = Noise::parse_all(&args.noise)?;
-    let prepared = args.data.prepare(args.seed, 0.0, Some(args.examples))?;
     let spec = VarianceDepthSpec {
-        noise,
-        sigma_w2: grid?,
+        noise: Noise::parse_all(&args.noise)?,
+        sigma_w2: args.sigma_w2.checked_values("--sigma-w2-range")?,
         max_depth: args.max_depth,
-        width: args.width,
+        width: args.width.width,
         batch: 128,
-        seed: args.seed,
+        seed: args.seed.seed,
     };
-    let progress = Progress::new(spec.sigma_w2.len() as u64, "σ_w² values", args.quiet);
+    spec.validate()?;
+    let data = args.data.choice()?;
+    let prepared = data.load(args.seed.seed, 0.0, Some(args.examples))?;
+    let progress = Progress::new(spec.sigma_w2.len() as u64, "σ_w² values", args.quiet.quiet);
     let x = &prepared.train;
     let rows = variance_depth(&spec, &x.x, x.dim, &|| progress.inc())?;
     progress.finish();
-    let files = write_outputs(&args.out, &spec, &rows, &args.data.dataset, x.n)?;
-    let rec = Record {
-        dataset: &args.data.dataset,
+    let files = write_outputs(&args.out, &spec, &rows, data.name.as_str(), x.n)?;
+    let rec = VarianceDepthRecord {
+        dataset: data.name.to_string(),
         examples: x.n,
         noise: spec.noise.to_string(),
         width: spec.width,
@@ -117,8 +99,8 @@ pub fn run(args: &VarianceDepthArgs, out: &mut impl Write) -> Result<()> {
         sigma_w2: rows.iter().map(|r| r.summary()).collect(),
         files,
     };
-    if args.json {
-        return print_json(out, "variance_depth", &rec);
+    if args.json.json {
+        return print_record(out, rec);
     }
     writeln!(
         out,

@@ -18,9 +18,12 @@ pub enum CudaError {
     /// NVRTC could not compile the kernels.
     #[error("NVRTC could not compile the kernels: {0}")]
     Compile(String),
-    /// The configuration is invalid or not supported on the GPU.
+    /// The configuration is invalid.
     #[error("invalid GPU configuration: {0}")]
     Config(String),
+    /// The network asks for something the kernels do not implement.
+    #[error(transparent)]
+    Unsupported(#[from] crate::gpu_support::Unsupported),
     /// cudarc panicked (e.g. a symbol missing from an older library); caught.
     #[error("the CUDA bindings panicked: {0}")]
     Panic(String),

@@ -12,16 +12,6 @@ pub fn rng_block() -> Option<&'static str> {
     KERNELS_CU.get(start..end)
 }
 
-/// Maximum number of noise stages per network on the GPU.
-pub(crate) const MAX_STAGES: usize = 4;
-
-/// Noise stage kinds (`NP_NOISE_*` in the source).
-pub(crate) mod noise_kind {
-    pub const DROPOUT: u32 = 1;
-    pub const GAUSS_MULT: u32 = 2;
-    pub const GAUSS_ADD: u32 = 3;
-}
-
 /// Optimiser codes (`NP_OPT_*` in the source).
 pub(crate) mod opt_code {
     pub const SGD: i32 = 0;
@@ -29,18 +19,10 @@ pub(crate) mod opt_code {
     pub const ADAM: i32 = 2;
 }
 
-/// Activation codes (`NP_ACT_*` in the source).
-pub(crate) mod act_code {
-    pub const LINEAR: i32 = 0;
-    pub const RELU: i32 = 1;
-    pub const LEAKY_RELU: i32 = 2;
-    pub const ABS: i32 = 3;
-    pub const TANH: i32 = 4;
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::gpu_support::{act_code, noise_kind};
     use crate::rng::{Key, box_muller, mix64};
 
     /// The constants of `rng.rs` appear in the CUDA source, so a typo in the port is caught

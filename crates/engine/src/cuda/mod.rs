@@ -18,18 +18,28 @@
 //! | `Device::emulated` | (feature `cuda-emulator`) CPU emulator of the device for tests, slow |
 //! | [`GpuGrid`] | G networks of one shape (differing in seed, noise, init) trained on the same batches |
 //! | [`GridConfig`], [`NetSpec`], [`NetParams`], [`Precision`], [`GridOptimizer`], [`GridLoss`] | its set-up; [`init_params`] is the CPU initialisation |
-//! | [`PaperGrid`] | the Fig. 6 grid: one [`GpuGrid`] per depth, one network per keep probability |
-//! | [`paper_grid_throughput`] | grid-steps per second of the full 100-network grid on synthetic data, with a per-[`Phase`] profile of the device time |
-//! | [`parity`], [`parity_reference`], [`parity_with`] | CPU-vs-GPU comparison of a few training steps: against the engine's `Trainer` ([`EngineTrainer`]), the minimal [`ReferenceNet`], or any [`CpuTrainer`] |
+//! | [`crate::gpu_support`] | what the kernels implement (also without this feature) |
 //!
-//! A training loop (paper recipe, data on the device):
+//! GPU test and bench tooling is behind the feature `gpu-tools`: `PaperGrid` (one
+//! [`GpuGrid`] per depth, one network per keep probability), `paper_grid_throughput`
+//! (grid-steps per second of a Fig. 6 grid on synthetic data, with a per-[`Phase`]
+//! profile), and `parity`, `parity_reference`, `parity_with` (CPU-vs-GPU comparison of a
+//! few training steps against the engine's `Trainer`, the minimal `ReferenceNet`, or any
+//! `CpuTrainer`).
+//!
+//! A training loop (the paper's recipe at depth 10, one network per keep probability,
+//! data on the device):
 //!
 //! ```no_run
 //! # use noisyprop_engine::cuda::*;
 //! # fn run(train: &[f32], val: &[f32]) -> Result<(), CudaError> {
 //! let dev = Device::new(0)?;
-//! let base = GridConfig::paper(0, Precision::Tf32);
-//! let mut grid = PaperGrid::new(&dev, &base, &PAPER_DEPTHS, &paper_keeps(), paper_seed)?;
+//! let cfg = GridConfig::paper(10, Precision::Tf32);
+//! let nets = [0.5, 0.9, 1.0]
+//!     .iter()
+//!     .map(|&keep| NetSpec::critical_dropout(keep, 7))
+//!     .collect::<Result<Vec<_>, _>>()?;
+//! let mut grid = GpuGrid::new(&dev, cfg, &nets)?;
 //! let train = dev.upload_matrix(train, 784)?;
 //! let val = dev.upload_matrix(val, 784)?;
 //! for _epoch in 0..200 {
@@ -38,12 +48,12 @@
 //!         grid.load_batch_device(&train, None, row0, rows)?; // targets = inputs
 //!         grid.step()?;
 //!     }
-//!     let train_losses = grid.take_train_losses()?; // [depth][step][keep]
+//!     let train_losses = grid.take_train_losses()?; // [step][network]
 //!     for row0 in (0..val.rows()).step_by(128) {
 //!         grid.load_batch_device(&val, None, row0, (val.rows() - row0).min(128))?;
 //!         grid.eval_batch()?;
 //!     }
-//!     let val_losses = grid.take_eval_losses()?; // [depth][keep]
+//!     let val_losses = grid.take_eval_losses()?; // [network]
 //! #   let _ = (train_losses, val_losses);
 //! }
 //! # Ok(()) }
@@ -114,8 +124,11 @@ mod emu;
 mod error;
 mod grid;
 mod kernels;
+#[cfg(any(test, feature = "gpu-tools"))]
 mod paper;
+#[cfg(any(test, feature = "gpu-tools"))]
 mod parity;
+#[cfg(any(test, feature = "gpu-tools"))]
 mod reference;
 
 pub use device::{Device, DeviceMatrix, Phase, available};
@@ -124,12 +137,13 @@ pub use grid::{
     GpuGrid, GridConfig, GridLoss, GridOptimizer, NetParams, NetSpec, Precision, init_params,
 };
 pub use kernels::{KERNELS_CU, rng_block};
-pub use paper::{
-    PAPER_DEPTHS, PaperGrid, Throughput, paper_grid_throughput, paper_keeps, paper_seed,
-};
+#[cfg(any(test, feature = "gpu-tools"))]
+pub use paper::{PaperGrid, Throughput, paper_grid_throughput, paper_seed};
+#[cfg(any(test, feature = "gpu-tools"))]
 pub use parity::{
     ParityConfig, ParityReport, parity, parity_reference, parity_tolerances, parity_with,
 };
+#[cfg(any(test, feature = "gpu-tools"))]
 pub use reference::{CpuTrainer, EngineTrainer, ReferenceNet};
 
 /// The devices a test runs on: the GPU (device 0) when there is one, and the CPU emulator
@@ -154,7 +168,7 @@ pub(crate) fn test_devices() -> Vec<(&'static str, std::sync::Arc<Device>)> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use noisyprop_theory::{Activation, Noise, NoiseLaw};
+    use noisyprop_theory::{Activation, Network, Noise, NoiseLaw};
 
     /// Without a GPU the probe fails with a reason and nothing panics.
     #[test]
@@ -183,7 +197,7 @@ mod tests {
         let cfg = GridConfig::paper(3, Precision::Bf16);
         assert_eq!(cfg.dims(), vec![784, 1000, 1000, 1000, 784]);
         // init_params is the documented stream: W^l from child(WEIGHTS).child(l).
-        let spec = NetSpec::critical_dropout(0.5, 9);
+        let spec = NetSpec::critical_dropout(0.5, 9).unwrap();
         let p = init_params(&[3, 4, 2], &spec);
         let mut w1 = vec![0f32; 12];
         crate::rng::fill_normal_f32(
@@ -253,7 +267,6 @@ mod tests {
             depth: 2,
             d_out: 40,
             batch: 12,
-            activation: Activation::Tanh,
             input_activation: false,
             input_noise: true,
             lr: 0.2,
@@ -264,24 +277,28 @@ mod tests {
             loss_history: 3,
             first_step: 5,
         };
+        let tanh = |noise, sigma_w2, sigma_b2| {
+            Network::new(Activation::Tanh, noise, sigma_w2, sigma_b2).unwrap()
+        };
         let nets = vec![
             NetSpec {
-                seed: 1,
-                noise: Noise::from_laws(&[
-                    NoiseLaw::Dropout { keep: 0.7 },
-                    NoiseLaw::GaussAdd { std: 0.3 },
-                ]),
-                sigma_w2: 1.2,
                 sigma_w2_out: Some(1.0),
-                sigma_b2: 0.05,
+                ..NetSpec::new(
+                    tanh(
+                        Noise::from_laws(&[
+                            NoiseLaw::Dropout { keep: 0.7 },
+                            NoiseLaw::GaussAdd { std: 0.3 },
+                        ]),
+                        1.2,
+                        0.05,
+                    ),
+                    1,
+                )
             },
-            NetSpec {
-                seed: 2,
-                noise: Noise::from_law(NoiseLaw::GaussMult { std: 0.4 }),
-                sigma_w2: 1.0,
-                sigma_w2_out: None,
-                sigma_b2: 0.0,
-            },
+            NetSpec::new(
+                tanh(Noise::from_law(NoiseLaw::GaussMult { std: 0.4 }), 1.0, 0.0),
+                2,
+            ),
         ];
         let dims = cfg.dims();
         let p0: Vec<NetParams> = nets.iter().map(|n| init_params(&dims, n)).collect();
@@ -345,7 +362,7 @@ mod tests {
         let eval = graphed.take_eval_losses().unwrap();
         for (i, n) in nets.iter().enumerate() {
             let quiet = NetSpec {
-                noise: Noise::none(),
+                network: n.network.with_noise(Noise::none()).unwrap(),
                 ..n.clone()
             };
             let frozen = GridConfig {
@@ -379,8 +396,8 @@ mod tests {
                 ..GridConfig::paper(0, Precision::Bf16)
             };
             let nets = [
-                NetSpec::critical_dropout(0.6, 1),
-                NetSpec::critical_dropout(1.0, 2),
+                NetSpec::critical_dropout(0.6, 1).unwrap(),
+                NetSpec::critical_dropout(1.0, 2).unwrap(),
             ];
             let mut plain = GpuGrid::new(&dev, cfg.clone(), &nets).unwrap();
             let mut profiled = GpuGrid::new(&dev, cfg, &nets).unwrap();
@@ -433,7 +450,6 @@ mod tests {
                 depth: 2,
                 d_out: 30,
                 batch: 8,
-                activation: Activation::Relu,
                 input_activation: true,
                 input_noise: true,
                 lr: 0.3,
@@ -445,8 +461,8 @@ mod tests {
                 first_step: 0,
             };
             let nets = vec![
-                NetSpec::critical_dropout(0.7, 4),
-                NetSpec::critical_dropout(0.9, 5),
+                NetSpec::critical_dropout(0.7, 4).unwrap(),
+                NetSpec::critical_dropout(0.9, 5).unwrap(),
             ];
             let p0: Vec<NetParams> = nets.iter().map(|n| init_params(&cfg.dims(), n)).collect();
             let mut cpus: Vec<ReferenceNet> = nets
@@ -541,7 +557,7 @@ mod tests {
                     "{what} {p}"
                 );
 
-                let nets = [NetSpec::critical_dropout(1.0, paper_seed(1, 1))];
+                let nets = [NetSpec::critical_dropout(1.0, paper_seed(1, 1)).unwrap()];
                 let mut lone = GpuGrid::new(
                     &dev,
                     GridConfig {

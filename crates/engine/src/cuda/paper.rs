@@ -1,5 +1,7 @@
 //! The Fig. 6 grid: one [`GpuGrid`] per depth, one network per keep probability, all
-//! stepping on the same batches; and its throughput benchmark.
+//! stepping on the same batches; and its throughput benchmark (GPU tooling, feature
+//! `gpu-tools`). The grid's depths and keep probabilities are arguments: the paper's are
+//! defined once, in `noisyprop_experiments::paper`.
 
 use std::sync::Arc;
 use std::time::Instant;
@@ -9,19 +11,6 @@ use super::error::CudaError;
 use super::grid::{GpuGrid, GridConfig, GridOptimizer, NetSpec, Precision};
 use super::parity::{json_num, json_str};
 use crate::rng::Key;
-
-/// The depths of Fig. 6 (`np.linspace(2, 40, 10, dtype=int)`).
-pub const PAPER_DEPTHS: [usize; 10] = [2, 6, 10, 14, 18, 23, 27, 31, 35, 40];
-
-/// The keep probabilities of Fig. 6 (`np.linspace(0.1, 1, 10)`, computed as numpy does).
-pub fn paper_keeps() -> [f64; 10] {
-    let step = (1.0 - 0.1) / 9.0;
-    let mut k = [0.0; 10];
-    for (i, v) in k.iter_mut().enumerate() {
-        *v = if i == 9 { 1.0 } else { 0.1 + i as f64 * step };
-    }
-    k
-}
 
 /// The paper's seeding: run (keep index i, depth index j) has seed 10·i + j.
 pub fn paper_seed(keep_index: usize, depth_index: usize) -> u64 {
@@ -60,7 +49,7 @@ impl PaperGrid {
                 .iter()
                 .enumerate()
                 .map(|(i, &p)| NetSpec::critical_dropout(p, seed(i, j)))
-                .collect();
+                .collect::<Result<_, _>>()?;
             grids.push(GpuGrid::new(dev, cfg, &nets)?);
         }
         Ok(PaperGrid {
@@ -258,7 +247,8 @@ impl Throughput {
     }
 }
 
-/// Builds the full Fig. 6 grid (10 depths × 10 keep probabilities of `base`, e.g.
+/// Builds the Fig. 6 grid (`depths` × `keeps`, the paper's 10 × 10 from
+/// `noisyprop_experiments::paper`; networks of `base`, e.g.
 /// [`GridConfig::paper`] with its precision, optimiser or `use_graphs` changed; its depth
 /// is ignored) on MNIST-sized synthetic data kept on the device, and times `steps`
 /// grid-steps after `warmup` untimed ones (use ≥ 2 so that the CUDA graphs are captured
@@ -271,12 +261,14 @@ impl Throughput {
 pub fn paper_grid_throughput(
     dev: &Arc<Device>,
     base: &GridConfig,
+    depths: &[usize],
+    keeps: &[f64],
     warmup: usize,
     steps: usize,
     profile_steps: usize,
 ) -> Result<Throughput, CudaError> {
     let setup = Instant::now();
-    let mut grid = PaperGrid::new(dev, base, &PAPER_DEPTHS, &paper_keeps(), paper_seed)?;
+    let mut grid = PaperGrid::new(dev, base, depths, keeps, paper_seed)?;
     let pool_rows = 8 * base.batch;
     let k = Key::new(2018).child(0xDA7A);
     let pixels: Vec<f32> = (0..(pool_rows * base.d_in) as u64)
@@ -365,10 +357,6 @@ mod tests {
 
     #[test]
     fn paper_grid_values() {
-        let k = paper_keeps();
-        assert_eq!(k[0], 0.1);
-        assert_eq!(k[9], 1.0);
-        assert!((k[2] - 0.3).abs() < 1e-15);
         assert_eq!(paper_seed(3, 4), 34);
         let t = Throughput {
             precision: Precision::Tf32,

@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use noisyprop_theory::Activation;
+use noisyprop_theory::{Activation, Network, Noise, NoiseLaw};
 
 use super::device::Device;
 use super::error::CudaError;
@@ -123,7 +123,6 @@ impl ParityConfig {
             depth: self.depth,
             d_out: self.d_out(),
             batch: self.batch,
-            activation: self.activation,
             input_activation: true,
             input_noise: true,
             lr: self.lr,
@@ -140,12 +139,25 @@ impl ParityConfig {
         }
     }
 
-    /// The network specs (seed `seed + i`, critical dropout with `keeps[i]`).
-    pub fn nets(&self) -> Vec<NetSpec> {
+    /// The network specs: φ of the set-up, dropout with `keeps[i]` at σ_w² = 2·`keeps[i]`,
+    /// seed `seed + i`.
+    ///
+    /// # Errors
+    /// A keep probability outside (0, 1].
+    pub fn nets(&self) -> Result<Vec<NetSpec>, CudaError> {
         self.keeps
             .iter()
             .enumerate()
-            .map(|(i, &p)| NetSpec::critical_dropout(p, self.seed + i as u64))
+            .map(|(i, &p)| {
+                let network = Network::new(
+                    self.activation,
+                    Noise::from_law(NoiseLaw::Dropout { keep: p }),
+                    2.0 * p,
+                    0.0,
+                )
+                .map_err(|e| CudaError::Config(e.to_string()))?;
+                Ok(NetSpec::new(network, self.seed + i as u64))
+            })
             .collect()
     }
 
@@ -322,7 +334,7 @@ pub fn parity(
 ) -> Result<ParityReport, CudaError> {
     let grid_cfg = cfg.grid_config(precision);
     let mut cpus = cfg
-        .nets()
+        .nets()?
         .iter()
         .map(|spec| EngineTrainer::new(&grid_cfg, spec))
         .collect::<Result<Vec<_>, _>>()?;
@@ -342,7 +354,7 @@ pub fn parity_reference(
     let grid_cfg = cfg.grid_config(precision);
     let dims = grid_cfg.dims();
     let mut cpus = cfg
-        .nets()
+        .nets()?
         .iter()
         .map(|spec| ReferenceNet::new(&grid_cfg, spec, init_params(&dims, spec)))
         .collect::<Result<Vec<_>, _>>()?;
@@ -363,7 +375,7 @@ pub fn parity_with<C: CpuTrainer>(
     cpus: &mut [C],
 ) -> Result<ParityReport, CudaError> {
     let grid_cfg = cfg.grid_config(precision);
-    let nets = cfg.nets();
+    let nets = cfg.nets()?;
     if cpus.len() != nets.len() {
         return Err(CudaError::Config(format!(
             "{} CPU trainers for {} networks",
@@ -490,8 +502,8 @@ mod tests {
         assert_eq!(json_str("a\"b\n"), "\"a\\\"b\\n\"");
         let cfg = ParityConfig::default();
         assert_eq!(cfg.data().len(), cfg.steps * cfg.batch * cfg.d_in);
-        assert_eq!(cfg.nets().len(), 3);
-        assert_eq!(cfg.nets()[0].sigma_w2, 1.6);
+        assert_eq!(cfg.nets().unwrap().len(), 3);
+        assert_eq!(cfg.nets().unwrap()[0].network.sigma_w2(), 1.6);
         let r = ParityReport {
             precision: Precision::Bf16,
             networks: 1,

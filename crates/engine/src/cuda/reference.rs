@@ -89,10 +89,10 @@ impl ReferenceNet {
         });
         Ok(ReferenceNet {
             dims,
-            act: cfg.activation,
+            act: spec.network.activation(),
             input_activation: cfg.input_activation,
             input_noise: cfg.input_noise,
-            sampler: NoiseSampler::new(&spec.noise)
+            sampler: NoiseSampler::new(spec.network.noise())
                 .map_err(|e| CudaError::Config(e.to_string()))?,
             noise_key: Key::new(spec.seed).child(tags::NOISE),
             params,
@@ -264,10 +264,7 @@ impl EngineTrainer {
     pub fn new(cfg: &GridConfig, spec: &NetSpec) -> Result<Self, CudaError> {
         let engine = |e: EngineError| CudaError::Config(e.to_string());
         let mc = MlpConfig {
-            activation: cfg.activation,
-            noise: spec.noise.clone(),
-            sigma_w2: spec.sigma_w2,
-            sigma_b2: spec.sigma_b2,
+            network: spec.network.clone(),
             output_sigma_w2: spec.sigma_w2_out,
             input_activation: cfg.input_activation,
             input_noise: cfg.input_noise,
@@ -347,16 +344,15 @@ impl CpuTrainer for EngineTrainer {
 mod tests {
     use super::*;
     use crate::cuda::grid::{Precision, init_params};
-    use noisyprop_theory::{Noise, NoiseLaw};
+    use noisyprop_theory::{Network, Noise, NoiseLaw};
 
-    fn tiny(act: Activation) -> GridConfig {
+    fn tiny() -> GridConfig {
         GridConfig {
             d_in: 5,
             width: 4,
             depth: 2,
             d_out: 3,
             batch: 6,
-            activation: act,
             input_activation: true,
             input_noise: true,
             lr: 0.1,
@@ -395,14 +391,8 @@ mod tests {
             // (ReLU's kinks defeat finite differences in f32; its path is covered by
             // `reference_matches_the_engine_trainer`.)
         ] {
-            let cfg = tiny(act);
-            let spec = NetSpec {
-                seed: 11,
-                noise,
-                sigma_w2: 1.5,
-                sigma_w2_out: None,
-                sigma_b2: 0.1,
-            };
+            let cfg = tiny();
+            let spec = NetSpec::new(Network::new(act, noise, 1.5, 0.1).unwrap(), 11);
             let p0 = init_params(&cfg.dims(), &spec);
             let rows = 6;
             let x = data(rows * cfg.d_in, 1);
@@ -479,7 +469,7 @@ mod tests {
                 ..pc.grid_config(Precision::Fp32)
             };
             let data = pc.data();
-            for spec in pc.nets() {
+            for spec in pc.nets().unwrap() {
                 let mut engine = EngineTrainer::new(&cfg, &spec).unwrap();
                 let p0 = engine.params();
                 assert_eq!(p0, init_params(&cfg.dims(), &spec), "initialisation");
@@ -504,10 +494,10 @@ mod tests {
 
     #[test]
     fn momentum_accumulates_and_training_reduces_the_loss() {
-        let mut cfg = tiny(Activation::Relu);
+        let mut cfg = tiny();
         cfg.optimizer = GridOptimizer::sgd(0.9);
         cfg.lr = 0.05;
-        let spec = NetSpec::critical_dropout(1.0, 3);
+        let spec = NetSpec::critical_dropout(1.0, 3).unwrap();
         let p0 = init_params(&cfg.dims(), &spec);
         let mut net = ReferenceNet::new(&cfg, &spec, p0).unwrap();
         let rows = 6;

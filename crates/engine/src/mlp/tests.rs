@@ -2,7 +2,7 @@
 //! forward pass and its noise draws, finite-difference gradients, training,
 //! determinism.
 
-use noisyprop_theory::{Activation, Noise, NoiseLaw};
+use noisyprop_theory::{Activation, Network, Noise, NoiseLaw};
 
 use super::*;
 use crate::loss::{Loss, Target};
@@ -22,15 +22,17 @@ fn to<T: Real>(v: &[f64]) -> Vec<T> {
     v.iter().map(|&x| T::from_f64(x)).collect()
 }
 
+/// A network the test knows to be valid.
+fn net(activation: Activation, noise: Noise, sigma_w2: f64, sigma_b2: f64) -> Network {
+    Network::new(activation, noise, sigma_w2, sigma_b2).unwrap()
+}
+
 fn tiny(activation: Activation, noise: Noise) -> MlpConfig {
     MlpConfig {
-        activation,
-        noise,
-        sigma_w2: 1.6,
-        // Non-zero biases: a row whose inputs are all cut by the input ReLU
-        // would otherwise sit exactly on the kink (a = 0), where central
-        // differences are meaningless.
-        sigma_b2: 0.1,
+        // σ_w² = 1.6; non-zero biases (σ_b² = 0.1): a row whose inputs are
+        // all cut by the input ReLU would otherwise sit exactly on the kink
+        // (a = 0), where central differences are meaningless.
+        network: net(activation, noise, 1.6, 0.1),
         seed: 11,
         ..MlpConfig::new(4, 5, 2, 3)
     }
@@ -131,7 +133,11 @@ fn grad_error<T: Real>(mut mlp: Mlp<T>, loss: Loss, batch: usize, h: f64) -> f64
 const TOL64: f64 = 1e-6;
 
 fn check64(cfg: MlpConfig, loss: Loss) {
-    let what = format!("{:?} / {} / {loss:?}", cfg.activation, cfg.noise);
+    let what = format!(
+        "{:?} / {} / {loss:?}",
+        cfg.network.activation(),
+        cfg.network.noise()
+    );
     let err = grad_error(Mlp::<f64>::new(cfg).unwrap(), loss, 3, 1e-5);
     assert!(err < TOL64, "{what}: gradient error {err:e}");
 }
@@ -180,12 +186,12 @@ fn gradients_of_both_losses_end_to_end() {
         for (input_activation, input_noise) in [(true, true), (false, false), (false, true)] {
             let cfg = MlpConfig {
                 depth: 3,
-                sigma_b2: 0.1,
                 output_sigma_w2: Some(0.8),
                 input_activation,
                 input_noise,
                 ..tiny(Activation::Gelu, noise.clone())
             };
+            assert_eq!(cfg.network.sigma_b2(), 0.1);
             check64(cfg, loss);
         }
         check64(
@@ -226,15 +232,16 @@ fn a_backward_without_the_noise_factor_fails_the_check() {
 /// missing noise factor gives O(0.1).
 #[test]
 fn f32_gradients_pass_a_central_difference_check() {
+    let base = tiny(
+        Activation::Tanh,
+        Noise::from_laws(&[
+            NoiseLaw::GaussMult { std: 0.4 },
+            NoiseLaw::GaussAdd { std: 0.1 },
+        ]),
+    );
     let cfg = MlpConfig {
-        sigma_b2: 0.05,
-        ..tiny(
-            Activation::Tanh,
-            Noise::from_laws(&[
-                NoiseLaw::GaussMult { std: 0.4 },
-                NoiseLaw::GaussAdd { std: 0.1 },
-            ]),
-        )
+        network: base.network.with_sigma_b2(0.05).unwrap(),
+        ..base
     };
     let good = grad_error(Mlp::<f32>::new(cfg.clone()).unwrap(), Loss::Mse, 3, 1e-2);
     let mut bad = Mlp::<f32>::new(cfg).unwrap();
@@ -255,10 +262,8 @@ fn f32_gradients_match_the_checked_f64_gradients() {
             Noise::from_law(NoiseLaw::GaussMult { std: 0.3 }),
         ),
     ] {
-        let cfg = MlpConfig {
-            noise,
-            ..MlpConfig::new(20, 32, 3, 6)
-        };
+        let cfg = MlpConfig::new(20, 32, 3, 6)
+            .with_network(Network::default().with_noise(noise).unwrap());
         let batch = 16;
         let x = data(batch * 20, 2, -1.0, 1.0);
         let t = Targets::new(batch, 6);
@@ -290,11 +295,12 @@ fn f32_gradients_match_the_checked_f64_gradients() {
 #[test]
 fn initial_weights_follow_the_documented_streams_and_variances() {
     let cfg = MlpConfig {
-        sigma_w2: 1.5,
+        network: Network::default().with_sigma_w2(1.5).unwrap(),
         output_sigma_w2: Some(0.7),
         seed: 42,
         ..MlpConfig::new(400, 300, 1, 200)
     };
+    assert_eq!((cfg.sigma_w2(), cfg.output_sigma_w2()), (1.5, 0.7));
     let mlp = Mlp::<f32>::new(cfg.clone()).unwrap();
     assert_eq!(mlp.n_params(), 400 * 300 + 300 + 300 * 200 + 200);
     for (i, (fan_in, s2)) in [(400.0, 1.5), (300.0, 0.7)].into_iter().enumerate() {
@@ -312,7 +318,7 @@ fn initial_weights_follow_the_documented_streams_and_variances() {
         assert!(mlp.bias(i).iter().all(|&b| b == 0.0));
     }
     let with_bias = Mlp::<f32>::new(MlpConfig {
-        sigma_b2: 0.2,
+        network: cfg.network.with_sigma_b2(0.2).unwrap(),
         ..cfg
     })
     .unwrap();
@@ -329,6 +335,8 @@ fn initial_weights_follow_the_documented_streams_and_variances() {
 fn invalid_configurations_name_the_bad_value() {
     let ok = MlpConfig::new(3, 4, 2, 2);
     assert!(ok.validate().is_ok());
+    // What `MlpConfig::validate` checks: the dimensions, the output σ_w², and
+    // that the noise can be sampled.
     let bad = |c: MlpConfig| Mlp::<f32>::new(c).unwrap_err();
     assert_eq!(
         bad(MlpConfig {
@@ -348,18 +356,6 @@ fn invalid_configurations_name_the_bad_value() {
         }),
         EngineError::InvalidSize { what: "d_in", .. }
     ));
-    for s in [0.0, -1.0, f64::NAN, f64::INFINITY] {
-        assert!(matches!(
-            bad(MlpConfig {
-                sigma_w2: s,
-                ..ok.clone()
-            }),
-            EngineError::InvalidParameter {
-                what: "sigma_w2",
-                ..
-            }
-        ));
-    }
     assert!(matches!(
         bad(MlpConfig {
             output_sigma_w2: Some(0.0),
@@ -371,44 +367,67 @@ fn invalid_configurations_name_the_bad_value() {
         }
     ));
     assert!(matches!(
-        bad(MlpConfig {
-            sigma_b2: -0.1,
-            ..ok.clone()
-        }),
-        EngineError::InvalidParameter {
-            what: "sigma_b2",
-            ..
-        }
-    ));
-    let e = bad(MlpConfig {
-        noise: Noise::from_law(NoiseLaw::Dropout { keep: 0.0 }),
-        ..ok.clone()
-    });
-    assert!(
-        e.to_string().contains("dropout keep probability = 0"),
-        "{e}"
-    );
-    assert!(matches!(
-        bad(MlpConfig {
-            noise: Noise::from_law(NoiseLaw::GaussMult { std: -1.0 }),
-            ..ok.clone()
-        }),
-        EngineError::InvalidParameter { .. }
-    ));
-    assert!(matches!(
-        bad(MlpConfig {
-            noise: Noise::from_law(NoiseLaw::Mult { mu2: 2.0 }),
-            ..ok.clone()
-        }),
+        bad(ok.clone().with_network(
+            Network::default()
+                .with_noise(Noise::from_law(NoiseLaw::Mult { mu2: 2.0 }))
+                .unwrap()
+        )),
         EngineError::NotSamplable { .. }
     ));
-    assert!(matches!(
-        bad(MlpConfig {
-            activation: Activation::Elu { alpha: -1.0 },
-            ..ok
-        }),
-        EngineError::InvalidParameter { .. }
-    ));
+    // What `Network::new` checks (a config cannot hold an invalid network):
+    // σ_w², σ_b², the activation's and the noise laws' parameters.
+    let rejected = |activation: Activation, noise: Noise, sigma_w2: f64, sigma_b2: f64| {
+        Network::new(activation, noise, sigma_w2, sigma_b2)
+            .unwrap_err()
+            .to_string()
+    };
+    let relu = Activation::Relu;
+    for s in [0.0, -1.0, f64::NAN, f64::INFINITY] {
+        let e = rejected(relu, Noise::none(), s, 0.0);
+        assert!(
+            e.contains(&format!(
+                "sigma_w2 = {s} is out of range; valid range is (0, inf)"
+            )),
+            "{e}"
+        );
+    }
+    let e = rejected(relu, Noise::none(), 2.0, -0.1);
+    assert!(
+        e.contains("sigma_b2 = -0.1 is out of range; valid range is [0, inf)"),
+        "{e}"
+    );
+    let e = rejected(
+        relu,
+        Noise::from_law(NoiseLaw::Dropout { keep: 0.0 }),
+        2.0,
+        0.0,
+    );
+    assert!(
+        e.contains("dropout") && e.contains("keep = 0 is out of range; valid range is (0, 1]"),
+        "{e}"
+    );
+    let e = rejected(
+        relu,
+        Noise::from_law(NoiseLaw::GaussMult { std: -1.0 }),
+        2.0,
+        0.0,
+    );
+    assert!(
+        e.contains("gauss-mult") && e.contains("std = -1 is out of range; valid range is [0, inf)"),
+        "{e}"
+    );
+    let e = rejected(Activation::Elu { alpha: -1.0 }, Noise::none(), 2.0, 0.0);
+    assert!(
+        e.contains("elu") && e.contains("alpha = -1 is out of range; valid range is (0, inf)"),
+        "{e}"
+    );
+    let e = rejected(
+        Activation::LeakyRelu { slope: f64::NAN },
+        Noise::none(),
+        2.0,
+        0.0,
+    );
+    assert!(e.contains("slope = NaN is out of range"), "{e}");
 }
 
 /// The forward pass, written out from the semantics doc in f64 with naive
@@ -421,7 +440,7 @@ fn reference_forward(
     step: u64,
 ) -> Vec<Vec<f64>> {
     let c = mlp.config();
-    let sampler = NoiseSampler::new(&c.noise).unwrap();
+    let sampler = NoiseSampler::new(c.network.noise()).unwrap();
     let mut inputs = Vec::new();
     let mut a = x.to_vec();
     for l in 0..=c.depth + 1 {
@@ -433,7 +452,9 @@ fn reference_forward(
         let mut xt: Vec<f64> = if l == 0 && !c.input_activation {
             a.clone()
         } else {
-            a.iter().map(|&v| act::eval(c.activation, v).0).collect()
+            a.iter()
+                .map(|&v| act::eval(c.network.activation(), v).0)
+                .collect()
         };
         if train && (l > 0 || c.input_noise) {
             let key = Key::new(c.seed)
@@ -470,11 +491,9 @@ fn forward_matches_the_semantics_doc() {
         (true, true, false),
     ] {
         let cfg = MlpConfig {
-            noise: noise.clone(),
-            sigma_b2: 0.3,
+            network: net(Activation::Selu, noise.clone(), 2.0, 0.3),
             input_activation,
             input_noise,
-            activation: Activation::Selu,
             ..MlpConfig::new(7, 9, 3, 4)
         };
         let mut mlp = Mlp::<f64>::new(cfg).unwrap();
@@ -513,13 +532,13 @@ fn fused_pass_is_bit_identical_to_the_noise_sampler() {
         for act in [Activation::Relu, Activation::Gelu] {
             for threads in [Threads::One, Threads::Many(2)] {
                 let (d_in, width, batch) = (30, 65, 300);
-                let cfg = MlpConfig {
-                    noise: noise.clone(),
-                    activation: act,
-                    sigma_b2: 0.1,
-                    ..MlpConfig::new(d_in, width, 2, 3)
-                };
-                let sampler = NoiseSampler::new(&cfg.noise).unwrap();
+                let cfg = MlpConfig::new(d_in, width, 2, 3).with_network(net(
+                    act,
+                    noise.clone(),
+                    2.0,
+                    0.1,
+                ));
+                let sampler = NoiseSampler::new(cfg.network.noise()).unwrap();
                 let mut mlp = Mlp::<f32>::new(cfg).unwrap();
                 mlp.set_threads(threads);
                 let x: Vec<f32> = to(&data(batch * d_in, 8, -1.0, 1.0));
@@ -577,12 +596,13 @@ fn bits_equal(a: &[f32], b: &[f32]) -> bool {
 
 #[test]
 fn evaluation_has_no_noise_and_rows_keep_their_draws_across_batch_sizes() {
-    let noisy = MlpConfig {
-        noise: Noise::from_law(NoiseLaw::Dropout { keep: 0.5 }),
-        ..MlpConfig::new(10, 16, 2, 4)
-    };
+    let noisy = MlpConfig::new(10, 16, 2, 4).with_network(
+        Network::default()
+            .with_noise(Noise::from_law(NoiseLaw::Dropout { keep: 0.5 }))
+            .unwrap(),
+    );
     let clean = MlpConfig {
-        noise: Noise::none(),
+        network: noisy.network.with_noise(Noise::none()).unwrap(),
         ..noisy.clone()
     };
     let x: Vec<f32> = to(&data(8 * 10, 3, 0.0, 1.0));
@@ -618,11 +638,12 @@ fn autoencoder_data(n: usize, d: usize) -> Vec<f32> {
 fn reconstruction_loss_goes_down_with_sgd_and_adam() {
     let (n, d, batch) = (256, 16, 32);
     let x = autoencoder_data(n, d);
-    let cfg = MlpConfig {
-        noise: Noise::from_law(NoiseLaw::Dropout { keep: 0.9 }),
-        sigma_w2: 2.0 * 0.9,
-        ..MlpConfig::new(d, 32, 2, d)
-    };
+    let cfg = MlpConfig::new(d, 32, 2, d).with_network(net(
+        Activation::Relu,
+        Noise::from_law(NoiseLaw::Dropout { keep: 0.9 }),
+        2.0 * 0.9,
+        0.0,
+    ));
     for opt in [
         Optimizer::sgd(0.05, 0.0).unwrap(),
         Optimizer::sgd(0.02, 0.9).unwrap(),
@@ -704,12 +725,15 @@ fn run(
 
 fn big_config(seed: u64) -> MlpConfig {
     MlpConfig {
-        noise: Noise::from_laws(&[
-            NoiseLaw::Dropout { keep: 0.8 },
-            NoiseLaw::GaussAdd { std: 0.1 },
-        ]),
-        sigma_w2: 1.6,
-        sigma_b2: 0.01,
+        network: net(
+            Activation::Relu,
+            Noise::from_laws(&[
+                NoiseLaw::Dropout { keep: 0.8 },
+                NoiseLaw::GaussAdd { std: 0.1 },
+            ]),
+            1.6,
+            0.01,
+        ),
         seed,
         ..MlpConfig::new(100, 384, 3, 100)
     }
@@ -754,10 +778,13 @@ fn same_seed_same_parameters_and_fused_sgd_matches_the_plain_update() {
 fn a_grid_trains_each_network_as_if_alone() {
     let configs: Vec<MlpConfig> = [0.5, 0.8, 1.0]
         .iter()
-        .map(|&keep| MlpConfig {
-            noise: Noise::from_law(NoiseLaw::Dropout { keep }),
-            sigma_w2: 2.0 * keep,
-            ..MlpConfig::new(16, 48, 3, 16)
+        .map(|&keep| {
+            MlpConfig::new(16, 48, 3, 16).with_network(net(
+                Activation::Relu,
+                Noise::from_law(NoiseLaw::Dropout { keep }),
+                2.0 * keep,
+                0.0,
+            ))
         })
         .collect();
     let make = |c: &MlpConfig| {
@@ -767,7 +794,7 @@ fn a_grid_trains_each_network_as_if_alone() {
             Optimizer::sgd(0.05, 0.0).unwrap(),
         )
     };
-    let mut grid = crate::grid::Grid::new(configs.iter().map(make).collect());
+    let mut grid = crate::group::TrainerGroup::single_threaded(configs.iter().map(make).collect());
     let x = autoencoder_data(64, 16);
     let mut alone: Vec<_> = configs.iter().map(make).collect();
     for t in &mut alone {

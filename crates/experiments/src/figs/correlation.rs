@@ -59,39 +59,39 @@ pub fn relu_fixed_point(mu2: f64) -> Result<(f64, f64), ExperimentError> {
 }
 
 /// The five critical settings of Figure 4.
-pub fn settings() -> Vec<Setting> {
+pub fn settings() -> Result<Vec<Setting>, ExperimentError> {
     let r = Activation::Relu;
-    vec![
-        Setting::new("no noise", (31, 119, 180), r, NoiseLaw::None, 2.0),
+    Ok(vec![
+        Setting::new("no noise", (31, 119, 180), r, NoiseLaw::None, 2.0)?,
         Setting::new(
             "dropout p = 0.6",
             (44, 160, 44),
             r,
             NoiseLaw::Dropout { keep: 0.6 },
             1.2,
-        ),
+        )?,
         Setting::new(
             "dropout p = 0.8",
             (148, 200, 60),
             r,
             NoiseLaw::Dropout { keep: 0.8 },
             1.6,
-        ),
+        )?,
         Setting::new(
             "Gauss σ_{ε} = 0.25",
             (214, 39, 40),
             r,
             NoiseLaw::GaussMult { std: 0.25 },
             2.0 / 1.0625,
-        ),
+        )?,
         Setting::new(
             "Gauss σ_{ε} = 2",
             (255, 127, 14),
             r,
             NoiseLaw::GaussMult { std: 2.0 },
             0.4,
-        ),
-    ]
+        )?,
+    ])
 }
 
 /// Figure 4.
@@ -104,9 +104,9 @@ pub fn figure4(
     let (mut map_series, mut dyn_series) = (Vec::new(), Vec::new());
     let (mut map_rows, mut dyn_rows, mut notes) = (Vec::new(), Vec::new(), Vec::new());
     let mut fixed = Vec::new();
-    let settings = settings();
+    let settings = settings()?;
     for (i, s) in settings.iter().enumerate() {
-        let mf = MeanField::new(&s.network()?, Integration::default());
+        let mf = MeanField::new(&s.network, Integration::default());
         let fp = mf
             .limiting_correlation_map(&VarianceRegime::Marginal)
             .fixed_point();

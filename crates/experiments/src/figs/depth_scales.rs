@@ -145,7 +145,7 @@ pub fn figure5(
             };
             let t = i as f64 / (params.len() - 1).max(1) as f64;
             let color = Colormap::Viridis.color(0.05 + 0.85 * t);
-            let s = Setting::new(name, color, Activation::Relu, law, 2.0 / mu2);
+            let s = Setting::new(name, color, Activation::Relu, law, 2.0 / mu2)?;
             let (c_star, chi_c) = relu_fixed_point(mu2)?;
             let classes = correlation_starts(opts.partners);
             let seed = opts.seed + 600 + 100 * u64::from(name == "gauss-mult") + i as u64;

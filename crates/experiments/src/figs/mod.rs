@@ -6,15 +6,16 @@
 
 pub mod correlation;
 pub mod depth_scales;
+pub mod phase;
 pub mod variance;
 
 use std::path::PathBuf;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use noisyprop_plot::{LegendPos, LineChart, RefLine, Rgb, Series};
 use noisyprop_sim::{InputClass, Precision, SimConfig, SimResult, simulate};
-use noisyprop_theory::{Activation, Noise, NoiseLaw};
+use noisyprop_theory::{Activation, Network, Noise, NoiseLaw};
 
 use crate::ExperimentError;
 
@@ -70,7 +71,7 @@ impl FigOptions {
 }
 
 /// What a figure wrote and found.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct FigureReport {
     /// Figure number.
     pub figure: u8,
@@ -89,40 +90,27 @@ pub struct Setting {
     pub label: String,
     /// Colour.
     pub color: Rgb,
-    /// φ.
-    pub activation: Activation,
-    /// Noise.
-    pub noise: Noise,
-    /// σ_w².
-    pub sigma_w2: f64,
+    /// φ, noise and σ_w² (σ_b² = 0 throughout the paper's figures).
+    pub network: Network,
 }
 
 impl Setting {
-    /// A setting with a single noise law.
+    /// A setting with a single noise law and no bias.
+    ///
+    /// # Errors
+    /// A parameter out of range ([`Network::new`]).
     pub fn new(
         label: &str,
         color: Rgb,
         activation: Activation,
         law: NoiseLaw,
         sigma_w2: f64,
-    ) -> Self {
-        Setting {
+    ) -> Result<Self, ExperimentError> {
+        Ok(Setting {
             label: label.to_string(),
             color,
-            activation,
-            noise: Noise::from_law(law),
-            sigma_w2,
-        }
-    }
-
-    /// The theory network.
-    pub fn network(&self) -> Result<noisyprop_theory::Network, ExperimentError> {
-        Ok(noisyprop_theory::Network::new(
-            self.activation,
-            self.noise.clone(),
-            self.sigma_w2,
-            0.0,
-        )?)
+            network: Network::new(activation, Noise::from_law(law), sigma_w2, 0.0)?,
+        })
     }
 
     /// Simulates this setting.
@@ -135,10 +123,7 @@ impl Setting {
         progress: &(dyn Fn() + Sync),
     ) -> Result<(SimConfig, SimResult), ExperimentError> {
         let cfg = SimConfig {
-            activation: self.activation,
-            noise: self.noise.clone(),
-            sigma_w2: self.sigma_w2,
-            sigma_b2: 0.0,
+            network: self.network.clone(),
             width: opts.width,
             input_dim: opts.width,
             depth,
@@ -223,8 +208,15 @@ pub fn linspace(a: f64, b: f64, n: usize) -> Vec<f64> {
     if n < 2 {
         return vec![a];
     }
+    // The last point is exactly `b`, as numpy's linspace makes it.
     (0..n)
-        .map(|i| a + (b - a) * i as f64 / (n - 1) as f64)
+        .map(|i| {
+            if i == n - 1 {
+                b
+            } else {
+                a + (b - a) * i as f64 / (n - 1) as f64
+            }
+        })
         .collect()
 }
 

@@ -82,7 +82,7 @@ fn variance_panels(
         sims.push((a, b));
     }
     for (s, (a, b)) in settings.iter().zip(&sims) {
-        let mf = MeanField::new(&s.network()?, Integration::default());
+        let mf = MeanField::new(&s.network, Integration::default());
         let theory_map: Vec<(f64, f64)> = linspace(0.0, 15.0, 151)
             .into_iter()
             .map(|q| (q, mf.variance_map(q)))
@@ -190,28 +190,28 @@ pub fn figure2(
             Activation::Tanh,
             NoiseLaw::None,
             1.0,
-        ),
+        )?,
         Setting::new(
             "tanh, additive N(0, 1)",
             (214, 39, 40),
             Activation::Tanh,
             add,
             1.0,
-        ),
+        )?,
         Setting::new(
             "ReLU, no noise (He, σ_{w}^{2} = 2)",
             (148, 103, 189),
             Activation::Relu,
             NoiseLaw::None,
             2.0,
-        ),
+        )?,
         Setting::new(
             "ReLU, additive N(0, 1) (He)",
             (140, 86, 75),
             Activation::Relu,
             add,
             2.0,
-        ),
+        )?,
     ];
     let (panels, mut files, notes) = variance_panels(2, &settings, opts, false, progress)?;
     files.push(write_png(
@@ -234,36 +234,36 @@ pub fn figure3(
     let (cd, cg) = (1.2, 2.0 / 1.0625);
     let r = Activation::Relu;
     let settings = [
-        Setting::new("dropout p = 0.6, critical", (0, 128, 0), r, drop, cd),
+        Setting::new("dropout p = 0.6, critical", (0, 128, 0), r, drop, cd)?,
         Setting::new(
             "dropout, σ_{w} ×1.15 (overflow)",
             (102, 194, 102),
             r,
             drop,
             1.15f64.powi(2) * cd,
-        ),
+        )?,
         Setting::new(
             "dropout, σ_{w} ×0.85 (underflow)",
             (0, 80, 40),
             r,
             drop,
             0.85f64.powi(2) * cd,
-        ),
-        Setting::new("Gauss σ_{ε} = 0.25, critical", (200, 30, 30), r, gauss, cg),
+        )?,
+        Setting::new("Gauss σ_{ε} = 0.25, critical", (200, 30, 30), r, gauss, cg)?,
         Setting::new(
             "Gauss, σ_{w} ×1.25 (overflow)",
             (250, 128, 114),
             r,
             gauss,
             1.25f64.powi(2) * cg,
-        ),
+        )?,
         Setting::new(
             "Gauss, σ_{w} ×0.75 (underflow)",
             (120, 10, 10),
             r,
             gauss,
             0.75f64.powi(2) * cg,
-        ),
+        )?,
     ];
     let (mut panels, mut files, notes) = variance_panels(3, &settings, opts, true, progress)?;
     // (c) per-layer log growth ln(σ_w² μ₂ / 2) over σ_w², μ₂ ∈ [1, 2].

@@ -1,11 +1,11 @@
-//! Device check of the CUDA backend (`noisyprop_engine::cuda`): availability probe,
+//! Device check of the CUDA backend (`noisyprop_engine::cuda`, feature `gpu-tools`): availability probe,
 //! CPU-vs-GPU parity in each precision (ReLU and tanh with SGD, Adam, and softmax
 //! cross-entropy classification with momentum), and throughput of the full Fig. 6 grid (100
 //! networks). One JSON line per result on stdout. Without CUDA it prints
 //! "CUDA not available: …" and exits 0. Run by `scripts/gpu-check.sh`.
 //!
 //! ```text
-//! cargo build --release -p noisyprop-engine --features cuda --example gpu_check
+//! cargo build --release -p noisyprop-experiments --features gpu-tools --example gpu_check
 //! target/release/examples/gpu_check [--steps 50] [--warmup 3] [--profile-steps 3]
 //!                                   [--precisions fp32,tf32,bf16] [--adam]
 //!                                   [--no-graph-compare] [--skip-throughput] [--skip-parity]
@@ -14,17 +14,17 @@
 //! Exit status: 0 when everything ran and every parity check passed (or CUDA is not
 //! available), 1 when a parity check failed, 2 on an error.
 
-#[cfg(feature = "cuda")]
+#[cfg(feature = "gpu-tools")]
 fn main() {
     std::process::exit(check::run());
 }
 
-#[cfg(not(feature = "cuda"))]
+#[cfg(not(feature = "gpu-tools"))]
 fn main() {
-    println!("CUDA not available: this binary was built without the `cuda` feature");
+    println!("CUDA not available: this binary was built without the `gpu-tools` feature");
 }
 
-#[cfg(feature = "cuda")]
+#[cfg(feature = "gpu-tools")]
 mod check {
     use std::time::Instant;
 
@@ -32,6 +32,7 @@ mod check {
         CudaError, Device, GridConfig, GridOptimizer, ParityConfig, ParityReport, Precision,
         available, paper_grid_throughput, parity, parity_reference,
     };
+    use noisyprop_experiments::paper::{FIG6_DEPTHS, FIG6_KEEPS};
 
     struct Args {
         steps: usize,
@@ -194,7 +195,15 @@ mod check {
                     optimizer,
                     ..GridConfig::paper(0, p)
                 };
-                match paper_grid_throughput(&dev, &base, args.warmup, args.steps, profile) {
+                match paper_grid_throughput(
+                    &dev,
+                    &base,
+                    &FIG6_DEPTHS,
+                    &FIG6_KEEPS,
+                    args.warmup,
+                    args.steps,
+                    profile,
+                ) {
                     Ok(t) => println!(
                         "{}",
                         t.to_json().replacen(

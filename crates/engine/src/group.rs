@@ -2,10 +2,11 @@
 //! Figure 6 grid: networks that differ only in keep probability, init or
 //! depth).
 //!
-//! One rayon task per network, each with single-threaded products: on a
-//! machine with few cores this beats multi-threaded products per network
-//! (`shared/spec/frameworks.md`: one single-threaded worker per core). Each
-//! network's results are the same as training it alone, with any threads.
+//! One rayon task per network; give them single-threaded products
+//! ([`TrainerGroup::single_threaded`]): on a machine with few cores this beats
+//! multi-threaded products per network (`shared/spec/frameworks.md`: one
+//! single-threaded worker per core). Each network's results are the same as
+//! training it alone, with any threads.
 
 use rayon::prelude::*;
 
@@ -15,19 +16,25 @@ use crate::matmul::Threads;
 use crate::real::Real;
 use crate::train::{Evaluation, Trainer};
 
-/// Networks trained side by side.
+/// Networks trained side by side on the same batches.
 #[derive(Debug, Clone)]
-pub struct Grid<T: Real = f32> {
+pub struct TrainerGroup<T: Real = f32> {
     trainers: Vec<Trainer<T>>,
 }
 
-impl<T: Real> Grid<T> {
-    /// A grid; every network is set to single-threaded products.
-    pub fn new(mut trainers: Vec<Trainer<T>>) -> Self {
+impl<T: Real> TrainerGroup<T> {
+    /// A group of trainers, each keeping its own threads.
+    pub fn new(trainers: Vec<Trainer<T>>) -> Self {
+        TrainerGroup { trainers }
+    }
+
+    /// A group whose networks use single-threaded products (the groups's
+    /// parallelism is across networks).
+    pub fn single_threaded(mut trainers: Vec<Trainer<T>>) -> Self {
         for t in &mut trainers {
             t.set_threads(Threads::One);
         }
-        Grid { trainers }
+        TrainerGroup { trainers }
     }
 
     /// Number of networks.
@@ -55,12 +62,16 @@ impl<T: Real> Grid<T> {
         self.trainers
     }
 
-    /// Runs `f(index, trainer)` for every network, one rayon task each, and
-    /// returns the results in order.
+    /// Runs `f(index, trainer)` for every network, one rayon task each (on
+    /// the calling thread for a single network), and returns the results in
+    /// order.
     pub fn map<R: Send>(
         &mut self,
         f: impl Fn(usize, &mut Trainer<T>) -> R + Sync + Send,
     ) -> Vec<R> {
+        if self.trainers.len() == 1 {
+            return vec![f(0, &mut self.trainers[0])];
+        }
         self.trainers
             .par_iter_mut()
             .enumerate()

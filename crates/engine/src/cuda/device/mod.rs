@@ -1,291 +1,37 @@
 //! The CUDA device: context, stream, cuBLAS handle and the NVRTC-compiled kernels;
 //! the availability probe.
+//!
+//! | file | contents |
+//! |---|---|
+//! | `mod.rs` | [`Device`]: memory, copies, launches, GEMMs, graphs, profiling |
+//! | `probe.rs` | [`available`], the library probe, the panic guard, NVRTC compilation |
+//! | `types.rs` | kernel ids and arguments, buffers, graphs, [`Phase`], [`DeviceMatrix`] |
 
-use std::any::Any;
-use std::panic::{AssertUnwindSafe, catch_unwind};
-use std::path::PathBuf;
 use std::sync::Arc;
 
 use cudarc::cublas::CudaBlas;
 use cudarc::cublas::sys::{cublasComputeType_t, cublasGemmAlgo_t, cublasOperation_t, cudaDataType};
 use cudarc::driver::sys::{CUevent_flags, CUgraphInstantiate_flags, CUstreamCaptureMode};
 use cudarc::driver::{
-    CudaContext, CudaEvent, CudaFunction, CudaGraph, CudaModule, CudaSlice, CudaStream, DevicePtr,
-    DeviceRepr, LaunchConfig, PushKernelArg,
+    CudaContext, CudaEvent, CudaFunction, CudaModule, CudaSlice, CudaStream, DevicePtr,
+    LaunchConfig, PushKernelArg,
 };
-use cudarc::nvrtc::{CompileOptions, compile_ptx_with_opts};
 
 use super::error::CudaError;
-use super::kernels::KERNELS_CU;
+
+mod probe;
+mod types;
+
+pub use probe::available;
+use probe::compile_kernels;
+pub(crate) use probe::{guard, probe_libraries};
+use types::BufInner;
+pub(crate) use types::{Arg, DevBuf, Dims, Elem, GemmCall, Graph, KernelId};
+pub use types::{DeviceMatrix, Phase};
 
 /// Bytes of the cuBLAS workspace (NVIDIA's recommendation for Hopper). Set explicitly so
 /// that cuBLAS allocates nothing while a CUDA graph is being captured.
 const CUBLAS_WORKSPACE_BYTES: usize = 32 << 20;
-
-/// Runs `f`, turning a panic inside the CUDA bindings into [`CudaError::Panic`].
-///
-/// cudarc panics (instead of returning an error) when a library or a symbol cannot be
-/// loaded. The libraries are probed before any cudarc call, so this is a second line of
-/// defence (e.g. a driver older than the CUDA 13.0 bindings).
-pub(crate) fn guard<T>(f: impl FnOnce() -> Result<T, CudaError>) -> Result<T, CudaError> {
-    match catch_unwind(AssertUnwindSafe(f)) {
-        Ok(r) => r,
-        Err(payload) => Err(CudaError::Panic(panic_message(payload.as_ref()))),
-    }
-}
-
-fn panic_message(payload: &(dyn Any + Send)) -> String {
-    if let Some(s) = payload.downcast_ref::<&str>() {
-        (*s).to_string()
-    } else if let Some(s) = payload.downcast_ref::<String>() {
-        s.clone()
-    } else {
-        "unknown panic".to_string()
-    }
-}
-
-/// Symbols the backend needs from each library (checked before first use, because
-/// cudarc resolves symbols lazily and panics on a missing one).
-const DRIVER_SYMBOLS: &[&str] = &[
-    "cuInit",
-    "cuDeviceGet",
-    "cuDeviceGetAttribute",
-    "cuDeviceGetName",
-    "cuDevicePrimaryCtxRetain",
-    "cuCtxSetCurrent",
-    "cuStreamCreate",
-    "cuStreamSynchronize",
-    "cuMemAlloc_v2",
-    "cuMemcpyHtoDAsync_v2",
-    "cuMemcpyDtoHAsync_v2",
-    "cuMemcpyDtoDAsync_v2",
-    "cuMemsetD8Async",
-    "cuModuleLoadData",
-    "cuModuleGetFunction",
-    "cuLaunchKernel",
-    "cuStreamBeginCapture_v2",
-    "cuStreamEndCapture",
-    "cuGraphInstantiateWithFlags",
-    "cuGraphLaunch",
-    "cuGraphExecDestroy",
-    "cuGraphDestroy",
-];
-const NVRTC_SYMBOLS: &[&str] = &[
-    "nvrtcCreateProgram",
-    "nvrtcCompileProgram",
-    "nvrtcGetPTXSize",
-    "nvrtcGetPTX",
-    "nvrtcGetProgramLogSize",
-    "nvrtcGetProgramLog",
-    "nvrtcDestroyProgram",
-];
-const CUBLAS_SYMBOLS: &[&str] = &[
-    "cublasCreate_v2",
-    "cublasDestroy_v2",
-    "cublasSetStream_v2",
-    "cublasSetWorkspace_v2",
-    "cublasGemmStridedBatchedEx",
-];
-
-/// Checks that a library is present and has `symbols`; `$sys` is the cudarc `sys` module.
-macro_rules! probe_library {
-    ($sys:path, $what:expr, $names:expr, $symbols:expr) => {{
-        use $sys as sys;
-        // SAFETY: `is_culib_present` only dlopens/dlcloses the candidate file names.
-        if !unsafe { sys::is_culib_present() } {
-            return Err(CudaError::Unavailable(format!(
-                "{} was not found (searched {} in the default library path{}); {}",
-                $what,
-                $names,
-                std::env::var("LD_LIBRARY_PATH")
-                    .map(|p| format!(" and LD_LIBRARY_PATH={p}"))
-                    .unwrap_or_default(),
-                "install the NVIDIA driver / CUDA 13 toolkit or add its lib64 to LD_LIBRARY_PATH"
-            )));
-        }
-        // SAFETY: the library is present (checked above), so `culib` does not panic; looking
-        // up a symbol does not call it.
-        let lib = unsafe { sys::culib() };
-        let missing: Vec<&str> = $symbols
-            .iter()
-            .copied()
-            .filter(|name| unsafe { lib.get::<unsafe extern "C" fn()>(name.as_bytes()) }.is_err())
-            .collect();
-        if !missing.is_empty() {
-            return Err(CudaError::Unavailable(format!(
-                "{} lacks {missing:?} (too old for the CUDA 13.0 bindings?)",
-                $what
-            )));
-        }
-    }};
-}
-
-/// Checks that the CUDA driver, NVRTC and cuBLAS libraries can be loaded and have the
-/// symbols the backend uses. Touches no cudarc function that could panic.
-pub(crate) fn probe_libraries() -> Result<(), CudaError> {
-    probe_library!(
-        cudarc::driver::sys,
-        "the CUDA driver library (libcuda.so.1)",
-        "libcuda.so, libcuda.so.1",
-        DRIVER_SYMBOLS
-    );
-    probe_library!(
-        cudarc::nvrtc::sys,
-        "NVRTC (libnvrtc.so.13)",
-        "libnvrtc.so, libnvrtc.so.13",
-        NVRTC_SYMBOLS
-    );
-    probe_library!(
-        cudarc::cublas::sys,
-        "cuBLAS (libcublas.so.13)",
-        "libcublas.so, libcublas.so.13",
-        CUBLAS_SYMBOLS
-    );
-    Ok(())
-}
-
-/// Whether the CUDA backend can run here: the libraries load and device 0 opens.
-///
-/// # Errors
-/// A human-readable reason (missing library, no driver, no device, …). Never panics.
-pub fn available() -> Result<(), String> {
-    let reason = |e: CudaError| match e {
-        CudaError::Unavailable(r) => r,
-        other => other.to_string(),
-    };
-    probe_libraries().map_err(reason)?;
-    guard(|| CudaContext::new(0).map(|_| ()).map_err(CudaError::from))
-        .map_err(|e| format!("device 0 cannot be opened: {e}"))
-}
-
-/// The CUDA headers' directory, if one exists: `$CUDA_PATH/include`, `/usr/local/cuda/include`
-/// or `/opt/cuda/include`. The kernels include no header, so this is only passed along.
-fn cuda_include_dir() -> Option<PathBuf> {
-    let mut roots: Vec<PathBuf> = Vec::new();
-    if let Some(p) = std::env::var_os("CUDA_PATH") {
-        roots.push(PathBuf::from(p));
-    }
-    roots.push(PathBuf::from("/usr/local/cuda"));
-    roots.push(PathBuf::from("/opt/cuda"));
-    roots
-        .into_iter()
-        .map(|r| r.join("include"))
-        .find(|d| d.join("cuda.h").is_file())
-}
-
-/// The kernels of [`KERNELS_CU`].
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum KernelId {
-    StepKeys,
-    AdvanceStep,
-    Input,
-    Hidden,
-    Mse,
-    Loss,
-    Backward,
-    BiasUpdate,
-    WeightUpdate,
-    ToBf16,
-    AdamStep,
-    Xent,
-}
-
-impl KernelId {
-    pub(crate) const ALL: [KernelId; 12] = [
-        KernelId::StepKeys,
-        KernelId::AdvanceStep,
-        KernelId::Input,
-        KernelId::Hidden,
-        KernelId::Mse,
-        KernelId::Loss,
-        KernelId::Backward,
-        KernelId::BiasUpdate,
-        KernelId::WeightUpdate,
-        KernelId::ToBf16,
-        KernelId::AdamStep,
-        KernelId::Xent,
-    ];
-
-    /// The `extern "C"` name in the source.
-    pub(crate) fn name(self) -> &'static str {
-        match self {
-            KernelId::StepKeys => "np_step_keys",
-            KernelId::AdvanceStep => "np_advance_step",
-            KernelId::Input => "np_input",
-            KernelId::Hidden => "np_hidden",
-            KernelId::Mse => "np_mse",
-            KernelId::Loss => "np_loss",
-            KernelId::Backward => "np_backward",
-            KernelId::BiasUpdate => "np_bias_update",
-            KernelId::WeightUpdate => "np_weight_update",
-            KernelId::ToBf16 => "np_to_bf16",
-            KernelId::AdamStep => "np_adam_step",
-            KernelId::Xent => "np_xent",
-        }
-    }
-}
-
-/// A kernel argument: a device address or a scalar of the kernel's parameter type.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub(crate) enum Arg {
-    /// A device pointer.
-    Ptr(u64),
-    /// `int`.
-    I32(i32),
-    /// `long long`.
-    I64(i64),
-    /// `float`.
-    F32(f32),
-    /// `double`.
-    F64(f64),
-}
-
-/// A launch's grid and block dimensions.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) struct Dims {
-    pub grid: (u32, u32, u32),
-    pub block: (u32, u32, u32),
-}
-
-/// Element types of device buffers.
-pub(crate) trait Elem:
-    DeviceRepr + cudarc::driver::ValidAsZeroBits + Copy + Default + std::fmt::Debug + 'static
-{
-}
-impl Elem for u8 {}
-impl Elem for u16 {}
-impl Elem for u32 {}
-impl Elem for u64 {}
-impl Elem for f32 {}
-impl Elem for f64 {}
-
-/// A device buffer (on the GPU, or host memory under the test emulator).
-pub(crate) struct DevBuf<T: Elem> {
-    inner: BufInner<T>,
-}
-
-enum BufInner<T: Elem> {
-    Cuda(CudaSlice<T>),
-    #[cfg(any(test, feature = "cuda-emulator"))]
-    Host(Vec<T>),
-}
-
-impl<T: Elem> DevBuf<T> {
-    pub(crate) fn len(&self) -> usize {
-        match &self.inner {
-            BufInner::Cuda(s) => s.len(),
-            #[cfg(any(test, feature = "cuda-emulator"))]
-            BufInner::Host(v) => v.len(),
-        }
-    }
-}
-
-/// A captured training step, replayed by [`Device::launch_graph`].
-pub(crate) enum Graph {
-    Cuda(CudaGraph),
-    #[cfg(any(test, feature = "cuda-emulator"))]
-    Emu(Vec<super::emu::Op>),
-}
 
 struct CudaBackend {
     // Field order = drop order: the cuBLAS handle and buffers before the stream/context.
@@ -302,109 +48,7 @@ struct CudaBackend {
 enum Backend {
     Cuda(CudaBackend),
     #[cfg(any(test, feature = "cuda-emulator"))]
-    Emu(super::emu::Emu),
-}
-
-/// What a span of device time of a training step was spent on (see
-/// [`Device::start_profile`]).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub enum Phase {
-    /// Per-step noise keys.
-    NoiseKeys,
-    /// Forward products x̃ˡ·Wᵀ.
-    ForwardProducts,
-    /// Fused bias + activation + noise (and the backward factor) of the forward pass.
-    ForwardElementwise,
-    /// Output layer: MSE, its gradient and the per-network loss.
-    Loss,
-    /// Products of the input gradients δ·W.
-    InputGradProducts,
-    /// Weight-gradient products (with plain SGD, the update fused in: β = 1).
-    WeightProducts,
-    /// The optimiser's update of the weights (momentum and Adam only).
-    WeightUpdate,
-    /// Bias gradient and update.
-    BiasUpdate,
-    /// δˡ = (δ·W) ⊙ φ′ ⊙ ε.
-    BackwardElementwise,
-    /// The bf16 copy of the fp32 master weights.
-    Bf16Copy,
-    /// Step counter and anything else.
-    Other,
-}
-
-impl Phase {
-    /// Every phase, in step order.
-    pub const ALL: [Phase; 11] = [
-        Phase::NoiseKeys,
-        Phase::ForwardProducts,
-        Phase::ForwardElementwise,
-        Phase::Loss,
-        Phase::InputGradProducts,
-        Phase::WeightProducts,
-        Phase::WeightUpdate,
-        Phase::BiasUpdate,
-        Phase::BackwardElementwise,
-        Phase::Bf16Copy,
-        Phase::Other,
-    ];
-
-    /// A snake_case name (JSON keys).
-    pub fn name(self) -> &'static str {
-        match self {
-            Phase::NoiseKeys => "noise_keys",
-            Phase::ForwardProducts => "forward_products",
-            Phase::ForwardElementwise => "forward_elementwise",
-            Phase::Loss => "loss",
-            Phase::InputGradProducts => "input_grad_products",
-            Phase::WeightProducts => "weight_products",
-            Phase::WeightUpdate => "weight_update",
-            Phase::BiasUpdate => "bias_update",
-            Phase::BackwardElementwise => "backward_elementwise",
-            Phase::Bf16Copy => "bf16_copy",
-            Phase::Other => "other",
-        }
-    }
-
-    /// The phases with non-zero time in `ms` (indexed as [`Phase::ALL`]), in that order.
-    pub(crate) fn nonzero(ms: &[f64; Phase::ALL.len()]) -> Vec<(Phase, f64)> {
-        Phase::ALL
-            .iter()
-            .zip(ms)
-            .filter(|(_, t)| **t > 0.0)
-            .map(|(&p, &t)| (p, t))
-            .collect()
-    }
-
-    /// Whether the phase is a cuBLAS product.
-    pub fn is_product(self) -> bool {
-        matches!(
-            self,
-            Phase::ForwardProducts | Phase::InputGradProducts | Phase::WeightProducts
-        )
-    }
-}
-
-/// A strided-batched GEMM in cuBLAS's column-major terms (see [`Device::gemm`]).
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub(crate) struct GemmCall {
-    pub trans_a: bool,
-    pub trans_b: bool,
-    pub m: usize,
-    pub n: usize,
-    pub k: usize,
-    pub a: u64,
-    pub lda: usize,
-    pub stride_a: usize,
-    pub b: u64,
-    pub ldb: usize,
-    pub stride_b: usize,
-    pub c: u64,
-    pub ldc: usize,
-    pub stride_c: usize,
-    pub batch: usize,
-    pub alpha: f32,
-    pub beta: f32,
+    Emu(crate::cuda::emu::Emu),
 }
 
 /// One CUDA device with everything the trainers need.
@@ -504,7 +148,7 @@ impl Device {
     #[cfg(any(test, feature = "cuda-emulator"))]
     pub fn emulated() -> Result<Arc<Self>, CudaError> {
         Ok(Arc::new(Device {
-            backend: Backend::Emu(super::emu::Emu::new()?),
+            backend: Backend::Emu(crate::cuda::emu::Emu::new()?),
             name: "emulator".to_string(),
             compute_capability: (0, 0),
             total_memory: 0,
@@ -904,59 +548,6 @@ fn check_range(offset: usize, len: usize, size: usize) -> Result<(), CudaError> 
         )));
     }
     Ok(())
-}
-
-/// Compiles [`KERNELS_CU`] for the device's architecture (falling back to NVRTC's default
-/// architecture if NVRTC does not know it). `--fmad=false` keeps `a*b+c` as two roundings,
-/// as the CPU computes it, so noise values match bit for bit where the math functions do.
-fn compile_kernels(cc: (i32, i32)) -> Result<cudarc::nvrtc::Ptx, CudaError> {
-    let base = CompileOptions {
-        fmad: Some(false),
-        ftz: Some(false),
-        prec_div: Some(true),
-        prec_sqrt: Some(true),
-        include_paths: cuda_include_dir()
-            .map(|d| vec![d.to_string_lossy().into_owned()])
-            .unwrap_or_default(),
-        name: Some("noisyprop_kernels.cu".to_string()),
-        ..Default::default()
-    };
-    let with_arch = CompileOptions {
-        options: vec![format!("--gpu-architecture=compute_{}{}", cc.0, cc.1)],
-        ..base.clone()
-    };
-    match compile_ptx_with_opts(KERNELS_CU, with_arch) {
-        Ok(ptx) => Ok(ptx),
-        Err(first) => compile_ptx_with_opts(KERNELS_CU, base).map_err(|_| CudaError::from(first)),
-    }
-}
-
-/// A row-major matrix in device memory (see [`Device::upload_matrix`]).
-pub struct DeviceMatrix {
-    pub(crate) data: DevBuf<f32>,
-    rows: usize,
-    cols: usize,
-}
-
-impl std::fmt::Debug for DeviceMatrix {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("DeviceMatrix")
-            .field("rows", &self.rows)
-            .field("cols", &self.cols)
-            .finish_non_exhaustive()
-    }
-}
-
-impl DeviceMatrix {
-    /// Rows.
-    pub fn rows(&self) -> usize {
-        self.rows
-    }
-
-    /// Columns.
-    pub fn cols(&self) -> usize {
-        self.cols
-    }
 }
 
 #[cfg(test)]

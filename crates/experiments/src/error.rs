@@ -1,0 +1,101 @@
+//! The crate's error type.
+
+use std::path::PathBuf;
+
+use thiserror::Error;
+
+/// What can go wrong in an experiment. Messages are complete on their own
+/// (a file error names the file and says why), so a printed chain never says
+/// the same thing twice.
+#[derive(Debug, Error)]
+#[non_exhaustive]
+pub enum ExperimentError {
+    /// Reading or writing a file.
+    #[error("`{}`: {cause}", .path.display())]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// The cause.
+        cause: std::io::Error,
+    },
+    /// Writing CSV or JSON.
+    #[error("`{}`: {message}", .path.display())]
+    Csv {
+        /// The file.
+        path: PathBuf,
+        /// The cause.
+        message: String,
+    },
+    /// Rendering a figure.
+    #[error("`{}`: {cause}", .path.display())]
+    Plot {
+        /// The file.
+        path: PathBuf,
+        /// The cause.
+        cause: noisyprop_plot::PlotError,
+    },
+    /// A stored grid cell cannot be read back.
+    #[error(
+        "corrupt cell file `{}`: {reason}; rerun with --recompute-corrupt to compute it again (the file is replaced)",
+        .path.display()
+    )]
+    CorruptCell {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// A simulation failed.
+    #[error(transparent)]
+    Sim(#[from] noisyprop_sim::SimError),
+    /// Loading data failed.
+    #[error(transparent)]
+    Data(#[from] noisyprop_data::DataError),
+    /// The engine refused something.
+    #[error(transparent)]
+    Engine(#[from] noisyprop_engine::EngineError),
+    /// The theory refused a parameter (or found no critical point).
+    #[error(transparent)]
+    Theory(#[from] noisyprop_theory::TheoryError),
+    /// Something the GPU (`--device cuda`) does not implement.
+    #[error(transparent)]
+    GpuUnsupported(#[from] noisyprop_engine::gpu_support::Unsupported),
+    /// `--device cuda` in a build without the `cuda` feature.
+    #[error(
+        "--device cuda: this binary was built without CUDA support; rebuild it with `cargo build --release -p noisyprop --features cuda`"
+    )]
+    CudaNotBuilt,
+    /// The CUDA backend failed.
+    #[cfg(feature = "cuda")]
+    #[error(transparent)]
+    Cuda(#[from] noisyprop_engine::cuda::CudaError),
+    /// `--precision` with the CPU.
+    #[error(
+        "--precision {precision} applies to --device cuda only; the CPU engine computes in fp32"
+    )]
+    PrecisionOnCpu {
+        /// The precision asked for.
+        precision: noisyprop_engine::gpu_support::Precision,
+    },
+    /// A parameter is out of range.
+    #[error("{name} = {value} is out of range; valid range is {valid}")]
+    InvalidParameter {
+        /// The parameter.
+        name: &'static str,
+        /// The value given.
+        value: String,
+        /// The valid range.
+        valid: &'static str,
+    },
+}
+
+impl ExperimentError {
+    /// [`ExperimentError::InvalidParameter`] with the value as text.
+    pub(crate) fn invalid(name: &'static str, value: impl ToString, valid: &'static str) -> Self {
+        ExperimentError::InvalidParameter {
+            name,
+            value: value.to_string(),
+            valid,
+        }
+    }
+}

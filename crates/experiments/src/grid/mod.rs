@@ -1,0 +1,175 @@
+//! The trainable-depth grid of Figure 6(b)/(c)/(e)/(f) (spec 3.6, §4):
+//! networks at critical initialisation over dropout keep probability ×
+//! depth, trained on real data, against the predicted trainable depth 6ξ_c.
+//!
+//! | module | contents |
+//! |---|---|
+//! | [`spec`] | [`GridSpec`] (validated, normalised) and its [`Cell`]s |
+//! | [`key`] | [`cell_key`]: the canonical, stable key of a cell |
+//! | [`store`] | one file per finished cell, [`CellRecord`], corrupt files reported |
+//! | [`shard`] | [`Shard`]: `--shard I/N` for cluster array jobs |
+//! | [`report`](mod@report) | [`GridReport`]: trained vs predicted per cell |
+//! | [`figure`] | the loss heat maps with the k·ξ_c curve, CSV and JSON |
+//!
+//! **Store.** Every cell is one file `<store>/cells/<key>.json`. A rerun skips
+//! every cell whose file is there, so an interrupted grid resumes without
+//! losing work, and any sharding of the grid writes to the same store. A worker
+//! never rewrites another cell's file. A file that cannot be read back stops
+//! the run with its name, unless [`RunOptions::recompute_corrupt`] asks to
+//! compute that cell again.
+//!
+//! **Devices.** The pending cells train through [`crate::training`]'s one
+//! protocol: on the CPU each cell is its own group, the groups side by side
+//! on the cores (single-threaded products); on a GPU the pending cells of one
+//! depth are one group (one batched grid), the data uploaded once.
+
+pub mod figure;
+pub mod key;
+pub mod report;
+pub mod shard;
+pub mod spec;
+pub mod store;
+
+pub use figure::write_report;
+pub use key::{CELL_SCHEMA_VERSION, cell_key};
+pub use report::{CellSummary, GridReport, TRAINED_FRACTION, predicted_depth, report};
+pub use shard::Shard;
+pub use spec::{Cell, GridSpec};
+pub use store::{CellRecord, CellStatus, load_cell, read_cell, store_cell};
+
+use rayon::prelude::*;
+use serde::{Deserialize, Serialize};
+
+use noisyprop_data::Prepared;
+use noisyprop_engine::Threads;
+
+use crate::ExperimentError;
+use crate::output::ensure_dir;
+use crate::training::OpenDevice;
+
+/// How a run of the grid went.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GridRun {
+    /// Cells in the grid.
+    pub total: usize,
+    /// Cells of this shard.
+    pub in_shard: usize,
+    /// Cells already finished when the run started (skipped).
+    pub skipped: usize,
+    /// Cells computed now.
+    pub computed: usize,
+    /// Corrupt cell files computed again ([`RunOptions::recompute_corrupt`]).
+    pub recomputed_corrupt: usize,
+    /// Cells of this shard still missing (a cap stopped them).
+    pub missing: usize,
+}
+
+/// Options of [`run_grid`].
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct RunOptions {
+    /// Only this shard's cells.
+    pub shard: Option<Shard>,
+    /// Start at most this many new cells (tests, partial runs).
+    pub max_new_cells: Option<usize>,
+    /// Compute cells whose files are corrupt again (replacing the files)
+    /// instead of stopping with their names.
+    pub recompute_corrupt: bool,
+}
+
+/// Runs the missing cells of this shard, writing each as soon as it (or, on
+/// a GPU, its depth's group) finishes; `progress` is called with every new
+/// record.
+///
+/// # Errors
+/// Invalid or unsupported spec (before any cell runs), a corrupt cell file
+/// without [`RunOptions::recompute_corrupt`], a cell file that cannot be
+/// written, device errors.
+pub fn run_grid(
+    spec: &GridSpec,
+    data: &Prepared,
+    opts: RunOptions,
+    device: &OpenDevice,
+    progress: &(dyn Fn(&CellRecord) + Sync),
+) -> Result<GridRun, ExperimentError> {
+    ensure_dir(&spec.store().join("cells"))?;
+    let cells = spec.cells()?;
+    let total = cells.len();
+    let mine: Vec<_> = cells
+        .into_iter()
+        .enumerate()
+        .filter(|(i, _)| opts.shard.is_none_or(|s| s.contains(*i)))
+        .map(|(_, c)| c)
+        .collect();
+    let in_shard = mine.len();
+    let (mut pending, mut corrupt) = (Vec::new(), 0);
+    for cell in mine {
+        let path = spec.cell_path(&cell.key);
+        match read_cell(&path, &cell.key)? {
+            CellStatus::Done(_) => {}
+            CellStatus::Missing => pending.push(cell),
+            CellStatus::Corrupt(_) if opts.recompute_corrupt => {
+                corrupt += 1;
+                pending.push(cell);
+            }
+            CellStatus::Corrupt(reason) => {
+                return Err(ExperimentError::CorruptCell { path, reason });
+            }
+        }
+    }
+    let skipped = in_shard - pending.len();
+    pending.truncate(opts.max_new_cells.unwrap_or(usize::MAX));
+    for cell in &pending {
+        device.supports(&cell.spec)?;
+    }
+    let label = device.label();
+    let computed = if pending.is_empty() {
+        0
+    } else if device.is_cpu() {
+        // One cell per core, single-threaded products.
+        pending
+            .par_iter()
+            .map(|cell| {
+                let mut r = crate::training::cpu::train_group(
+                    &[&cell.spec],
+                    &data.train,
+                    &data.val,
+                    Threads::One,
+                    &mut |_, _| {},
+                )?;
+                let result = r
+                    .pop()
+                    .ok_or_else(|| ExperimentError::invalid("results", 0, "one per cell"))?;
+                progress(&store_cell(spec, cell, result, label.clone())?);
+                Ok(1)
+            })
+            .collect::<Result<Vec<usize>, ExperimentError>>()?
+            .len()
+    } else {
+        let session = device.session(data)?;
+        let mut depths: Vec<usize> = Vec::new();
+        for c in &pending {
+            if !depths.contains(&c.depth) {
+                depths.push(c.depth);
+            }
+        }
+        let mut n = 0;
+        for depth in depths {
+            let group: Vec<_> = pending.iter().filter(|c| c.depth == depth).collect();
+            let specs: Vec<_> = group.iter().map(|c| &c.spec).collect();
+            let results = session.train(&specs, Threads::One, &mut |_, _| {})?;
+            for (cell, result) in group.into_iter().zip(results) {
+                progress(&store_cell(spec, cell, result, label.clone())?);
+                n += 1;
+            }
+        }
+        n
+    };
+    Ok(GridRun {
+        total,
+        in_shard,
+        skipped,
+        computed,
+        recomputed_corrupt: corrupt.min(computed),
+        missing: in_shard - skipped - computed,
+    })
+}
