@@ -1,10 +1,13 @@
 //! End-to-end tests of the `noisyprop` binary, one module per area:
 //! `cli` (theory subcommands: schema, values, bad input), `sim` (simulate
-//! and figures), `train` (training commands, resumable grid), `readme` (the README examples print what the README shows).
+//! and figures), `train` (training commands, resumable grid, cell store),
+//! `records` (every `--json` reads back into its library type), `readme` (the
+//! README examples print what the README shows).
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod cli;
 mod common;
 mod readme;
+mod records;
 mod sim;
 mod train;

@@ -43,6 +43,132 @@ fn train_json_has_per_epoch_losses() {
     assert_eq!(v["val_accuracy"].as_array().unwrap().len(), 1);
 }
 
+/// The command of the fixture's small grid (crates/cli/tests/fixtures/cells-2cbec5e).
+fn fixture_args<'a>(store: &'a std::path::Path, extra: &[&'a str]) -> Vec<&'a str> {
+    let mut args = vec![
+        "trainable-depth",
+        "--examples",
+        "200",
+        "--width",
+        "8",
+        "--epochs",
+        "1",
+        "--depths",
+        "1,2",
+        "--keeps",
+        "0.3,1",
+        "-q",
+        "--store",
+        store.to_str().unwrap(),
+    ];
+    args.extend_from_slice(extra);
+    args
+}
+
+/// Runs the fixture's grid with `--json`.
+fn fixture_grid(store: &std::path::Path, extra: &[&str]) -> serde_json::Value {
+    let mut args = fixture_args(store, extra);
+    args.push("--json");
+    json(&args)
+}
+
+/// Issue 8: cell keys are stable across the change to a typed network spec:
+/// cells written by the previous version are found and not recomputed.
+#[test]
+fn cells_of_the_previous_version_are_found() {
+    let dir = tempfile::tempdir().unwrap();
+    let cells = dir.path().join("cells");
+    std::fs::create_dir_all(&cells).unwrap();
+    let fixture =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/cells-2cbec5e");
+    let mut copied = Vec::new();
+    for e in std::fs::read_dir(&fixture).unwrap() {
+        let p = e.unwrap().path();
+        if p.extension().is_some_and(|x| x == "json") {
+            let to = cells.join(p.file_name().unwrap());
+            std::fs::copy(&p, &to).unwrap();
+            copied.push((to, std::fs::read(&p).unwrap()));
+        }
+    }
+    assert_eq!(copied.len(), 4);
+    let v = fixture_grid(dir.path(), &[]);
+    assert_eq!(v["run"]["skipped"], 4, "{v}");
+    assert_eq!(v["run"]["computed"], 0, "{v}");
+    assert_eq!(v["report"]["done"], 4);
+    for (p, bytes) in copied {
+        assert_eq!(
+            std::fs::read(&p).unwrap(),
+            bytes,
+            "{} was rewritten",
+            p.display()
+        );
+    }
+}
+
+/// A corrupt cell file is named and stops the run; `--recompute-corrupt`
+/// computes that cell again and replaces the file.
+#[test]
+fn a_corrupt_cell_is_reported_not_skipped() {
+    let dir = tempfile::tempdir().unwrap();
+    fixture_grid(dir.path(), &[]);
+    let cells = dir.path().join("cells");
+    let victim = std::fs::read_dir(&cells)
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap()
+        .path();
+    std::fs::write(&victim, "{\"schema_version\": 2, \"kind\": \"trainable_dep").unwrap();
+    let out = noisyprop()
+        .args(fixture_args(dir.path(), &[]))
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    let name = victim.file_name().unwrap().to_string_lossy().into_owned();
+    assert!(
+        err.contains(&name) && err.contains("--recompute-corrupt"),
+        "{err}"
+    );
+    let v = fixture_grid(dir.path(), &["--recompute-corrupt"]);
+    assert_eq!(v["run"]["computed"], 1, "{v}");
+    assert_eq!(v["run"]["recomputed_corrupt"], 1, "{v}");
+    assert_eq!(v["report"]["done"], 4);
+}
+
+/// One cell (here from duplicate lists) trains once and draws a one-cell map.
+#[test]
+fn a_one_cell_grid_with_duplicates_trains_once_and_draws() {
+    let dir = tempfile::tempdir().unwrap();
+    let v = json(&[
+        "trainable-depth",
+        "--examples",
+        "200",
+        "--width",
+        "8",
+        "--epochs",
+        "1",
+        "--depths",
+        "2,2,2",
+        "--keeps",
+        "0.5,0.5,0.5000000000000001",
+        "--json",
+        "-q",
+        "--store",
+        dir.path().to_str().unwrap(),
+    ]);
+    assert_eq!(v["run"]["total"], 1, "{v}");
+    assert_eq!(v["run"]["computed"], 1, "{v}");
+    assert_eq!(
+        std::fs::read_dir(dir.path().join("cells")).unwrap().count(),
+        1
+    );
+    for f in ["trainable-depth-val.png", "trainable-depth-train.png"] {
+        let bytes = std::fs::read(dir.path().join(f)).unwrap();
+        assert_eq!(&bytes[1..4], b"PNG", "{f}");
+    }
+}
+
 #[test]
 fn quick_trainable_depth_preset_runs_and_draws_its_figure() {
     let dir = tempfile::tempdir().unwrap();

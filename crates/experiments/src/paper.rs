@@ -10,7 +10,7 @@ pub const FIG6_KEEPS: [f64; 10] = [0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 
 /// Depths (hidden layers) of Figure 6(b)/(c) (`np.linspace(2, 40, 10, dtype=int)`).
 pub const FIG6_DEPTHS: [usize; 10] = [2, 6, 10, 14, 18, 23, 27, 31, 35, 40];
 
-/// Keep probabilities of the quick preset: the boundary in under a minute.
+/// Keep probabilities of the quick preset: the boundary in about a minute.
 pub const QUICK_KEEPS: [f64; 6] = [0.1, 0.3, 0.5, 0.7, 0.9, 1.0];
 
 /// Depths of the quick preset.

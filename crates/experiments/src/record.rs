@@ -17,7 +17,7 @@
 //! | `analyze` | `analysis` | [`AnalysisRecord`] |
 //! | `init` | `init` | [`InitRecord`] |
 //! | `trajectory` | `trajectory` | [`TrajectoryRecord`] |
-//! | `phase` | `phase` | [`PhaseRecord`] (CSV: [`PhaseRow`]) |
+//! | `phase` | `phase` | [`PhaseRecord`] (CSV: its `cells`) |
 //! | `simulate` | `simulation` | [`SimulationRecord`] (CSV: [`SimulationRow`]) |
 //! | `figures` | `figures` | [`FiguresRecord`] |
 //! | `variance-depth` | `variance_depth` | [`VarianceDepthRecord`] |
@@ -30,10 +30,7 @@ use std::path::PathBuf;
 use serde::{Deserialize, Serialize};
 
 use noisyprop_sim::{ClassResult, Precision, TheoryLayers, Verdict};
-use noisyprop_theory::{
-    Analysis, CorrelationBasis, Framework, NoiseStage, PhaseAxis, PhaseDiagram, RegimeKind,
-    TrajectoryLayer,
-};
+use noisyprop_theory::{Analysis, Framework, NoiseStage, PhaseDiagram, TrajectoryLayer};
 
 use crate::figs::FigureReport;
 use crate::grid::{GridReport, GridRun};
@@ -155,62 +152,6 @@ pub struct PhaseRecord {
 
 impl Kind for PhaseRecord {
     const KIND: &'static str = "phase";
-}
-
-/// One CSV row of `phase`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct PhaseRow {
-    /// σ_w².
-    pub sigma_w2: f64,
-    /// σ_b².
-    pub sigma_b2: f64,
-    /// μ₂.
-    pub mu2: f64,
-    /// Variance regime.
-    pub regime: RegimeKind,
-    /// q* (empty when none).
-    pub q_star: Option<f64>,
-    /// χ₁.
-    pub chi_1: f64,
-    /// c*.
-    pub c_star: f64,
-    /// χ_c.
-    pub chi_c: f64,
-    /// ξ_c (empty = unbounded or not applicable).
-    pub xi_c: Option<f64>,
-    /// k·ξ_c (empty = unbounded or not applicable).
-    pub trainable_depth: Option<f64>,
-    /// Where c* and χ_c come from.
-    pub correlation_basis: CorrelationBasis,
-}
-
-impl PhaseRow {
-    /// The rows of a diagram of a network with bias variance `sigma_b2` and
-    /// noise second moment `mu2` (the one the y axis does not vary).
-    pub fn rows(d: &PhaseDiagram, sigma_b2: f64, mu2: f64) -> Vec<PhaseRow> {
-        d.cells
-            .iter()
-            .map(|c| PhaseRow {
-                sigma_w2: c.sigma_w2,
-                sigma_b2: match d.y_axis {
-                    PhaseAxis::SigmaB2 => c.y,
-                    PhaseAxis::Mu2 => sigma_b2,
-                },
-                mu2: match d.y_axis {
-                    PhaseAxis::Mu2 => c.y,
-                    PhaseAxis::SigmaB2 => mu2,
-                },
-                regime: c.regime,
-                q_star: c.q_star,
-                chi_1: c.chi_1,
-                c_star: c.c_star,
-                chi_c: c.chi_c,
-                xi_c: c.xi_c,
-                trainable_depth: c.trainable_depth,
-                correlation_basis: c.correlation_basis,
-            })
-            .collect()
-    }
 }
 
 /// Per-layer arrays of one input class of a simulation.

@@ -32,9 +32,10 @@ use serde::{Deserialize, Serialize};
 
 use noisyprop_engine::{Key, NoiseSampler, Threads, act, gemm_nt, rng};
 use noisyprop_plot::{
-    Colormap, HeatMap, LegendPos, RefLine, RefLineKind, Series, edges_from_centers,
+    Colormap, HeatMap, LegendPos, Marker, RefLine, RefLineKind, Series, categorical_position,
+    edges_from_centers,
 };
-use noisyprop_theory::{Activation, Noise, NoiseLaw};
+use noisyprop_theory::{Activation, Noise, NoiseLaw, fmt_short};
 
 use crate::ExperimentError;
 use crate::output::{ensure_dir, write_csv, write_json};
@@ -347,6 +348,120 @@ impl VarianceDepthRow {
     }
 }
 
+/// The heat map of ln q^l: one column per σ_w² run (a category labelled with
+/// its value: the runs are samples, not a continuum), black where the
+/// variance left the f32 range, the D9 theory's exit layer of each column as
+/// a marker, and the critical σ_w² = 2/μ₂ on its column or, when no run is
+/// critical, on the boundary between the columns that bracket it.
+fn heat_map(spec: &VarianceDepthSpec, rows: &[VarianceDepthRow], dataset: &str) -> HeatMap {
+    let xs: Vec<f64> = rows.iter().map(|r| r.sigma_w2).collect();
+    let nx = xs.len();
+    let depth = spec.max_depth;
+    let (lo, hi) = (F32_TINY.ln(), F32_MAX.ln());
+    let mut values = vec![f64::NAN; nx * depth];
+    for (ix, r) in rows.iter().enumerate() {
+        for (l, &v) in r.ln_q.iter().enumerate() {
+            if v.is_finite() && (lo..=hi).contains(&v) {
+                values[l * nx + ix] = v;
+            }
+        }
+    }
+    let theory: Vec<(f64, f64)> = rows
+        .iter()
+        .enumerate()
+        .filter_map(|(i, r)| {
+            r.theory_depth
+                .filter(|&d| d >= 1.0 && d <= depth as f64)
+                .map(|d| (i as f64 + 0.5, d))
+        })
+        .collect();
+    let crit = 2.0 / spec.noise.mu2();
+    // The paper's L* (q⁰ = 1) as a curve through the columns (a uniform sweep
+    // makes the column axis linear in σ_w²), split at criticality.
+    let (x0, x1) = (xs[0], xs[nx - 1]);
+    let mut lstar = Vec::new();
+    let mut crossed = false;
+    for i in 0..=400 {
+        let s = x0 + (x1 - x0) * i as f64 / 400.0;
+        let g: f64 = s * spec.noise.mu2() / 2.0;
+        if s >= crit && !crossed {
+            crossed = true;
+            lstar.push((f64::NAN, f64::NAN));
+        }
+        if (g - 1.0).abs() < 1e-9 {
+            continue;
+        }
+        let k = if g > 1.0 { F32_MAX } else { F32_TINY };
+        let l = k.ln() / g.ln();
+        if let (Some(x), true) = (categorical_position(&xs, s), l <= depth as f64) {
+            lstar.push((x, l));
+        }
+    }
+    let mut ref_lines = Vec::new();
+    let on_column = xs.iter().position(|&s| (s - crit).abs() <= 1e-9 * crit);
+    let between = xs.windows(2).position(|w| w[0] < crit && crit < w[1]);
+    if let Some(i) = on_column {
+        ref_lines.push(RefLine {
+            kind: RefLineKind::Vertical(i as f64 + 0.5),
+            label: format!("critical σ_{{w}}^{{2}} = 2/μ_{{2}} = {}", fmt_short(crit)),
+            color: (0, 0, 0),
+            dashed: true,
+        });
+    } else if let Some(i) = between {
+        ref_lines.push(RefLine {
+            kind: RefLineKind::Vertical(i as f64 + 1.0),
+            label: format!(
+                "critical σ_{{w}}^{{2}} = 2/μ_{{2}} = {} (between these columns)",
+                fmt_short(crit)
+            ),
+            color: (0, 0, 0),
+            dashed: true,
+        });
+    }
+    let mut annotations = Vec::new();
+    let label_y = depth as f64 * 0.7;
+    // Labels well inside the axes (a label is wider than a narrow column).
+    if xs.first().is_some_and(|&s| s < crit) {
+        annotations.push((0.12 * nx as f64, label_y, "Underflow".to_string()));
+    }
+    if xs.last().is_some_and(|&s| s > crit) && nx > 1 {
+        annotations.push((0.88 * nx as f64, label_y, "Overflow".to_string()));
+    }
+    let ys: Vec<f64> = (1..=depth).map(|l| l as f64).collect();
+    HeatMap {
+        title: format!(
+            "Variance propagation depth, noise {} ({dataset})",
+            spec.noise
+        ),
+        x_label: "weight variance σ_{w}^{2}".into(),
+        y_label: "layer l".into(),
+        color_label: "ln q^{l}".into(),
+        x_categories: Some(xs.iter().map(|&s| fmt_short(s)).collect()),
+        y_edges: edges_from_centers(&ys, false),
+        values,
+        colormap: Colormap::Viridis,
+        color_range: Some((lo, hi)),
+        non_finite_label: Some("outside the f32 range".into()),
+        overlays: [
+            (lstar.len() > 1).then(|| {
+                Series::line("paper's L* (float32, q⁰ = 1)", lstar).with_color((0, 230, 255))
+            }),
+            (!theory.is_empty()).then(|| {
+                Series::points("variance leaves f32 (theory, D9)", theory)
+                    .with_color((255, 80, 80))
+                    .with_marker(Marker::Cross)
+            }),
+        ]
+        .into_iter()
+        .flatten()
+        .collect(),
+        ref_lines,
+        annotations,
+        legend: LegendPos::Top,
+        ..Default::default()
+    }
+}
+
 /// Writes `variance-depth.csv` (σ_w², layer, ln q), `variance-depth.json`
 /// and `variance-depth.png` into `dir`.
 ///
@@ -383,63 +498,8 @@ pub fn write_outputs(
         write_csv(&dir.join("variance-depth.csv"), &csv)?,
         write_json(&dir.join("variance-depth.json"), &summary)?,
     ];
-    // Heat map: ln q^l, black where the variance is outside the f32 range.
-    let xs: Vec<f64> = rows.iter().map(|r| r.sigma_w2).collect();
-    let depth = spec.max_depth;
-    let ys: Vec<f64> = (1..=depth).map(|l| l as f64).collect();
-    let (lo, hi) = (F32_TINY.ln(), F32_MAX.ln());
-    let mut values = vec![f64::NAN; xs.len() * depth];
-    for (ix, r) in rows.iter().enumerate() {
-        for (l, &v) in r.ln_q.iter().enumerate() {
-            if v.is_finite() && (lo..=hi).contains(&v) {
-                values[l * xs.len() + ix] = v;
-            }
-        }
-    }
-    let curve: Vec<(f64, f64)> = (0..=240)
-        .map(|i| 0.1 + 2.4 * i as f64 / 240.0)
-        .filter_map(|s| {
-            let g: f64 = s * mu2 / 2.0;
-            if (g - 1.0).abs() < 1e-9 {
-                return None;
-            }
-            let k = if g > 1.0 { F32_MAX } else { F32_TINY };
-            let l = k.ln() / g.ln();
-            (l <= depth as f64).then_some((s, l))
-        })
-        .collect();
-    let (left, right): (Vec<_>, Vec<_>) = curve.into_iter().partition(|p| p.0 < 2.0 / mu2);
-    let mut lstar = left;
-    lstar.push((f64::NAN, f64::NAN));
-    lstar.extend(right);
-    let map = HeatMap {
-        title: format!(
-            "Variance propagation depth, noise {} ({dataset})",
-            spec.noise
-        ),
-        x_label: "weight variance σ_{w}^{2}".into(),
-        y_label: "layer l".into(),
-        color_label: "ln q^{l}".into(),
-        x_edges: edges_from_centers(&xs, false),
-        y_edges: edges_from_centers(&ys, false),
-        values,
-        colormap: Colormap::Viridis,
-        color_range: Some((lo, hi)),
-        overlays: vec![Series::line("L* (float32, q⁰ = 1)", lstar).with_color((0, 230, 255))],
-        ref_lines: vec![RefLine {
-            kind: RefLineKind::Vertical(2.0 / mu2),
-            label: "criticality σ_{w}^{2} = 2/μ_{2}".into(),
-            color: (0, 0, 0),
-            dashed: true,
-        }],
-        annotations: vec![
-            (0.45, depth as f64 * 0.7, "Underflow".into()),
-            (2.1, depth as f64 * 0.7, "Overflow".into()),
-        ],
-        legend: LegendPos::Top,
-        ..Default::default()
-    };
     let png = dir.join("variance-depth.png");
+    let map = heat_map(spec, rows, dataset);
     noisyprop_plot::render_heatmap(&map, &png, noisyprop_plot::DEFAULT_SIZE).map_err(|cause| {
         ExperimentError::Plot {
             path: png.clone(),

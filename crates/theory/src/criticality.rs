@@ -18,7 +18,7 @@ use crate::error::TheoryError;
 use crate::mean_field::{Integration, MeanField, Network};
 use crate::noise::Noise;
 use crate::roots::brent;
-use crate::spec::fmt_num;
+use crate::spec::{fmt_num, fmt_short};
 
 /// A critical initialisation.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
@@ -159,8 +159,9 @@ impl MeanField {
         Err(NoCriticalPoint {
             code: "no-crossing",
             reason: format!(
-                "χ₁ stays below 1 at every variance fixed point (largest χ₁ found {max_chi:.6}, for q* up to {q_hi:e}); \
-                 the variance diverges before the gradient becomes critical"
+                "χ₁ stays below 1 at every variance fixed point (largest χ₁ found {}, for q* up to {q_hi:e}); \
+                 the variance diverges before the gradient becomes critical",
+                fmt_short(max_chi)
             ),
         })
     }

@@ -128,8 +128,10 @@ pub enum PhaseAxis {
 pub struct PhaseCell {
     /// σ_w² (x).
     pub sigma_w2: f64,
-    /// σ_b² or μ₂ (y).
-    pub y: f64,
+    /// σ_b² of the cell (y with [`PhaseAxis::SigmaB2`]).
+    pub sigma_b2: f64,
+    /// μ₂ of the cell's multiplicative noise (y with [`PhaseAxis::Mu2`]).
+    pub mu2: f64,
     /// Variance regime name.
     pub regime: RegimeKind,
     /// q*, when it exists.
@@ -146,6 +148,8 @@ pub struct PhaseCell {
     pub trainable_depth: Option<f64>,
     /// Where the correlation map was evaluated.
     pub correlation_basis: CorrelationBasis,
+    /// The y coordinate (σ_b² or μ₂, as the diagram's axis says).
+    pub y: f64,
 }
 
 /// A phase diagram.
@@ -257,6 +261,8 @@ pub fn phase_diagram_with_progress(
                     let fp = map.fixed_point();
                     PhaseCell {
                         sigma_w2: x,
+                        sigma_b2: mf.sigma_b2(),
+                        mu2: mf.mu2(),
                         y,
                         regime: regime.kind(),
                         q_star: regime.q_star(spec.q0),

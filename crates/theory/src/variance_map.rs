@@ -10,6 +10,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::mean_field::MeanField;
 use crate::roots::brent;
+use crate::spec::fmt_short;
 
 /// |a − 1| below this counts as exactly critical for the piecewise-linear
 /// (ReLU-family) map q ↦ a·q + β.
@@ -135,7 +136,9 @@ impl VarianceRegime {
         match *self {
             VarianceRegime::FixedPoint { q_star, slope } => {
                 format!(
-                    "converges to the fixed point q* = {q_star:.6} (map slope {slope:.6} there)"
+                    "converges to the fixed point q* = {} (map slope {} there)",
+                    fmt_short(q_star),
+                    fmt_short(slope)
                 )
             }
             VarianceRegime::Marginal => {
@@ -144,12 +147,14 @@ impl VarianceRegime {
             VarianceRegime::Vanishing { rate } if (rate - 1.0).abs() < 1e-9 => {
                 "vanishes to 0 as a power law (map slope 1 at q = 0)".into()
             }
-            VarianceRegime::Vanishing { rate } => format!("vanishes to 0, ×{rate:.6} per layer"),
+            VarianceRegime::Vanishing { rate } => {
+                format!("vanishes to 0, ×{} per layer", fmt_short(rate))
+            }
             VarianceRegime::ExplodingExponential { growth } => {
-                format!("explodes exponentially, ×{growth:.6} per layer")
+                format!("explodes exponentially, ×{} per layer", fmt_short(growth))
             }
             VarianceRegime::ExplodingLinear { increment } => {
-                format!("explodes linearly, +{increment:.6} per layer")
+                format!("explodes linearly, +{} per layer", fmt_short(increment))
             }
         }
     }

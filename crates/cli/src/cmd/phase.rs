@@ -7,7 +7,7 @@ use anyhow::{Result, bail};
 use clap::{Args, ValueEnum};
 
 use noisyprop_experiments::figs::phase::{ColorBy, PhaseFigure, check_png_path, write_phase_png};
-use noisyprop_experiments::record::{PhaseRecord, PhaseRow};
+use noisyprop_experiments::record::PhaseRecord;
 use noisyprop_theory::{Network, PhaseAxis, PhaseSpec, Sweep, phase_diagram_with_progress};
 
 use crate::args::{DepthMultiplier, Format, IntegrationArgs, NetArgs, Q0, Quiet};
@@ -148,7 +148,7 @@ pub fn run(args: &PhaseArgs, out: &mut impl Write) -> Result<()> {
         write_phase_png(&d, &fig, path)?;
     }
     if args.format.csv {
-        return print_csv(out, &PhaseRow::rows(&d, net.sigma_b2(), net.noise().mu2()));
+        return print_csv(out, &d.cells);
     }
     let mut r = Report::default();
     let yname = match y_axis {

@@ -21,7 +21,7 @@ use crate::progress::Progress;
 #[derive(Debug, Args)]
 pub struct TrainableDepthArgs {
     /// Preset recipe and grid: quick (4000 MNIST images, width 256, Adam, 10
-    /// epochs, 6 keeps × 6 depths; under a minute on 2 cores) or paper (the
+    /// epochs, 6 keeps × 6 depths; about a minute on 2 cores) or paper (the
     /// paper's recipe, 10 keeps × 10 depths, 200 epochs; hours). Every flag
     /// below overrides it
     #[arg(long, default_value = "quick", value_name = "NAME")]

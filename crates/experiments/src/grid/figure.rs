@@ -40,6 +40,26 @@ pub fn write_report(spec: &GridSpec, rep: &GridReport) -> Result<Vec<PathBuf>, E
     Ok(files)
 }
 
+/// The categorical coordinate of `v` among `centers` (increasing), extended
+/// half a cell beyond the first and last centres at the neighbouring
+/// spacing, so a curve reaches the edges of the axes; `None` beyond them.
+fn position_to_edges(centers: &[f64], v: f64) -> Option<f64> {
+    if let Some(p) = categorical_position(centers, v) {
+        return Some(p);
+    }
+    let n = centers.len();
+    if n < 2 || !v.is_finite() {
+        return None;
+    }
+    let (first, last) = (centers[0], centers[n - 1]);
+    let p = if v < first {
+        0.5 - (first - v) / (centers[1] - first)
+    } else {
+        n as f64 - 0.5 + (v - last) / (last - centers[n - 2])
+    };
+    (0.0..=n as f64).contains(&p).then_some(p)
+}
+
 /// The heat map of the final training (`pick` 0) or validation (1) losses.
 fn heat_map(spec: &GridSpec, rep: &GridReport, name: &str, pick: usize) -> HeatMap {
     let mut keeps = spec.keeps().to_vec();
@@ -71,11 +91,11 @@ fn heat_map(spec: &GridSpec, rep: &GridReport, name: &str, pick: usize) -> HeatM
         else {
             continue;
         };
-        match categorical_position(&ys, d) {
-            Some(y) => curve.push((x, y)),
-            // Above the deepest row: clip at the top edge.
-            None if d > ys[ny - 1] => curve.push((x, ny as f64)),
-            None => {}
+        // Inside the axes only: the curve leaves through the top or bottom edge.
+        if let Some(y) = position_to_edges(&ys, d) {
+            curve.push((x, y));
+        } else if !curve.is_empty() {
+            break;
         }
     }
     let (color_range, capped) = match robust_color_range(&values) {

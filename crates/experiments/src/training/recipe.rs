@@ -17,7 +17,7 @@ use crate::paper::{FIG6_DEPTHS, FIG6_KEEPS, QUICK_DEPTHS, QUICK_KEEPS, VAL_FRACT
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Preset {
     /// 4000 MNIST images, width 256, Adam lr 1e-3, 10 epochs; depths 2–23 × six
-    /// keep rates: under a minute on 2 cores.
+    /// keep rates: about a minute on 2 cores.
     Quick,
     /// The paper's recipe (spec §4): width 1000, SGD lr 1e-3, batch 128,
     /// 200 epochs; 10 depths × 10 keep rates.
