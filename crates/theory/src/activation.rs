@@ -111,6 +111,26 @@ impl Activation {
         Ok(())
     }
 
+    /// (φ′(0⁺), φ′(0⁻), φ(0)): the one-sided slopes at 0 (equal where φ is
+    /// smooth; SELU: λ and λα) and the value there. As q → 0,
+    /// E[φ′(√q z)²] → (φ′(0⁺)² + φ′(0⁻)²)/2: each side carries half the mass.
+    pub fn slopes_at_zero(&self) -> (f64, f64, f64) {
+        const TWO_OVER_SQRT_PI: f64 = std::f64::consts::FRAC_2_SQRT_PI;
+        match *self {
+            Activation::Relu => (1.0, 0.0, 0.0),
+            Activation::LeakyRelu { slope } => (1.0, slope, 0.0),
+            Activation::Linear => (1.0, 1.0, 0.0),
+            Activation::Abs => (1.0, -1.0, 0.0),
+            Activation::Erf => (TWO_OVER_SQRT_PI, TWO_OVER_SQRT_PI, 0.0),
+            Activation::Tanh => (1.0, 1.0, 0.0),
+            Activation::Sigmoid => (0.25, 0.25, 0.5),
+            Activation::Gelu | Activation::Silu => (0.5, 0.5, 0.0),
+            Activation::Elu { alpha } => (1.0, alpha, 0.0),
+            Activation::Selu => (SELU_LAMBDA, SELU_LAMBDA * SELU_ALPHA, 0.0),
+            Activation::Softplus => (0.5, 0.5, std::f64::consts::LN_2),
+        }
+    }
+
     /// The slope on the negative side when φ is piecewise linear with a single
     /// kink at 0 and slope 1 on the positive side (the ReLU family), else `None`.
     pub fn negative_slope(&self) -> Option<f64> {

@@ -4,11 +4,13 @@
 use serde::{Deserialize, Serialize};
 
 use crate::correlation_map::CorrelationBasis;
+use crate::criticality::CriticalKind;
 use crate::depth::{FloatFormat, RangeExit, trainable_depth};
 use crate::error::{TheoryError, check};
 use crate::gauss::Method;
 use crate::mean_field::{Integration, MAX_NODES, MeanField, Network};
 use crate::noise::NoiseStage;
+use crate::spec::fmt_short;
 use crate::variance_map::{RegimeKind, VarianceRegime};
 
 /// Relative n vs 2n difference below which adaptive quadrature stops.
@@ -103,12 +105,21 @@ pub struct Analysis {
     pub q0: f64,
     /// k of k·ξ_c.
     pub depth_multiplier: f64,
-    /// Critical σ_w² (χ₁ = 1 at q*), `None` when none exists.
+    /// Critical σ_w² (χ₁ = 1 at a fixed point inputs reach), `None` when none
+    /// exists.
     pub critical_sigma_w2: Option<f64>,
-    /// q* at the critical σ_w² (`None` when every q is a fixed point).
+    /// q* at the critical σ_w² (0 for a critical point at q* = 0; `None`
+    /// when every q is a fixed point or there is none).
     pub critical_q_star: Option<f64>,
-    /// Why no critical σ_w² exists.
+    /// The kind of critical point: `every-q`, `stable`, `zero-from-above` or
+    /// `none` ([`CriticalKind`]).
+    pub critical_kind: CriticalKind,
+    /// The critical point, or why there is none, in words (always given).
     pub critical_reason: Option<String>,
+    /// Without a critical point at this σ_b²: the smallest larger σ_b² with
+    /// one, where the edge of chaos starts (`None` when there is none up to
+    /// σ_b² = 10, or a critical point exists here).
+    pub edge_of_chaos_sigma_b2: Option<f64>,
     /// Variance regime (kebab-case name).
     pub regime: RegimeKind,
     /// The regime in words.
@@ -135,8 +146,14 @@ pub struct Analysis {
     pub gradient_covariance_factor: f64,
     /// Per-layer factor of the two-input gradient correlation at c*.
     pub gradient_correlation_factor: f64,
-    /// k·ξ_c, `None` when ξ_c is infinite.
+    /// k·ξ_c where the signal survives (the variance converges to a fixed
+    /// point or is preserved); `None` when it vanishes or explodes, or when ξ_c
+    /// is infinite — [`Analysis::depth_limit`] says which.
     pub trainable_depth: Option<f64>,
+    /// What limits the depth, in words: the k·ξ_c prediction, or what
+    /// happens to the variance instead (and at which layer it leaves the f32
+    /// range).
+    pub depth_limit: String,
     /// Depth at which the variance leaves each format's range (spec 2.6).
     pub overflow_depth: RangeExitDepths,
     /// Whether those depths are overflows or underflows.
@@ -192,6 +209,10 @@ pub fn analyze(net: &Network, opts: &AnalysisOptions) -> Result<Analysis, Theory
 
 fn analyze_with(net: &Network, mf: &MeanField, opts: &AnalysisOptions) -> Analysis {
     let critical = mf.critical_sigma_w2();
+    let edge = match &critical {
+        Ok(_) => None,
+        Err(_) => mf.nearest_critical_sigma_b2(),
+    };
     let regime = mf.variance_fixed_point(opts.q0);
     let map = mf.limiting_correlation_map(&regime);
     let fp = map.fixed_point();
@@ -228,7 +249,19 @@ fn analyze_with(net: &Network, mf: &MeanField, opts: &AnalysisOptions) -> Analys
         depth_multiplier: opts.depth_multiplier,
         critical_sigma_w2: critical.as_ref().ok().map(|c| c.sigma_w2),
         critical_q_star: critical.as_ref().ok().and_then(|c| c.q_star),
-        critical_reason: critical.as_ref().err().map(|e| e.reason.clone()),
+        critical_kind: critical.as_ref().map_or(CriticalKind::None, |c| c.kind),
+        critical_reason: Some(match &critical {
+            Ok(c) => c.describe(),
+            Err(e) => match edge {
+                Some(y) => format!(
+                    "{}; the edge of chaos starts at σ_b² = {} (a critical σ_w² exists from there on)",
+                    e.reason,
+                    fmt_short(y)
+                ),
+                None => e.reason.clone(),
+            },
+        }),
+        edge_of_chaos_sigma_b2: edge,
         regime: regime.kind(),
         regime_description: regime.describe(),
         per_layer_growth: regime.per_layer_factor(),
@@ -245,13 +278,92 @@ fn analyze_with(net: &Network, mf: &MeanField, opts: &AnalysisOptions) -> Analys
         correlation_basis: map.basis(),
         gradient_covariance_factor: cov,
         gradient_correlation_factor: if chi_1 > 0.0 { cov / chi_1 } else { f64::NAN },
-        trainable_depth: trainable_depth(fp.xi_c, opts.depth_multiplier),
+        trainable_depth: signal_survives(&regime)
+            .then(|| trainable_depth(fp.xi_c, opts.depth_multiplier))
+            .flatten(),
+        depth_limit: depth_limit(mf, &regime, opts, fp.xi_c, depths.f32),
         overflow_depth: depths,
         overflow_direction: direction,
         integration: IntegrationReport {
             method: mf.method(),
             error_estimate: 0.0,
         },
+    }
+}
+
+/// Whether the signal survives with depth: the variance converges to a fixed
+/// point q* > 0 or is preserved (marginal). Vanishing and exploding variances
+/// limit depth by themselves, so k·ξ_c does not apply there.
+pub(crate) fn signal_survives(regime: &VarianceRegime) -> bool {
+    match regime {
+        VarianceRegime::FixedPoint { .. } | VarianceRegime::Marginal => true,
+        VarianceRegime::Vanishing { .. }
+        | VarianceRegime::ExplodingExponential { .. }
+        | VarianceRegime::ExplodingLinear { .. } => false,
+    }
+}
+
+/// Most layers iterated to find where a power-law decay has lost 99 %.
+const POWER_LAW_LAYERS: usize = 10_000;
+
+/// What limits the depth, in words.
+fn depth_limit(
+    mf: &MeanField,
+    regime: &VarianceRegime,
+    opts: &AnalysisOptions,
+    xi_c: Option<f64>,
+    f32_exit: Option<f64>,
+) -> String {
+    let k = fmt_short(opts.depth_multiplier);
+    let exit = |what: &str| match f32_exit {
+        Some(l) => format!("; it {what} the f32 range at layer {}", fmt_short(l)),
+        None => String::new(),
+    };
+    match *regime {
+        VarianceRegime::FixedPoint { .. } | VarianceRegime::Marginal => match xi_c {
+            Some(x) => format!(
+                "correlations between inputs approach c* with depth scale ξ_c = {}: networks deeper than about {k}·ξ_c = {} layers do not train",
+                fmt_short(x),
+                fmt_short(opts.depth_multiplier * x)
+            ),
+            None => {
+                "unbounded: correlations between inputs are not lost with depth (ξ_c = ∞)".into()
+            }
+        },
+        VarianceRegime::Vanishing { rate } if (rate - 1.0).abs() < 1e-9 => {
+            let mut q = opts.q0;
+            let mut layers = None;
+            for l in 1..=POWER_LAW_LAYERS {
+                q = mf.variance_map(q);
+                if !(q > 0.01 * opts.q0) {
+                    layers = Some(l);
+                    break;
+                }
+            }
+            format!(
+                "the variance shrinks towards 0 as a power law (q* = 0 approached from above): it falls to 1 % of q⁰ after {} layers{}",
+                layers.map_or_else(
+                    || format!("more than {POWER_LAW_LAYERS}"),
+                    |l| l.to_string()
+                ),
+                exit("leaves")
+            )
+        }
+        VarianceRegime::Vanishing { rate } => format!(
+            "the variance vanishes, ×{} per layer{}",
+            fmt_short(rate),
+            exit("underflows")
+        ),
+        VarianceRegime::ExplodingExponential { growth } => format!(
+            "the variance explodes, ×{} per layer{}",
+            fmt_short(growth),
+            exit("overflows")
+        ),
+        VarianceRegime::ExplodingLinear { increment } => format!(
+            "the variance grows linearly, +{} per layer{}",
+            fmt_short(increment),
+            exit("overflows")
+        ),
     }
 }
 

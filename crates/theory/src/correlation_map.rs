@@ -83,9 +83,14 @@ pub struct CorrelationFixedPoint {
     pub xi_c: Option<f64>,
 }
 
-/// ξ = −1/ln χ for 0 < χ < 1; `None` (infinite) for χ ≥ 1; 0 for χ ≤ 0.
+/// χ within this of 1 counts as 1 (an infinite depth scale): beyond it ξ
+/// would exceed 10¹⁰ layers, where quadrature error, not the map, decides.
+pub const CHI_ONE_TOL: f64 = 1e-10;
+
+/// ξ = −1/ln χ for 0 < χ < 1 − [`CHI_ONE_TOL`]; `None` (infinite) above; 0
+/// for χ ≤ 0.
 pub fn depth_scale(chi: f64) -> Option<f64> {
-    if chi >= 1.0 {
+    if chi >= 1.0 - CHI_ONE_TOL {
         None
     } else if chi <= 0.0 {
         Some(0.0)

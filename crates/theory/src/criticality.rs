@@ -1,15 +1,30 @@
-//! The critical-initialisation solver: the σ_w² at which χ₁ = 1 at the
-//! variance fixed point (spec 2.3, 2.4; Schoenholz et al. 2017, spec 5).
+//! The critical-initialisation solver: the σ_w² at which χ₁ = 1 at a variance
+//! fixed point that the variance map actually reaches (spec 2.3, 2.4;
+//! Schoenholz et al. 2017, spec 5).
 //!
-//! χ₁ = σ_w² μ₂ E[φ′(√q* z)²] is the per-layer factor of the gradient's
-//! second moment (spec 2.11) and the slope of the correlation map at c = 1
-//! without noise. For the ReLU family the answer is closed form,
-//! σ_w² = 2/(μ₂(1 + α²)) (σ_w² = 2/μ₂ for ReLU, Table 1), and exists only
-//! without bias and additive noise. For other activations the fixed-point
-//! condition is solved for σ_w² as a function of q* —
-//! σ_w²(q) = (q − σ_b²)/(μ₂ E[φ(√q z)²] + σ_ε²) — so χ₁ becomes a function of
-//! q alone; its first crossing of 1 on a log grid of q is refined by Brent's
-//! method and kept if the fixed point is stable.
+//! χ₁ = σ_w² μ₂ E[φ′(√q* z)²] is the per-layer factor of the gradient's second
+//! moment (spec 2.11) and the slope of the correlation map at c = 1 without
+//! noise. A σ_w² with χ₁ = 1 at a fixed point q* is a critical initialisation
+//! only if inputs reach q*: the map's slope V′(q*) = σ_w² μ₂ E[φ′² + φφ″] must
+//! be below 1 (a stable fixed point), or q* = 0 must be approached from above.
+//! Every answer is classified ([`CriticalKind`]):
+//!
+//! * **every q** — the ReLU family without bias or additive noise: σ_w² =
+//!   2/(μ₂(1 + α²)) makes every q a fixed point (closed form, Table 1);
+//! * **stable** — χ₁ = 1 at a stable fixed point q* > 0 (the edge of chaos,
+//!   e.g. tanh with bias). Found by writing the fixed-point condition as
+//!   σ_w²(q) = (q − σ_b²)/(μ₂ E[φ(√q z)²] + σ_ε²), so that χ₁ and V′ become
+//!   functions of q alone, scanning q on a log grid for crossings of χ₁ = 1
+//!   (refined by Brent's method) and keeping the first stable one;
+//! * **zero (approached from above)** — without bias and additive noise and
+//!   with φ(0) = 0, q* = 0 is a fixed point with χ₁(0) = σ_w² μ₂ (φ′(0⁺)² +
+//!   φ′(0⁻)²)/2, the average of the two one-sided slopes at a kink (SELU:
+//!   λ²(1 + α²)/2). It is critical only if the map bends below the identity
+//!   (V(q) < q for small q > 0, as for tanh and erf): the variance then
+//!   shrinks to 0 as a power law instead of exponentially. Where the map bends
+//!   upward (GELU, SiLU) q* = 0 repels and any q⁰ > 0 runs away, so it is no
+//!   critical point;
+//! * **none** — with the reason, naming the fixed points that were searched.
 
 use serde::{Deserialize, Serialize};
 
@@ -20,52 +35,118 @@ use crate::noise::Noise;
 use crate::roots::brent;
 use crate::spec::{fmt_num, fmt_short};
 
+/// What kind of critical point a network has.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum CriticalKind {
+    /// Every q is a fixed point (ReLU family, no bias, no additive noise): the
+    /// variance is preserved at any depth.
+    EveryQ,
+    /// A stable fixed point q* > 0 with χ₁ = 1: inputs converge to q* and
+    /// gradients keep their size there.
+    Stable,
+    /// q* = 0, approached from above (marginal, like tanh at σ_w = 1): the
+    /// variance shrinks to 0 slowly, as a power law, and χ₁ → 1.
+    #[serde(rename = "zero-from-above")]
+    Zero,
+    /// No critical point.
+    None,
+}
+
+impl CriticalKind {
+    /// The kebab-case name, as in JSON.
+    pub fn name(self) -> &'static str {
+        match self {
+            CriticalKind::EveryQ => "every-q",
+            CriticalKind::Stable => "stable",
+            CriticalKind::Zero => "zero-from-above",
+            CriticalKind::None => "none",
+        }
+    }
+
+    /// What the kind means for a network initialised there, in words.
+    pub fn meaning(self) -> &'static str {
+        match self {
+            CriticalKind::EveryQ => {
+                "every variance is a fixed point: signals keep their size at any depth and gradients neither explode nor vanish"
+            }
+            CriticalKind::Stable => {
+                "inputs converge to the stable fixed point q*, where gradients keep their size (χ₁ = 1)"
+            }
+            CriticalKind::Zero => {
+                "the variance shrinks towards 0 slowly, as a power law instead of exponentially; gradients shrink alike"
+            }
+            CriticalKind::None => "no σ_w² keeps signals and gradients from exploding or vanishing",
+        }
+    }
+}
+
+impl std::fmt::Display for CriticalKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
 /// A critical initialisation.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct CriticalPoint {
     /// σ_w² with χ₁ = 1.
     pub sigma_w2: f64,
-    /// The variance fixed point there; `None` when every q is one (ReLU
-    /// family without bias and additive noise).
+    /// The variance fixed point there (0 for [`CriticalKind::Zero`]); `None`
+    /// when every q is one.
     pub q_star: Option<f64>,
+    /// The kind.
+    pub kind: CriticalKind,
+    /// Slope of the variance map at q* (1 when every q is a fixed point or
+    /// q* = 0).
+    pub map_slope: f64,
+    /// The unstable fixed point above q*, when there is one: inputs with
+    /// q⁰ below it converge to q*, above it the variance runs away.
+    pub basin_upper: Option<f64>,
+}
+
+impl CriticalPoint {
+    /// The critical point in words.
+    pub fn describe(&self) -> String {
+        match (self.kind, self.q_star) {
+            (CriticalKind::Stable, Some(q)) => format!(
+                "χ₁ = 1 at the stable fixed point q* = {} (map slope {} there){}",
+                fmt_short(q),
+                fmt_short(self.map_slope),
+                match self.basin_upper {
+                    Some(u) => format!(
+                        "; inputs with q⁰ < {} converge to it, above that the variance runs away",
+                        fmt_short(u)
+                    ),
+                    None => String::new(),
+                }
+            ),
+            (CriticalKind::Zero, _) => {
+                "χ₁ → 1 as q → 0, and the map approaches q* = 0 from above (V(q) < q): q shrinks slowly, as a power law".into()
+            }
+            _ => "every q is a fixed point and χ₁ = 1 at all of them".into(),
+        }
+    }
 }
 
 /// Why no critical initialisation exists.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct NoCriticalPoint {
-    /// Machine-readable reason: `additive-noise`, `bias`, `no-crossing`.
-    pub code: &'static str,
+    /// Machine-readable reason: `additive-noise`, `bias`,
+    /// `unstable-fixed-points`, `no-crossing`.
+    pub code: String,
     /// The reason in words.
     pub reason: String,
 }
 
-impl Network {
-    /// The network of `activation` and `noise` at its critical σ_w² for
-    /// `sigma_b2` (χ₁ = 1 at q*), with the critical point: the one place a
-    /// critical initialisation is resolved (CLI, training, predictions). The
-    /// mean field is evaluated at a fixed order ([`MeanField::at_fixed_order`]).
-    ///
-    /// # Errors
-    /// [`TheoryError::InvalidParameter`] for invalid parameters, and
-    /// [`TheoryError::NoCriticalPoint`] with the reason when none exists.
-    pub fn critical(
-        activation: Activation,
-        noise: Noise,
-        sigma_b2: f64,
-        integration: Integration,
-    ) -> Result<(Network, CriticalPoint), TheoryError> {
-        let probe = Network::new(activation, noise, 1.0, sigma_b2)?;
-        let cp = MeanField::at_fixed_order(&probe, integration)
-            .critical_sigma_w2()
-            .map_err(|e| TheoryError::NoCriticalPoint {
-                network: format!("`{activation}` with noise `{}`", probe.noise()),
-                sigma_b2,
-                code: e.code,
-                reason: e.reason,
-            })?;
-        Ok((probe.with_sigma_w2(cp.sigma_w2)?, cp))
-    }
-}
+/// Lowest q of the scan (q* of a critical point is resolved above it).
+const Q_LO: f64 = 1e-9;
+/// Highest q of the scan.
+const Q_HI: f64 = 1e8;
+/// Log-spaced scan points between them.
+const SCAN_STEPS: usize = 136;
+/// |V′(q*) − 1| below this counts as a slope of exactly 1.
+const SLOPE_TOL: f64 = 1e-9;
 
 impl MeanField {
     /// χ₁ = σ_w² μ₂ E[φ′(√q z)²] at input variance q (spec 2.11).
@@ -74,102 +155,361 @@ impl MeanField {
     }
 
     /// The critical σ_w² for this activation, noise and σ_b² (σ_w² of `self`
-    /// is ignored), or why there is none.
+    /// is ignored), classified by [`CriticalKind`], or why there is none.
     pub fn critical_sigma_w2(&self) -> Result<CriticalPoint, NoCriticalPoint> {
-        let (a, b, sb2) = (self.a, self.b, self.sigma_b2);
         if self.activation().is_positively_homogeneous() {
-            let g = self.kernel.moments(1.0).deriv_second;
-            let sigma_w2 = 1.0 / (a * g);
-            if b > 0.0 {
-                return Err(NoCriticalPoint {
-                    code: "additive-noise",
-                    reason: format!(
-                        "additive noise adds σ_w²·σ_ε² = {} per layer at σ_w² = {}, the only σ_w² with χ₁ = 1, \
-                         so the variance grows linearly without a fixed point; below it q* exists but χ₁ < 1 (spec 2.3)",
-                        fmt_num(sigma_w2 * b),
-                        fmt_num(sigma_w2)
-                    ),
-                });
-            }
-            if sb2 > 0.0 {
-                return Err(NoCriticalPoint {
-                    code: "bias",
-                    reason: format!(
-                        "the bias adds σ_b² = {} per layer at σ_w² = {}, the only σ_w² with χ₁ = 1, \
-                         so the variance grows linearly without a fixed point; set σ_b² = 0 (spec 2.4)",
-                        fmt_num(sb2),
-                        fmt_num(sigma_w2)
-                    ),
-                });
-            }
-            return Ok(CriticalPoint {
-                sigma_w2,
-                q_star: None,
-            });
+            return self.homogeneous_critical();
         }
-        // σ_w² that makes q a fixed point, and χ₁ there.
-        let sigma_w2_at = |q: f64| {
+        let (a, b, sb2) = (self.a, self.b, self.sigma_b2);
+        // σ_w² that makes q a fixed point, χ₁ − 1 and the map slope there.
+        let at = |q: f64| {
             let m = self.kernel.moments(q);
             let sw2 = (q - sb2) / (a * m.second + b);
-            (sw2, sw2 * a * m.deriv_second, m)
+            (
+                sw2,
+                sw2 * a * m.deriv_second - 1.0,
+                sw2 * a * m.second_slope,
+            )
         };
-        let h = |q: f64| sigma_w2_at(q).1 - 1.0;
-        let q_lo = sb2 * (1.0 + 1e-9) + 1e-9;
-        let q_hi = 1e8;
-        let steps = 64;
-        let ratio = (q_hi / q_lo).powf(1.0 / steps as f64);
-        let mut q_prev = q_lo;
-        let mut h_prev = h(q_prev);
-        let mut max_chi = h_prev + 1.0;
-        for k in 1..=steps {
-            let q = q_lo * ratio.powi(k);
-            let hq = h(q);
-            max_chi = max_chi.max(hq + 1.0);
+        let q_lo = sb2 * (1.0 + 1e-9) + Q_LO;
+        let ratio = (Q_HI / q_lo).powf(1.0 / SCAN_STEPS as f64);
+        let (mut q_prev, (_, mut h_prev, _)) = (q_lo, at(q_lo));
+        let mut max_stable_chi: Option<f64> = None;
+        let mut unstable: Option<(f64, f64, f64)> = None;
+        for k in 0..=SCAN_STEPS {
+            let q = if k == 0 {
+                q_lo
+            } else {
+                q_lo * ratio.powi(k as i32)
+            };
+            let (sw2, h, slope) = at(q);
+            if sw2 > 0.0 && slope < 1.0 {
+                max_stable_chi = Some(max_stable_chi.map_or(h + 1.0, |m| m.max(h + 1.0)));
+            }
             // A crossing counts when χ₁ − 1 is resolved on at least one side:
             // as q → 0 with φ(0) = 0 and no offset, χ₁ → 1 and its sign is noise.
-            let resolved = h_prev.abs().max(hq.abs()) > 1e-10;
-            let crossing =
-                resolved && h_prev.is_finite() && hq.is_finite() && (h_prev <= 0.0) != (hq <= 0.0);
+            let resolved = h_prev.abs().max(h.abs()) > 1e-10;
+            let crossing = k > 0
+                && resolved
+                && h_prev.is_finite()
+                && h.is_finite()
+                && (h_prev <= 0.0) != (h <= 0.0);
             if let Some(root) = crossing
-                .then(|| brent(h, q_prev, q, 1e-300, 4.0 * f64::EPSILON, 200))
+                .then(|| brent(|x| at(x).1, q_prev, q, 1e-300, 4.0 * f64::EPSILON, 200))
                 .flatten()
             {
-                let (sw2, _, m) = sigma_w2_at(root);
-                let slope = sw2 * a * m.second_slope;
-                if sw2 > 0.0 && slope <= 1.0 + 1e-9 {
+                let (sw2, _, slope) = at(root);
+                let semi = slope <= 1.0 + SLOPE_TOL && self.attracts_from_above(sw2, root);
+                if sw2 > 0.0 && (slope < 1.0 - SLOPE_TOL || semi) {
                     return Ok(CriticalPoint {
                         sigma_w2: sw2,
                         q_star: Some(root),
+                        kind: CriticalKind::Stable,
+                        map_slope: slope,
+                        basin_upper: self.with_sigma_w2(sw2).unstable_fixed_point_above(root),
                     });
+                }
+                if sw2 > 0.0 && unstable.is_none() {
+                    unstable = Some((sw2, root, slope));
                 }
             }
             q_prev = q;
-            h_prev = hq;
+            h_prev = h;
         }
-        // Without bias or additive noise and with φ(0) = 0, q* = 0 is a fixed
-        // point with χ₁ = σ_w² μ₂ φ′(0)²: critical at σ_w² = 1/(μ₂ φ′(0)²)
-        // (the edge of chaos of tanh at σ_b = 0).
-        let (phi0, dphi0) = self.activation().eval_d(0.0);
-        if b == 0.0 && sb2 == 0.0 && phi0 == 0.0 && dphi0 != 0.0 {
-            return Ok(CriticalPoint {
-                sigma_w2: 1.0 / (a * dphi0 * dphi0),
-                q_star: Some(0.0),
-            });
+        let zero = self.zero_critical();
+        if let Ok(cp) = zero {
+            return Ok(cp);
+        }
+        let mut reason = match (unstable, max_stable_chi) {
+            (Some((sw2, q, slope)), _) => format!(
+                "χ₁ = 1 only at unstable fixed points of the variance map (at σ_w² = {}: q* = {}, map slope {} > 1, so the variance runs away from it)",
+                fmt_short(sw2),
+                fmt_short(q),
+                fmt_short(slope)
+            ),
+            (None, Some(m)) => format!(
+                "χ₁ stays below 1 at every stable fixed point of the variance map (the largest χ₁ there is {}, searched for q* up to {Q_HI:e})",
+                fmt_short(m)
+            ),
+            (None, None) => format!(
+                "the variance map has no stable fixed point with χ₁ = 1 for q* up to {Q_HI:e}"
+            ),
+        };
+        if let Err(why) = zero {
+            reason.push_str("; ");
+            reason.push_str(&why);
         }
         Err(NoCriticalPoint {
-            code: "no-crossing",
-            reason: format!(
-                "χ₁ stays below 1 at every variance fixed point (largest χ₁ found {}, for q* up to {q_hi:e}); \
-                 the variance diverges before the gradient becomes critical",
-                fmt_short(max_chi)
-            ),
+            code: if unstable.is_some() {
+                "unstable-fixed-points".into()
+            } else {
+                "no-crossing".into()
+            },
+            reason,
         })
     }
+
+    /// The ReLU family: closed form, or why there is none.
+    fn homogeneous_critical(&self) -> Result<CriticalPoint, NoCriticalPoint> {
+        let (a, b, sb2) = (self.a, self.b, self.sigma_b2);
+        let g = self.kernel.moments(1.0).deriv_second;
+        let sigma_w2 = 1.0 / (a * g);
+        if b > 0.0 {
+            return Err(NoCriticalPoint {
+                code: "additive-noise".into(),
+                reason: format!(
+                    "additive noise adds σ_w²·σ_ε² = {} per layer at σ_w² = {}, the only σ_w² with χ₁ = 1, \
+                     so the variance grows linearly without a fixed point; below it q* exists but χ₁ < 1 (spec 2.3)",
+                    fmt_num(sigma_w2 * b),
+                    fmt_num(sigma_w2)
+                ),
+            });
+        }
+        if sb2 > 0.0 {
+            return Err(NoCriticalPoint {
+                code: "bias".into(),
+                reason: format!(
+                    "the bias adds σ_b² = {} per layer at σ_w² = {}, the only σ_w² with χ₁ = 1, \
+                     so the variance grows linearly without a fixed point; set σ_b² = 0 (spec 2.4)",
+                    fmt_num(sb2),
+                    fmt_num(sigma_w2)
+                ),
+            });
+        }
+        Ok(CriticalPoint {
+            sigma_w2,
+            q_star: None,
+            kind: CriticalKind::EveryQ,
+            map_slope: 1.0,
+            basin_upper: None,
+        })
+    }
+
+    /// q* = 0 with χ₁(0) = 1: without bias and additive noise and with
+    /// φ(0) = 0, at σ_w² = 1/(μ₂ (φ′(0⁺)² + φ′(0⁻)²)/2), when the map
+    /// approaches 0 from above; else why not (`Err` with the reason).
+    fn zero_critical(&self) -> Result<CriticalPoint, String> {
+        let act = self.activation();
+        let (sp, sm, phi0) = act.slopes_at_zero();
+        if self.b != 0.0 || self.sigma_b2 != 0.0 || phi0 != 0.0 {
+            return Err(if phi0 != 0.0 {
+                format!(
+                    "q* = 0 is no fixed point since φ(0) = {} ≠ 0",
+                    fmt_short(phi0)
+                )
+            } else {
+                "q* = 0 is no fixed point with bias or additive noise".into()
+            });
+        }
+        let s2 = 0.5 * (sp * sp + sm * sm);
+        if s2 <= 0.0 {
+            return Err("φ′(0) = 0, so χ₁ → 0 as q → 0".into());
+        }
+        let sigma_w2 = 1.0 / (self.a * s2);
+        let mf = self.with_sigma_w2(sigma_w2);
+        // The map must stay below the identity from small q up to typical
+        // input variances, so that inputs drift down to 0.
+        let above: Vec<f64> = [1e-6, 1e-5, 1e-4, 1e-3, 1e-2, 0.1, 1.0, 10.0]
+            .into_iter()
+            .filter(|&q| mf.variance_map(q) >= q * (1.0 - 1e-13))
+            .collect();
+        match above.first() {
+            None => Ok(CriticalPoint {
+                sigma_w2,
+                q_star: Some(0.0),
+                kind: CriticalKind::Zero,
+                map_slope: 1.0,
+                basin_upper: mf.unstable_fixed_point_above(0.0),
+            }),
+            Some(&q) if q < 1e-3 => Err(format!(
+                "q* = 0 has χ₁ = 1 at σ_w² = {} but is unstable: the map bends upward there (V(q) > q for small q > 0), so any q⁰ > 0 runs away from it",
+                fmt_short(sigma_w2)
+            )),
+            Some(&q) => Err(format!(
+                "q* = 0 has χ₁ = 1 at σ_w² = {} but inputs with q⁰ ≥ {} do not reach it (V(q) ≥ q there)",
+                fmt_short(sigma_w2),
+                fmt_short(q)
+            )),
+        }
+    }
+
+    /// The first fixed point above `q` where the map crosses the identity
+    /// upward (V(q) − q goes from negative to positive), scanning to 10⁸.
+    fn unstable_fixed_point_above(&self, q: f64) -> Option<f64> {
+        let g = |x: f64| self.variance_map(x) - x;
+        let mut lo = if q > 0.0 { q * 1.01 } else { 1e-6 };
+        let mut g_lo = g(lo);
+        while lo < Q_HI {
+            let hi = lo * 1.25;
+            let g_hi = g(hi);
+            if g_lo < 0.0 && g_hi > 0.0 {
+                return brent(g, lo, hi, 1e-300, 4.0 * f64::EPSILON, 200);
+            }
+            (lo, g_lo) = (hi, g_hi);
+        }
+        None
+    }
+
+    /// Whether a fixed point q* with map slope 1 attracts from above (the
+    /// second-order term bends the map below the identity there).
+    fn attracts_from_above(&self, sigma_w2: f64, q: f64) -> bool {
+        let mf = self.with_sigma_w2(sigma_w2);
+        let d = 1e-3 * q.max(1e-12);
+        mf.variance_map(q + d) < q + d
+    }
+
+    /// The smallest σ_b² in (σ_b² of `self`, 10] at which a critical point
+    /// exists (to 0.1 % relative), when the current σ_b² has none: where the
+    /// edge of chaos starts.
+    pub fn nearest_critical_sigma_b2(&self) -> Option<f64> {
+        let has = |sb2: f64| self.with_sigma_b2(sb2).critical_sigma_w2().is_ok();
+        let start = self.sigma_b2;
+        let mut lo = start;
+        let mut probe = if start > 0.0 { start * 1.25 } else { 1e-4 };
+        while probe <= 10.0 {
+            if has(probe) {
+                let mut hi = probe;
+                while (hi - lo) > 1e-3 * hi {
+                    let mid = 0.5 * (lo + hi);
+                    if has(mid) {
+                        hi = mid;
+                    } else {
+                        lo = mid;
+                    }
+                }
+                return Some(hi);
+            }
+            lo = probe;
+            probe *= 1.25;
+        }
+        None
+    }
+}
+
+impl Network {
+    /// The network of `activation` and `noise` at its critical σ_w² for
+    /// `sigma_b2` (χ₁ = 1 at a fixed point inputs reach), with the critical
+    /// point: the one place a critical initialisation is resolved (CLI,
+    /// training, predictions). The mean field is evaluated at a fixed order
+    /// ([`MeanField::at_fixed_order`]).
+    ///
+    /// # Errors
+    /// [`TheoryError::InvalidParameter`] for invalid parameters, and
+    /// [`TheoryError::NoCriticalPoint`] with the reason (and, where one
+    /// exists at a larger σ_b², where the edge of chaos starts) when none
+    /// exists.
+    pub fn critical(
+        activation: Activation,
+        noise: Noise,
+        sigma_b2: f64,
+        integration: Integration,
+    ) -> Result<(Network, CriticalPoint), TheoryError> {
+        let probe = Network::new(activation, noise, 1.0, sigma_b2)?;
+        let mf = MeanField::at_fixed_order(&probe, integration);
+        match mf.critical_sigma_w2() {
+            Ok(cp) => Ok((probe.with_sigma_w2(cp.sigma_w2)?, cp)),
+            Err(e) => Err(TheoryError::NoCriticalPoint {
+                network: format!("`{activation}` with noise `{}`", probe.noise()),
+                sigma_b2,
+                code: e.code,
+                reason: match mf.nearest_critical_sigma_b2() {
+                    Some(y) => format!(
+                        "{}; the edge of chaos starts at σ_b² = {} (a critical σ_w² exists from there on)",
+                        e.reason,
+                        fmt_short(y)
+                    ),
+                    None => e.reason,
+                },
+            }),
+        }
+    }
+}
+
+/// The activations of the critical-initialisation table ([`critical_table`]):
+/// the ReLU family's representatives and the smooth ones in common use.
+pub const TABLE_ACTIVATIONS: [Activation; 9] = [
+    Activation::Relu,
+    Activation::LeakyRelu { slope: 0.01 },
+    Activation::Elu { alpha: 1.0 },
+    Activation::Selu,
+    Activation::Gelu,
+    Activation::Silu,
+    Activation::Tanh,
+    Activation::Erf,
+    Activation::Softplus,
+];
+
+/// One row of the critical-initialisation table.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CriticalRow {
+    /// φ.
+    pub activation: Activation,
+    /// The noise stack, as its canonical spec.
+    pub noise: String,
+    /// σ_b².
+    pub sigma_b2: f64,
+    /// The kind (`none` without a critical point).
+    pub kind: CriticalKind,
+    /// The critical σ_w².
+    pub sigma_w2: Option<f64>,
+    /// Its fixed point q* (0 for `zero-from-above`, `None` for `every-q`).
+    pub q_star: Option<f64>,
+    /// Where the edge of chaos starts when there is none at this σ_b².
+    pub edge_of_chaos_sigma_b2: Option<f64>,
+    /// The critical point or why there is none, in words.
+    pub reason: String,
+}
+
+/// The critical initialisation of every combination of `activations`,
+/// `noises` and `sigma_b2s` (in that nesting order), at a fixed quadrature
+/// order.
+///
+/// # Errors
+/// Invalid parameters.
+pub fn critical_table(
+    activations: &[Activation],
+    noises: &[Noise],
+    sigma_b2s: &[f64],
+    integration: Integration,
+) -> Result<Vec<CriticalRow>, TheoryError> {
+    let mut rows = Vec::new();
+    for &activation in activations {
+        for noise in noises {
+            for &sigma_b2 in sigma_b2s {
+                let probe = Network::new(activation, noise.clone(), 1.0, sigma_b2)?;
+                let mf = MeanField::at_fixed_order(&probe, integration);
+                let row = match mf.critical_sigma_w2() {
+                    Ok(cp) => CriticalRow {
+                        activation,
+                        noise: noise.to_string(),
+                        sigma_b2,
+                        kind: cp.kind,
+                        sigma_w2: Some(cp.sigma_w2),
+                        q_star: cp.q_star,
+                        edge_of_chaos_sigma_b2: None,
+                        reason: cp.describe(),
+                    },
+                    Err(e) => CriticalRow {
+                        activation,
+                        noise: noise.to_string(),
+                        sigma_b2,
+                        kind: CriticalKind::None,
+                        sigma_w2: None,
+                        q_star: None,
+                        edge_of_chaos_sigma_b2: mf.nearest_critical_sigma_b2(),
+                        reason: e.reason,
+                    },
+                };
+                rows.push(row);
+            }
+        }
+    }
+    Ok(rows)
 }
 
 #[cfg(test)]
 mod tests {
-    use crate::{Activation, Integration, MeanField, Network, Noise, NoiseLaw};
+    use crate::{Activation, CriticalKind, Integration, MeanField, Network, Noise, NoiseLaw};
 
     fn mf(act: Activation, noise: &[NoiseLaw], sb2: f64) -> MeanField {
         MeanField::new(
@@ -257,7 +597,113 @@ mod tests {
         .critical_sigma_w2();
         // ELU behaves like ReLU for large q: χ₁ → 1 only as q* → ∞.
         if let Err(e) = e {
-            assert_eq!(e.code, "no-crossing");
+            assert!(
+                e.code == "no-crossing" || e.code == "unstable-fixed-points",
+                "{}",
+                e.code
+            );
+        }
+    }
+
+    /// Issue 9: GELU and SiLU at q* = 0 are not critical (the map bends
+    /// upward there); the reason says so, and where the edge of chaos starts.
+    #[test]
+    fn issue_9_gelu_zero_is_unstable() {
+        for act in [Activation::Gelu, Activation::Silu] {
+            let m = mf(act, &[NoiseLaw::Dropout { keep: 0.8 }], 0.0);
+            let e = m.critical_sigma_w2().unwrap_err();
+            assert!(
+                e.reason.contains("unstable") && e.reason.contains("bends upward"),
+                "{act}: {}",
+                e.reason
+            );
+            // At the would-be σ_w² = 1/(μ₂ φ′(0)²) a small variance runs away.
+            let at = m.with_sigma_w2(1.0 / (1.25 * 0.25));
+            assert!(at.variance_map(1e-3) > 1e-3);
+            let edge = m.nearest_critical_sigma_b2().unwrap();
+            assert!(m.with_sigma_b2(edge).critical_sigma_w2().is_ok());
+            assert!(m.with_sigma_b2(edge * 0.99).critical_sigma_w2().is_err());
+        }
+    }
+
+    /// Issue 9: with bias, GELU reaches χ₁ = 1 only at unstable fixed points,
+    /// and the message says which fixed points were searched.
+    #[test]
+    fn issue_9_gelu_with_bias_names_the_unstable_fixed_point() {
+        let e = mf(Activation::Gelu, &[NoiseLaw::Dropout { keep: 0.8 }], 0.1)
+            .critical_sigma_w2()
+            .unwrap_err();
+        assert_eq!(e.code, "unstable-fixed-points");
+        assert!(
+            e.reason.contains("only at unstable fixed points"),
+            "{}",
+            e.reason
+        );
+        assert!(!e.reason.contains("stays below 1"), "{}", e.reason);
+    }
+
+    /// Issue 9: SELU's kink averages both one-sided slopes as q → 0:
+    /// σ_w² = 2/(λ²(1 + α²)), not 1/(λα)².
+    #[test]
+    fn issue_9_selu_uses_both_sides_of_its_kink() {
+        use crate::activation::{SELU_ALPHA, SELU_LAMBDA};
+        let cp = mf(Activation::Selu, &[], 0.0).critical_sigma_w2().unwrap();
+        let want = 2.0 / (SELU_LAMBDA * SELU_LAMBDA * (1.0 + SELU_ALPHA * SELU_ALPHA));
+        assert!(
+            (cp.sigma_w2 - want).abs() < 1e-12,
+            "{} vs {want}",
+            cp.sigma_w2
+        );
+        assert!((cp.sigma_w2 - 0.4768).abs() < 1e-4);
+        assert_eq!(cp.kind, CriticalKind::Zero);
+        // χ₁ → 1 from the quadrature at small q (both sides integrated).
+        let at = mf(Activation::Selu, &[], 0.0).with_sigma_w2(cp.sigma_w2);
+        assert!((at.chi_1(1e-8) - 1.0).abs() < 1e-3, "{}", at.chi_1(1e-8));
+        // ELU with α ≠ 1 likewise: 2/(1 + α²).
+        let cp = mf(Activation::Elu { alpha: 0.5 }, &[], 0.0)
+            .critical_sigma_w2()
+            .unwrap();
+        assert!((cp.sigma_w2 - 2.0 / 1.25).abs() < 1e-12, "{}", cp.sigma_w2);
+    }
+
+    /// Every critical point found is one the map reaches: stable (slope < 1)
+    /// or q* = 0 approached from above.
+    #[test]
+    fn critical_points_are_reached() {
+        for act in crate::criticality::TABLE_ACTIVATIONS {
+            for noise in [vec![], vec![NoiseLaw::Dropout { keep: 0.7 }]] {
+                for sb2 in [0.0, 0.05, 0.3] {
+                    let m = mf(act, &noise, sb2);
+                    let Ok(cp) = m.critical_sigma_w2() else {
+                        continue;
+                    };
+                    let at = m.with_sigma_w2(cp.sigma_w2);
+                    match (cp.kind, cp.q_star) {
+                        (CriticalKind::Stable, Some(q)) => {
+                            assert!(at.variance_map_slope(q) < 1.0, "{act} {sb2}");
+                            assert!((at.chi_1(q) - 1.0).abs() < 1e-9, "{act} {sb2}");
+                            // From above and below, trajectories converge to q*.
+                            let top = cp.basin_upper.map_or(5.0 * q, |u| (5.0 * q).min(0.9 * u));
+                            for q0 in [0.2 * q + 0.01, top] {
+                                let t = at.variance_trajectory(q0, 3000);
+                                assert!(
+                                    (t[3000] - q).abs() < 1e-6 * q.max(1.0),
+                                    "{act} {sb2} {q0}"
+                                );
+                            }
+                        }
+                        (CriticalKind::Zero, Some(q)) => {
+                            assert_eq!(q, 0.0);
+                            let t = at.variance_trajectory(1.0, 200);
+                            assert!(t.windows(2).all(|w| w[1] < w[0]), "{act}");
+                        }
+                        (CriticalKind::EveryQ, None) => {
+                            assert!((at.variance_map(3.0) - 3.0).abs() < 1e-12)
+                        }
+                        other => panic!("{act} {sb2}: {other:?}"),
+                    }
+                }
+            }
         }
     }
 }

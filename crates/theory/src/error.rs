@@ -59,7 +59,7 @@ pub enum TheoryError {
         /// σ_b² of the request.
         sigma_b2: f64,
         /// Machine-readable reason ([`crate::NoCriticalPoint::code`]).
-        code: &'static str,
+        code: String,
         /// Why, in words.
         reason: String,
     },

@@ -81,7 +81,9 @@ pub struct ReadmeDoctests;
 pub use activation::{ACTIVATION_NAMES, Activation};
 pub use analysis::{Analysis, AnalysisOptions, IntegrationReport, RangeExitDepths, analyze};
 pub use correlation_map::{CorrelationBasis, CorrelationFixedPoint, CorrelationMap, depth_scale};
-pub use criticality::{CriticalPoint, NoCriticalPoint};
+pub use criticality::{
+    CriticalKind, CriticalPoint, CriticalRow, NoCriticalPoint, TABLE_ACTIVATIONS, critical_table,
+};
 pub use depth::{FloatFormat, RangeExit, trainable_depth};
 pub use error::TheoryError;
 pub use frameworks::{Framework, init_code};

@@ -4,6 +4,7 @@
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
+use crate::analysis::signal_survives;
 use crate::correlation_map::CorrelationBasis;
 use crate::depth::trainable_depth;
 use crate::error::{TheoryError, check};
@@ -273,7 +274,9 @@ pub fn phase_diagram_with_progress(
                         c_star: fp.c_star,
                         chi_c: fp.chi_c,
                         xi_c: fp.xi_c,
-                        trainable_depth: trainable_depth(fp.xi_c, spec.depth_multiplier),
+                        trainable_depth: signal_survives(&regime)
+                            .then(|| trainable_depth(fp.xi_c, spec.depth_multiplier))
+                            .flatten(),
                         correlation_basis: map.basis(),
                     }
                 })

@@ -233,7 +233,9 @@ impl MeanField {
             let mut hi = q0;
             while hi > 1e-30 {
                 let lo = hi / 8.0;
-                if g(lo) >= 0.0 {
+                // V(q) − q must be resolved, not rounding noise of a map that
+                // approaches q = 0 tangentially (tanh at σ_w = 1).
+                if g(lo) >= 1e-13 * lo {
                     return fixed(lo, hi);
                 }
                 hi = lo;
