@@ -35,6 +35,7 @@ struct Cli {
 enum Command {
     Analyze(cmd::analyze::AnalyzeArgs),
     Init(cmd::init::InitArgs),
+    Critical(cmd::critical::CriticalArgs),
     Trajectory(cmd::trajectory::TrajectoryArgs),
     Phase(cmd::phase::PhaseArgs),
     Simulate(cmd::simulate::SimulateArgs),
@@ -59,6 +60,7 @@ fn run(cli: &Cli) -> anyhow::Result<Outcome> {
     let outcome = match &cli.command {
         Command::Analyze(a) => done(cmd::analyze::run(a, &mut out))?,
         Command::Init(a) => done(cmd::init::run(a, &mut out))?,
+        Command::Critical(a) => done(cmd::critical::run(a, &mut out))?,
         Command::Trajectory(a) => done(cmd::trajectory::run(a, &mut out))?,
         Command::Phase(a) => done(cmd::phase::run(a, &mut out))?,
         Command::Simulate(a) => cmd::simulate::run(a, &mut out)?,

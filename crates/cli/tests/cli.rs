@@ -329,3 +329,118 @@ fn bad_input_is_a_clear_error() {
         }
     }
 }
+
+/// Issue 9: GELU with dropout has no critical point at σ_b² = 0 (q* = 0 is
+/// unstable there), and the error says where the edge of chaos starts; with
+/// σ_b² = 0.1 the reason names the unstable fixed points instead of
+/// contradicting itself.
+#[test]
+fn issue_9_gelu_has_no_critical_init_and_says_why() {
+    let out = noisyprop()
+        .args(["init", "-a", "gelu", "--noise", "dropout:keep=0.8"])
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains("unstable") && err.contains("edge of chaos starts at σ_b² = 0.17"),
+        "{err}"
+    );
+    let v = json(&[
+        "analyze",
+        "-a",
+        "gelu",
+        "--noise",
+        "dropout:keep=0.8",
+        "--sigma-b2",
+        "0.1",
+        "--sigma-w2",
+        "2",
+        "--json",
+    ]);
+    assert_eq!(v["critical_kind"], "none");
+    let reason = v["critical_reason"].as_str().unwrap();
+    assert!(reason.contains("only at unstable fixed points"), "{reason}");
+    assert!(!reason.contains("stays below 1"), "{reason}");
+    assert!(
+        (v["edge_of_chaos_sigma_b2"].as_f64().unwrap() - 0.1729).abs() < 1e-3,
+        "{v}"
+    );
+}
+
+/// Issue 9: SELU's critical σ_w² averages both sides of its kink, and at it
+/// the trainable depth is `null` with the power-law decay said in words.
+#[test]
+fn issue_9_selu_is_critical_at_both_slopes() {
+    let v = json(&["analyze", "-a", "selu", "--json"]);
+    let sw2 = v["sigma_w2"].as_f64().unwrap();
+    assert!((sw2 - 0.476771).abs() < 1e-5, "{sw2}");
+    assert_eq!(v["critical_kind"], "zero-from-above");
+    assert!(v["trainable_depth"].is_null() && v["xi_c"].is_null() && v["xi_q"].is_null());
+    assert!(
+        v["depth_limit"].as_str().unwrap().contains("power law"),
+        "{v}"
+    );
+    // At the old one-sided value 1/(λα)² the gradient vanishes: χ₁ ≈ 0.68.
+    let v = json(&["analyze", "-a", "selu", "--sigma-w2", "0.323529", "--json"]);
+    assert!((v["chi_1"].as_f64().unwrap() - 0.679).abs() < 0.01, "{v}");
+    assert!(v["trainable_depth"].is_null(), "{v}");
+}
+
+/// Issue 9: no JSON number stands in for infinity: vanishing or exploding
+/// cells of a phase diagram (tanh below the edge at σ_b² = 0, ELU without
+/// noise) have `null` ξ_c and trainable depth, and every finite ξ_c is below
+/// 10¹⁰ layers.
+#[test]
+fn issue_9_phase_has_no_finite_stand_in_for_infinity() {
+    for args in [
+        &[
+            "phase",
+            "-a",
+            "tanh",
+            "--y",
+            "sigma-b2",
+            "--x-range",
+            "0.5:3:12",
+            "--y-range",
+            "0:0.2:5",
+            "--json",
+            "-q",
+        ][..],
+        &[
+            "phase",
+            "-a",
+            "elu",
+            "--x-range",
+            "0.5:3:12",
+            "--y-range",
+            "1:1.5:3",
+            "--json",
+            "-q",
+        ][..],
+    ] {
+        let v = json(args);
+        let cells = v["cells"].as_array().unwrap();
+        let mut nulls = 0;
+        for c in cells {
+            let regime = c["regime"].as_str().unwrap();
+            if matches!(
+                regime,
+                "vanishing" | "exploding-exponential" | "exploding-linear"
+            ) {
+                assert!(
+                    c["xi_c"].is_null() && c["trainable_depth"].is_null(),
+                    "{args:?}: {c}"
+                );
+                nulls += 1;
+            }
+            if let Some(x) = c["xi_c"].as_f64() {
+                assert!(x < 1e10, "{args:?}: {c}");
+            }
+        }
+        assert!(
+            nulls > 0,
+            "{args:?}: the case has vanishing or exploding cells"
+        );
+    }
+}

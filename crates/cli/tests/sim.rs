@@ -154,4 +154,47 @@ fn figures_write_files() {
         .unwrap();
     let v: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(v["figures"][0]["figure"], 2);
+    // Issue 9: notes are plain Unicode, no plot markup.
+    for n in v["figures"][0]["notes"].as_array().unwrap() {
+        let n = n.as_str().unwrap();
+        assert!(!n.contains("_{") && !n.contains("^{"), "{n}");
+    }
+    assert!(
+        v["figures"][0]["notes"][0]
+            .as_str()
+            .unwrap()
+            .contains("σ_w²")
+    );
+}
+
+/// Issue 9: Figure 5 at a tiny size prints a fit or says why there is none —
+/// never "NaN ± NaN".
+#[test]
+fn figure_5_never_prints_nan_fits() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = noisyprop()
+        .args([
+            "figures",
+            "--fig",
+            "5",
+            "--width",
+            "24",
+            "--networks",
+            "3",
+            "--partners",
+            "3",
+            "-q",
+            "--out",
+        ])
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(!text.contains("NaN"), "{text}");
+    assert!(text.contains("fitted") || text.contains("no fit"), "{text}");
 }

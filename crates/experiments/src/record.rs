@@ -16,6 +16,7 @@
 //! |---|---|---|
 //! | `analyze` | `analysis` | [`AnalysisRecord`] |
 //! | `init` | `init` | [`InitRecord`] |
+//! | `critical` | `critical_table` | [`CriticalTableRecord`] (CSV: its `rows`) |
 //! | `trajectory` | `trajectory` | [`TrajectoryRecord`] |
 //! | `phase` | `phase` | [`PhaseRecord`] (CSV: its `cells`) |
 //! | `simulate` | `simulation` | [`SimulationRecord`] (CSV: [`SimulationRow`]) |
@@ -30,7 +31,9 @@ use std::path::PathBuf;
 use serde::{Deserialize, Serialize};
 
 use noisyprop_sim::{ClassResult, Precision, TheoryLayers, Verdict};
-use noisyprop_theory::{Analysis, Framework, NoiseStage, PhaseDiagram, TrajectoryLayer};
+use noisyprop_theory::{
+    Analysis, CriticalKind, CriticalRow, Framework, NoiseStage, PhaseDiagram, TrajectoryLayer,
+};
 
 use crate::figs::FigureReport;
 use crate::grid::{GridReport, GridRun};
@@ -97,12 +100,21 @@ pub struct InitRecord {
     pub fan_in: usize,
     /// √(σ_w²/fan_in).
     pub weight_std: f64,
+    /// The kind of critical point (`every-q`, `stable`, `zero-from-above`).
+    pub critical_kind: CriticalKind,
+    /// Its fixed point q* (`null` when every q is one).
+    pub critical_q_star: Option<f64>,
+    /// The critical point in words.
+    pub critical_reason: String,
     /// c*.
     pub c_star: f64,
     /// ξ_c (`null` = unbounded).
     pub xi_c: Option<f64>,
-    /// k·ξ_c (`null` = unbounded).
+    /// k·ξ_c (`null` where the signal does not survive or ξ_c is unbounded;
+    /// `depth_limit` says which).
     pub trainable_depth: Option<f64>,
+    /// What limits the depth, in words.
+    pub depth_limit: String,
     /// k.
     pub depth_multiplier: f64,
     /// Code per framework.
@@ -111,6 +123,17 @@ pub struct InitRecord {
 
 impl Kind for InitRecord {
     const KIND: &'static str = "init";
+}
+
+/// `critical`: the critical initialisation of each activation, noise and σ_b².
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CriticalTableRecord {
+    /// One row per combination.
+    pub rows: Vec<CriticalRow>,
+}
+
+impl Kind for CriticalTableRecord {
+    const KIND: &'static str = "critical_table";
 }
 
 /// `trajectory`: q^l, c^l and the backward factors layer by layer.

@@ -65,6 +65,7 @@ use std::path::Path;
 pub use colormap::{Colormap, PALETTE, palette};
 pub use contour::contour;
 pub use error::PlotError;
+pub use text::plain_text;
 
 use canvas::{Canvas, Rect};
 

@@ -67,6 +67,56 @@ pub(crate) fn parse(s: &str) -> Vec<Seg> {
     out
 }
 
+/// Rich-text markup as plain Unicode for consoles and files: `σ_{w}^{2}` → `σ_w²`,
+/// `q^{15}` → `q¹⁵`, `c^{l}` → `c^l`, `ξ_{c}` → `ξ_c`, `μ_{2}` → `μ₂`. Digits (and
+/// signs) become Unicode sub- or superscripts; other groups keep a plain `_` or `^` (in
+/// parentheses when longer than one character).
+pub fn plain_text(s: &str) -> String {
+    fn script(inner: &str, sup: bool) -> Option<String> {
+        inner
+            .chars()
+            .map(|c| {
+                let (digits, plus, minus) = if sup {
+                    ("⁰¹²³⁴⁵⁶⁷⁸⁹", '⁺', '⁻')
+                } else {
+                    ("₀₁₂₃₄₅₆₇₈₉", '₊', '₋')
+                };
+                match c {
+                    '0'..='9' => digits.chars().nth(c as usize - '0' as usize),
+                    '+' => Some(plus),
+                    '-' | '−' => Some(minus),
+                    _ => None,
+                }
+            })
+            .collect()
+    }
+    let mut out = String::with_capacity(s.len());
+    let chars: Vec<char> = s.chars().collect();
+    let mut i = 0;
+    while i < chars.len() {
+        let c = chars[i];
+        if (c == '_' || c == '^')
+            && chars.get(i + 1) == Some(&'{')
+            && let Some(close) = chars[i + 2..].iter().position(|&ch| ch == '}')
+        {
+            let inner: String = chars[i + 2..i + 2 + close].iter().collect();
+            match script(&inner, c == '^') {
+                Some(t) if !inner.is_empty() => out.push_str(&t),
+                _ if inner.chars().count() > 1 => out.push_str(&format!("{c}({inner})")),
+                _ => {
+                    out.push(c);
+                    out.push_str(&inner);
+                }
+            }
+            i += close + 3;
+            continue;
+        }
+        out.push(c);
+        i += 1;
+    }
+    out
+}
+
 /// Horizontal anchor.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum HAlign {
@@ -210,5 +260,20 @@ mod tests {
         assert_eq!(segs.len(), 1);
         assert_eq!(segs[0].text, "a_b ^{x");
         assert!(parse("").is_empty());
+    }
+}
+
+#[cfg(test)]
+mod plain_tests {
+    use super::plain_text;
+
+    #[test]
+    fn markup_becomes_plain_unicode() {
+        assert_eq!(plain_text("σ_{w}^{2} = 1"), "σ_w² = 1");
+        assert_eq!(plain_text("q^{15} and c^{l}"), "q¹⁵ and c^l");
+        assert_eq!(plain_text("μ_{2}, ξ_{c}, σ_{ε}"), "μ₂, ξ_c, σ_ε");
+        assert_eq!(plain_text("x^{l-1}"), "x^(l-1)");
+        assert_eq!(plain_text("c^{-1}"), "c⁻¹");
+        assert_eq!(plain_text("plain_text ^ here"), "plain_text ^ here");
     }
 }

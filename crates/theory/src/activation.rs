@@ -281,9 +281,10 @@ fn elu(x: f64, alpha: f64, scale: f64) -> (f64, f64, f64) {
     if x > 0.0 {
         (scale * x, scale, 0.0)
     } else {
+        // expm1: e^x − 1 without cancellation for small |x| (the q → 0 limit).
         let e = x.exp();
         (
-            scale * alpha * (e - 1.0),
+            scale * alpha * x.exp_m1(),
             scale * alpha * e,
             scale * alpha * e,
         )

@@ -138,7 +138,8 @@ pub struct Analysis {
     pub c_star: f64,
     /// Slope of the correlation map at c*.
     pub chi_c: f64,
-    /// ξ_c = −1/ln χ_c, `None` when infinite.
+    /// ξ_c = −1/ln χ_c, `None` when infinite or when the variance vanishes
+    /// or explodes (then correlations are not what limits depth).
     pub xi_c: Option<f64>,
     /// Where the correlation map was evaluated.
     pub correlation_basis: CorrelationBasis,
@@ -274,7 +275,7 @@ fn analyze_with(net: &Network, mf: &MeanField, opts: &AnalysisOptions) -> Analys
         chi_1,
         c_star: fp.c_star,
         chi_c: fp.chi_c,
-        xi_c: fp.xi_c,
+        xi_c: signal_survives(&regime).then_some(fp.xi_c).flatten(),
         correlation_basis: map.basis(),
         gradient_covariance_factor: cov,
         gradient_correlation_factor: if chi_1 > 0.0 { cov / chi_1 } else { f64::NAN },
@@ -335,18 +336,18 @@ fn depth_limit(
             let mut layers = None;
             for l in 1..=POWER_LAW_LAYERS {
                 q = mf.variance_map(q);
-                if !(q > 0.01 * opts.q0) {
+                if q.is_nan() || q <= 0.01 * opts.q0 {
                     layers = Some(l);
                     break;
                 }
             }
             format!(
-                "the variance shrinks towards 0 as a power law (q* = 0 approached from above): it falls to 1 % of q⁰ after {} layers{}",
+                "the variance shrinks towards 0 as a power law (q* = 0 approached from above): it falls to 1 % of q⁰ = {} after {} layers",
+                fmt_short(opts.q0),
                 layers.map_or_else(
                     || format!("more than {POWER_LAW_LAYERS}"),
                     |l| l.to_string()
                 ),
-                exit("leaves")
             )
         }
         VarianceRegime::Vanishing { rate } => format!(

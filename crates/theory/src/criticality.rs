@@ -359,7 +359,7 @@ impl MeanField {
     }
 
     /// The smallest σ_b² in (σ_b² of `self`, 10] at which a critical point
-    /// exists (to 0.1 % relative), when the current σ_b² has none: where the
+    /// exists (to 10⁻⁷ relative), when the current σ_b² has none: where the
     /// edge of chaos starts.
     pub fn nearest_critical_sigma_b2(&self) -> Option<f64> {
         let has = |sb2: f64| self.with_sigma_b2(sb2).critical_sigma_w2().is_ok();
@@ -369,7 +369,7 @@ impl MeanField {
         while probe <= 10.0 {
             if has(probe) {
                 let mut hi = probe;
-                while (hi - lo) > 1e-3 * hi {
+                while (hi - lo) > 1e-7 * hi {
                     let mid = 0.5 * (lo + hi);
                     if has(mid) {
                         hi = mid;

@@ -273,7 +273,7 @@ pub fn phase_diagram_with_progress(
                         },
                         c_star: fp.c_star,
                         chi_c: fp.chi_c,
-                        xi_c: fp.xi_c,
+                        xi_c: signal_survives(&regime).then_some(fp.xi_c).flatten(),
                         trainable_depth: signal_survives(&regime)
                             .then(|| trainable_depth(fp.xi_c, spec.depth_multiplier))
                             .flatten(),

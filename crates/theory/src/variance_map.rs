@@ -124,7 +124,9 @@ impl VarianceRegime {
     /// Variance depth scale ξ_q = −1/ln|slope| at a stable fixed point.
     pub fn depth_scale(&self) -> Option<f64> {
         match *self {
-            VarianceRegime::FixedPoint { slope, .. } if slope.abs() < 1.0 => {
+            VarianceRegime::FixedPoint { slope, .. }
+                if slope.abs() < 1.0 - crate::correlation_map::CHI_ONE_TOL =>
+            {
                 Some(-1.0 / slope.abs().ln())
             }
             _ => None,
@@ -240,8 +242,10 @@ impl MeanField {
                 }
                 hi = lo;
             }
+            // The slope as q → 0⁺ (both sides of a kink at 0 count; at q = 0
+            // itself a kinked φ would be evaluated on one side only).
             VarianceRegime::Vanishing {
-                rate: self.variance_map_slope(0.0),
+                rate: self.variance_map_slope(1e-30),
             }
         } else {
             let mut lo = q0;

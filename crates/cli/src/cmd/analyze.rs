@@ -5,7 +5,9 @@ use std::io::Write;
 use anyhow::Result;
 use clap::Args;
 
-use noisyprop_theory::{Analysis, AnalysisOptions, CorrelationBasis, Method, RangeExit, analyze};
+use noisyprop_theory::{
+    Analysis, AnalysisOptions, CorrelationBasis, Method, RangeExit, RegimeKind, analyze,
+};
 
 use crate::args::{DepthMultiplier, IntegrationArgs, Json, NetArgs, Q0, SigmaSource};
 use crate::output::{Report, g, opt, print_record};
@@ -63,24 +65,33 @@ fn report(a: &Analysis, source: SigmaSource) -> Report {
     r.row("q⁰", g(a.q0));
 
     r.section("criticality");
-    match (a.critical_sigma_w2, &a.critical_reason) {
-        (Some(s), _) => {
-            let q = a
-                .critical_q_star
-                .map(|q| format!(" at q* = {}", g(q)))
-                .unwrap_or_else(|| " (every q is a fixed point)".into());
-            r.row("critical σ_w²", format!("{}{q}", g(s)));
-        }
-        (None, Some(reason)) => {
-            r.row("critical σ_w²", format!("none: {reason}"));
-        }
-        _ => {}
+    r.row(
+        "critical σ_w²",
+        match (a.critical_sigma_w2, a.critical_q_star) {
+            (Some(s), Some(q)) => format!("{} at q* = {}", g(s), g(q)),
+            (Some(s), None) => format!("{} (every q is a fixed point)", g(s)),
+            (None, _) => "none".into(),
+        },
+    );
+    r.row(
+        "kind",
+        format!("{}: {}", a.critical_kind, a.critical_kind.meaning()),
+    );
+    if let Some(reason) = &a.critical_reason {
+        r.row("why", reason.clone());
     }
 
     r.section("variance (length) map");
     r.row("regime", a.regime_description.clone());
     r.row("q*", opt(a.q_star, "none"));
-    r.row("ξ_q", opt(a.xi_q, "∞"));
+    r.row(
+        "ξ_q",
+        match (a.xi_q, a.regime) {
+            (Some(x), _) => g(x),
+            (None, RegimeKind::FixedPoint | RegimeKind::Marginal) => "∞".into(),
+            (None, _) => "not applicable: no fixed point".into(),
+        },
+    );
     r.row("χ₁ = σ_w² μ₂ E[φ′²]", g(a.chi_1));
 
     r.section("correlation map");
@@ -90,12 +101,21 @@ fn report(a: &Analysis, source: SigmaSource) -> Report {
     };
     r.row("c*", format!("{}{basis}", g(a.c_star)));
     r.row("χ_c", g(a.chi_c));
-    r.row("ξ_c = −1/ln χ_c", opt(a.xi_c, "∞"));
+    let survives = matches!(a.regime, RegimeKind::FixedPoint | RegimeKind::Marginal);
+    r.row(
+        "ξ_c = −1/ln χ_c",
+        match (a.xi_c, survives) {
+            (Some(x), _) => g(x),
+            (None, true) => "∞".into(),
+            (None, false) => "not applicable: the variance vanishes or explodes".into(),
+        },
+    );
     r.row(
         &format!("trainable depth {}·ξ_c", g(a.depth_multiplier)),
-        a.trainable_depth
-            .map(|d| format!("{} layers", g(d)))
-            .unwrap_or_else(|| "unbounded (ξ_c = ∞)".into()),
+        match a.trainable_depth {
+            Some(d) => format!("{} layers", g(d)),
+            None => format!("none: {}", a.depth_limit),
+        },
     );
 
     r.section("gradients (per layer, backward)");

@@ -71,9 +71,13 @@ pub fn run(args: &InitArgs, out: &mut impl Write) -> Result<()> {
         sigma_b2: a.sigma_b2,
         fan_in: args.fan_in,
         weight_std: (a.sigma_w2 / args.fan_in as f64).sqrt(),
+        critical_kind: a.critical_kind,
+        critical_q_star: a.critical_q_star,
+        critical_reason: a.critical_reason.clone().unwrap_or_default(),
         c_star: a.c_star,
         xi_c: a.xi_c,
         trainable_depth: a.trainable_depth,
+        depth_limit: a.depth_limit.clone(),
         depth_multiplier: a.depth_multiplier,
         code: frameworks
             .iter()
@@ -99,6 +103,11 @@ pub fn run(args: &InitArgs, out: &mut impl Write) -> Result<()> {
     );
     r.row("σ_b²", g(rec.sigma_b2));
     r.row(
+        "kind",
+        format!("{}: {}", rec.critical_kind, rec.critical_kind.meaning()),
+    );
+    r.row("why", rec.critical_reason.clone());
+    r.row(
         &format!("weight std at fan-in {}", rec.fan_in),
         g(rec.weight_std),
     );
@@ -107,7 +116,7 @@ pub fn run(args: &InitArgs, out: &mut impl Write) -> Result<()> {
         &format!("trainable depth {}·ξ_c", g(rec.depth_multiplier)),
         match rec.trainable_depth {
             Some(d) => format!("{} layers (ξ_c = {})", g(d), opt(rec.xi_c, "∞")),
-            None => "unbounded (ξ_c = ∞: no noise)".into(),
+            None => format!("none: {}", rec.depth_limit),
         },
     );
     r.write(out)?;

@@ -2,6 +2,7 @@
 //! help text) and a `run` that calls the library and writes the output.
 
 pub mod analyze;
+pub mod critical;
 pub mod figures;
 pub mod init;
 pub mod phase;

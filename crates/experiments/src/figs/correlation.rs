@@ -214,10 +214,10 @@ pub fn figure4(
             .filter_map(|c| c.layers[30].c.map(|x| x.mean))
             .collect();
         let mean_last = last.iter().sum::<f64>() / last.len().max(1) as f64;
-        notes.push(format!(
+        notes.push(noisyprop_plot::plain_text(&format!(
             "{}: c* = {:.4} (theory), c^30 simulated {:.4} (mean over c⁰)",
             s.label, fp.c_star, mean_last
-        ));
+        )));
     }
     map_series.push(
         Series::points("fixed points c*", fixed)

@@ -39,12 +39,14 @@ pub struct DepthScaleFit {
     pub c_sim_last: f64,
     /// Theory ξ_c = −1/ln χ_c.
     pub xi_theory: f64,
-    /// ξ fitted to the simulation (NaN when no window had 2 points).
+    /// ξ fitted to the simulation (NaN when too few points; see [`fit_decay`]).
     pub xi_fit: f64,
     /// Standard error of `xi_fit`.
     pub xi_fit_se: f64,
     /// Layers used in the fit (all starting correlations).
     pub points: usize,
+    /// The fitted asymptote c_∞ (the finite-width fixed point).
+    pub c_inf: f64,
 }
 
 #[derive(Serialize)]
@@ -56,70 +58,179 @@ struct DecayRow {
     layer: usize,
     c_sim_mean: f64,
     c_sim_se: f64,
+    /// |c̄^l − c_∞| (the fitted asymptote).
     abs_diff: f64,
-    in_window: bool,
+    in_fit: bool,
 }
 
-/// The fit window of one class: layers l ≥ 1 with Δ_l falling and above
-/// 3·SE_l, up to the first that is not; of those, the ones with
-/// Δ_l ≤ Δ_0/4 (the caption's "large l", where the map is close to linear
-/// around c*) when at least two are, else all.
-pub fn window(class: &ClassResult, c_star: f64) -> Vec<(usize, f64)> {
-    let mut out = Vec::new();
-    let mut prev = f64::INFINITY;
-    for l in class.layers.iter().skip(1) {
-        let Some(c) = l.c else { break };
-        let d = (c.mean - c_star).abs();
-        if !(d > 3.0 * c.standard_error() && d < prev) {
-            break;
-        }
-        out.push((l.layer, d));
-        prev = d;
-    }
-    let d0 = class
-        .layers
-        .first()
-        .and_then(|l| l.c)
-        .map_or(f64::INFINITY, |c| (c.mean - c_star).abs());
-    let late: Vec<(usize, f64)> = out.iter().copied().filter(|p| p.1 <= d0 / 4.0).collect();
-    if late.len() >= 2 { late } else { out }
+/// The fit of [`fit_decay`]: ξ, its standard error, the fitted asymptote
+/// c_∞ and the points used.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DecayFit {
+    /// Fitted depth scale ξ.
+    pub xi: f64,
+    /// Its standard error (profile of the weighted residuals, Δχ² = max(1,
+    /// χ²/dof)).
+    pub se: f64,
+    /// Fitted asymptote c_∞ (the finite-width network's own fixed point).
+    pub c_inf: f64,
+    /// Fitted amplitude A_k per class.
+    pub amplitudes: Vec<f64>,
+    /// (class, layer) of every point used.
+    pub used: Vec<(usize, usize)>,
+    /// Points used.
+    pub points: usize,
 }
 
-/// Pooled least-squares slope of ln Δ against l with one intercept per
-/// window: returns (ξ = −1/slope, its standard error, points used).
-pub fn fit_depth_scale(windows: &[Vec<(usize, f64)>]) -> (f64, f64, usize) {
-    let (mut sxy, mut sxx, mut n, mut groups) = (0.0, 0.0, 0usize, 0usize);
-    let mut resid = Vec::new();
-    for w in windows.iter().filter(|w| w.len() >= 2) {
-        let k = w.len() as f64;
-        let lx = w.iter().map(|p| p.0 as f64).sum::<f64>() / k;
-        let ly = w.iter().map(|p| p.1.ln()).sum::<f64>() / k;
-        for &(l, d) in w {
-            sxy += (l as f64 - lx) * (d.ln() - ly);
-            sxx += (l as f64 - lx).powi(2);
+/// Fits c̄^l = c_∞ + A_k·e^{−l/ξ} to the mean simulated correlations of every
+/// class k (starting correlation), one ξ and one asymptote c_∞ shared, by
+/// least squares weighted with 1/SE_l². Layers are those of the late approach
+/// (|c̄^l − c*| ≤ |c⁰ − c*|/4, where the map is close to linear around its
+/// fixed point; all layers l ≥ 1 when fewer than 3 qualify). Leaving c_∞ free
+/// keeps the finite-width network's O(1/width) offset of its fixed point from
+/// the theory's c* out of ξ: measured against c* itself, a 0.003 offset bends
+/// the tail of ln|c̄^l − c*| and biased earlier fits by up to +43 %. `None`
+/// when fewer points than parameters + 2 remain.
+pub fn fit_decay(classes: &[ClassResult], c_star: f64) -> Option<DecayFit> {
+    // (class, layer, mean, weight)
+    let mut data: Vec<(usize, f64, f64, f64)> = Vec::new();
+    for (k, class) in classes.iter().enumerate() {
+        let Some(c0) = class
+            .layers
+            .first()
+            .and_then(|l| l.c)
+            .map(|c| c.mean)
+            .filter(|m| m.is_finite())
+        else {
+            continue;
+        };
+        let pts: Vec<(f64, f64, f64)> = class
+            .layers
+            .iter()
+            .skip(1)
+            .filter_map(|l| {
+                let c = l.c?;
+                let se = c.standard_error();
+                (c.mean.is_finite() && se.is_finite())
+                    .then(|| (l.layer as f64, c.mean, 1.0 / (se * se + 1e-8)))
+            })
+            .collect();
+        let late: Vec<&(f64, f64, f64)> = pts
+            .iter()
+            .filter(|p| (p.1 - c_star).abs() <= (c0 - c_star).abs() / 4.0)
+            .collect();
+        let chosen: Vec<&(f64, f64, f64)> = if late.len() >= 3 {
+            late
+        } else {
+            pts.iter().collect()
+        };
+        data.extend(chosen.into_iter().map(|&(l, m, w)| (k, l, m, w)));
+    }
+    let groups = classes.len();
+    let params = groups + 1;
+    if data.len() < params + 2 {
+        return None;
+    }
+    // Weighted least squares at fixed ξ: unknowns (c_∞, A_1 … A_K).
+    let chi2 = |xi: f64| -> (f64, Vec<f64>) {
+        let n = params;
+        let mut a = vec![0.0f64; n * n];
+        let mut b = vec![0.0f64; n];
+        for &(k, l, m, w) in &data {
+            let mut x = vec![0.0f64; n];
+            x[0] = 1.0;
+            x[1 + k] = (-l / xi).exp();
+            for i in 0..n {
+                b[i] += w * x[i] * m;
+                for j in 0..n {
+                    a[i * n + j] += w * x[i] * x[j];
+                }
+            }
         }
-        n += w.len();
-        groups += 1;
-        resid.push((w, lx, ly));
-    }
-    if sxx == 0.0 {
-        return (f64::NAN, f64::NAN, n);
-    }
-    let slope = sxy / sxx;
-    let mut ss = 0.0;
-    for (w, lx, ly) in resid {
-        for &(l, d) in w.iter() {
-            ss += (d.ln() - (ly + slope * (l as f64 - lx))).powi(2);
-        }
-    }
-    let dof = n.saturating_sub(groups + 1);
-    let se_slope = if dof > 0 {
-        (ss / dof as f64 / sxx).sqrt()
-    } else {
-        f64::NAN
+        let Some(beta) = solve(&mut a, &mut b, n) else {
+            return (f64::INFINITY, Vec::new());
+        };
+        let ss = data
+            .iter()
+            .map(|&(k, l, m, w)| {
+                let fit = beta[0] + beta[1 + k] * (-l / xi).exp();
+                w * (m - fit).powi(2)
+            })
+            .sum();
+        (ss, beta)
     };
-    let xi = -1.0 / slope;
-    (xi, se_slope / (slope * slope), n)
+    // Coarse log grid, then golden-section refinement of ln ξ.
+    let grid: Vec<f64> = (0..=240)
+        .map(|i| (0.03f64).ln() + i as f64 * (100f64 / 0.03).ln() / 240.0)
+        .collect();
+    let best = grid
+        .iter()
+        .copied()
+        .min_by(|&x, &y| chi2(x.exp()).0.total_cmp(&chi2(y.exp()).0))?;
+    let step = grid[1] - grid[0];
+    let (mut lo, mut hi) = (best - step, best + step);
+    let g = (5f64.sqrt() - 1.0) / 2.0;
+    for _ in 0..80 {
+        let (x1, x2) = (hi - g * (hi - lo), lo + g * (hi - lo));
+        if chi2(x1.exp()).0 < chi2(x2.exp()).0 {
+            hi = x2;
+        } else {
+            lo = x1;
+        }
+    }
+    let ln_xi = 0.5 * (lo + hi);
+    let (min, beta) = chi2(ln_xi.exp());
+    let dof = data.len() - params - 1;
+    let delta = (min / dof as f64).max(1.0);
+    // Profile half-width where χ² rises by `delta`, searched on each side.
+    let edge = |dir: f64| -> f64 {
+        let mut t = ln_xi;
+        for _ in 0..2000 {
+            t += dir * 1e-3;
+            if chi2(t.exp()).0 >= min + delta {
+                break;
+            }
+        }
+        t.exp()
+    };
+    let xi = ln_xi.exp();
+    Some(DecayFit {
+        xi,
+        se: 0.5 * (edge(1.0) - edge(-1.0)),
+        c_inf: *beta.first()?,
+        amplitudes: beta[1..].to_vec(),
+        used: data.iter().map(|&(k, l, _, _)| (k, l as usize)).collect(),
+        points: data.len(),
+    })
+}
+
+/// Solves the n × n system `a x = b` (Gaussian elimination with partial
+/// pivoting); `None` when singular.
+fn solve(a: &mut [f64], b: &mut [f64], n: usize) -> Option<Vec<f64>> {
+    for col in 0..n {
+        let piv =
+            (col..n).max_by(|&i, &j| a[i * n + col].abs().total_cmp(&a[j * n + col].abs()))?;
+        if a[piv * n + col].abs() < 1e-300 {
+            return None;
+        }
+        for j in 0..n {
+            a.swap(col * n + j, piv * n + j);
+        }
+        b.swap(col, piv);
+        for i in col + 1..n {
+            let f = a[i * n + col] / a[col * n + col];
+            for j in col..n {
+                a[i * n + j] -= f * a[col * n + j];
+            }
+            b[i] -= f * b[col];
+        }
+    }
+    let mut x = vec![0.0; n];
+    for i in (0..n).rev() {
+        let s: f64 = (i + 1..n).map(|j| a[i * n + j] * x[j]).sum();
+        x[i] = (b[i] - s) / a[i * n + i];
+    }
+    Some(x)
 }
 
 /// Figure 5.
@@ -150,9 +261,11 @@ pub fn figure5(
             let classes = correlation_starts(opts.partners);
             let seed = opts.seed + 600 + 100 * u64::from(name == "gauss-mult") + i as u64;
             let (_, r) = s.simulate(opts, classes, 30, seed, progress)?;
-            let windows: Vec<Vec<(usize, f64)>> =
-                r.classes.iter().map(|c| window(c, c_star)).collect();
-            let (xi_fit, xi_se, points) = fit_depth_scale(&windows);
+            let fit = fit_decay(&r.classes, c_star);
+            let (xi_fit, xi_se, points) = fit
+                .as_ref()
+                .map_or((f64::NAN, f64::NAN, 0), |f| (f.xi, f.se, f.points));
+            let c_inf = fit.as_ref().map_or(f64::NAN, |f| f.c_inf);
             let last: Vec<f64> = r
                 .classes
                 .iter()
@@ -170,8 +283,8 @@ pub fn figure5(
                         layer: l.layer,
                         c_sim_mean: cs.0,
                         c_sim_se: cs.1,
-                        abs_diff: (cs.0 - c_star).abs(),
-                        in_window: windows[k].iter().any(|w| w.0 == l.layer),
+                        abs_diff: (cs.0 - c_inf).abs(),
+                        in_fit: fit.as_ref().is_some_and(|f| f.used.contains(&(k, l.layer))),
                     });
                 }
             }
@@ -188,23 +301,34 @@ pub fn figure5(
                         .total_cmp(&(starts[b] - c_star).abs())
                 })
                 .unwrap_or(0);
-            let w0 = &windows[far];
             let pts: Vec<(f64, f64)> = r.classes[far]
                 .layers
                 .iter()
-                .filter_map(|l| l.c.map(|c| (l.layer as f64, (c.mean - c_star).abs())))
+                .filter_map(|l| {
+                    let reference = if c_inf.is_finite() { c_inf } else { c_star };
+                    l.c.map(|c| (l.layer as f64, (c.mean - reference).abs()))
+                })
                 .filter(|p| p.1 > 0.0)
                 .collect();
             decay.push(Series::line_points(label, pts).with_color(color));
-            if w0.len() >= 2 && xi_fit.is_finite() {
-                let k = w0.len() as f64;
-                let lx = w0.iter().map(|p| p.0 as f64).sum::<f64>() / k;
-                let ly = w0.iter().map(|p| p.1.ln()).sum::<f64>() / k;
-                let line = w0
+            if let Some(f) = &fit {
+                let layers: Vec<usize> =
+                    f.used.iter().filter(|u| u.0 == far).map(|u| u.1).collect();
+                let amp = f.amplitudes.get(far).copied().unwrap_or(0.0).abs();
+                // Drawn down to the noise floor (3 standard errors of c̄^l).
+                let floor = r.classes[far]
+                    .layers
                     .iter()
-                    .map(|&(l, _)| (l as f64, (ly - (l as f64 - lx) / xi_fit).exp()))
+                    .filter_map(|l| l.c.map(|c| 3.0 * c.standard_error()))
+                    .fold(0.0, f64::max);
+                let line: Vec<(f64, f64)> = layers
+                    .iter()
+                    .map(|&l| (l as f64, amp * (-(l as f64) / f.xi).exp()))
+                    .take_while(|p| p.1 >= floor)
                     .collect();
-                decay.push(Series::line("", line).with_color(color).with_dashed(true));
+                if line.len() >= 2 {
+                    decay.push(Series::line("", line).with_color(color).with_dashed(true));
+                }
             }
             family.push(DepthScaleFit {
                 noise: name,
@@ -216,6 +340,7 @@ pub fn figure5(
                 xi_fit,
                 xi_fit_se: xi_se,
                 points,
+                c_inf,
             });
         }
         // ξ against μ₂: theory curve and fitted points.
@@ -247,19 +372,19 @@ pub fn figure5(
         );
         let title = if name == "dropout" {
             (
-                "(a) Dropout: |c^{l} − c*| from the farthest c^{0}; fits dashed",
+                "(a) Dropout: |c^{l} − c_{∞}| from the farthest c^{0}; fits dashed",
                 "(b) Dropout: depth scale",
             )
         } else {
             (
-                "(c) Gaussian: |c^{l} − c*| from the farthest c^{0}; fits dashed",
+                "(c) Gaussian: |c^{l} − c_{∞}| from the farthest c^{0}; fits dashed",
                 "(d) Gaussian: depth scale",
             )
         };
         decay_panels.push(LineChart {
             title: title.0.into(),
             x_label: "layer l".into(),
-            y_label: "|c^{l} − c*|".into(),
+            y_label: "|c^{l} − c_{∞}|".into(),
             log_y: true,
             x_range: Some((0.0, 30.0)),
             series: decay,
@@ -281,9 +406,35 @@ pub fn figure5(
     }
     let mut notes = Vec::new();
     for f in &fits {
+        let fitted = if f.xi_fit.is_finite() {
+            format!(
+                "fitted {:.3} ± {:.3} ({} points, {:+.0} %)",
+                f.xi_fit,
+                f.xi_fit_se,
+                f.points,
+                100.0 * (f.xi_fit / f.xi_theory - 1.0)
+            )
+        } else {
+            format!(
+                "no fit: too few layers with a defined correlation ({} points; narrow networks with strong dropout can lose every unit)",
+                f.points
+            )
+        };
+        let num = |x: f64| {
+            if x.is_finite() {
+                format!("{x:.4}")
+            } else {
+                "undefined".to_string()
+            }
+        };
         notes.push(format!(
-            "{} {:.2}: ξ_c theory {:.3}, fitted {:.3} ± {:.3} ({} points); c* {:.4}, c̄^30 {:.4}",
-            f.noise, f.param, f.xi_theory, f.xi_fit, f.xi_fit_se, f.points, f.c_star, f.c_sim_last
+            "{} {:.2}: ξ_c theory {:.3}, {fitted}; c* {:.4}, c_∞ fitted {}, c̄^30 {}",
+            f.noise,
+            f.param,
+            f.xi_theory,
+            f.c_star,
+            num(f.c_inf),
+            num(f.c_sim_last)
         ));
     }
     let mut dp = decay_panels.into_iter();
@@ -310,19 +461,62 @@ pub fn figure5(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use noisyprop_sim::{InputClass, LayerSummary, Summary};
 
+    /// Classes whose mean correlations follow c_∞ + A_k e^{−l/ξ} exactly, with
+    /// standard errors `se`.
+    fn synthetic(c_inf: f64, xi: f64, starts: &[f64], se: f64) -> Vec<ClassResult> {
+        starts
+            .iter()
+            .map(|&c0| ClassResult {
+                class: InputClass {
+                    q0: 1.0,
+                    c0: Some(c0),
+                    groups: 1,
+                    partners: 100,
+                },
+                layers: (0..=30)
+                    .map(|l| {
+                        let c = c_inf + (c0 - c_inf) * (-(l as f64) / xi).exp();
+                        let s = Summary {
+                            mean: c,
+                            std: se * 50f64.sqrt(),
+                            ci_low: c - 2.0 * se,
+                            ci_high: c + 2.0 * se,
+                            n: 50,
+                            nonfinite: 0,
+                        };
+                        LayerSummary {
+                            layer: l,
+                            q: s,
+                            c: Some(s),
+                            c_pearson: None,
+                            grad_q: None,
+                            grad_c: None,
+                        }
+                    })
+                    .collect(),
+            })
+            .collect()
+    }
+
+    /// The fit recovers ξ and the asymptote even when the asymptote is off
+    /// the theory's c* by a finite-width offset — the case that biased the
+    /// earlier estimator (ln|c̄^l − c*| bends where |c̄^l − c*| reaches the
+    /// offset).
     #[test]
-    fn the_pooled_fit_recovers_an_exact_exponential() {
-        let w1: Vec<(usize, f64)> = (1..8)
-            .map(|l| (l, 0.4 * (-(l as f64) / 1.5).exp()))
-            .collect();
-        let w2: Vec<(usize, f64)> = (1..5)
-            .map(|l| (l, 0.05 * (-(l as f64) / 1.5).exp()))
-            .collect();
-        let (xi, se, n) = fit_depth_scale(&[w1, w2, vec![(1, 0.3)]]);
-        assert!((xi - 1.5).abs() < 1e-12);
-        assert!(se < 1e-9);
-        assert_eq!(n, 11);
-        assert!(fit_depth_scale(&[vec![(1, 0.3)]]).0.is_nan());
+    fn the_fit_recovers_xi_with_an_offset_fixed_point() {
+        for (xi, offset) in [(0.8, 0.0), (1.2, 0.003), (2.3, -0.004), (6.0, 0.002)] {
+            let c_star = 0.3;
+            let classes = synthetic(c_star + offset, xi, &[0.0, 0.5, 0.9], 1e-4);
+            let f = fit_decay(&classes, c_star).unwrap();
+            assert!((f.xi / xi - 1.0).abs() < 1e-4, "ξ {xi}: {}", f.xi);
+            assert!((f.c_inf - (c_star + offset)).abs() < 1e-6, "{}", f.c_inf);
+            assert!(f.se.is_finite() && f.se < 0.05 * xi, "{}", f.se);
+        }
+        // Too few points: no fit.
+        let mut one = synthetic(0.3, 1.0, &[0.0], 1e-4);
+        one[0].layers.truncate(2);
+        assert!(fit_decay(&one, 0.3).is_none());
     }
 }

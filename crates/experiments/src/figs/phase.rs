@@ -7,7 +7,7 @@ use std::path::Path;
 use std::str::FromStr;
 
 use noisyprop_plot::{Colormap, HeatMap, Series, contour, edges_from_centers, render_heatmap};
-use noisyprop_theory::{PhaseAxis, PhaseCell, PhaseDiagram, fmt_short};
+use noisyprop_theory::{PhaseAxis, PhaseCell, PhaseDiagram, RegimeKind, fmt_short};
 
 use crate::ExperimentError;
 
@@ -128,11 +128,14 @@ pub fn write_phase_png(
     })
 }
 
+/// log₁₀ k·ξ_c of a cell: capped at [`DEPTH_CAP`] (unbounded ξ_c drawn at the
+/// cap), NaN where the variance vanishes or explodes (no trainable depth).
 fn depth_value(c: &PhaseCell) -> f64 {
-    c.trainable_depth
-        .unwrap_or(f64::INFINITY)
-        .min(DEPTH_CAP)
-        .log10()
+    match (c.trainable_depth, c.regime) {
+        (Some(d), _) => d.min(DEPTH_CAP).log10(),
+        (None, RegimeKind::FixedPoint | RegimeKind::Marginal) => DEPTH_CAP.log10(),
+        (None, _) => f64::NAN,
+    }
 }
 
 fn heat_map(d: &PhaseDiagram, fig: &PhaseFigure) -> HeatMap {
@@ -141,7 +144,7 @@ fn heat_map(d: &PhaseDiagram, fig: &PhaseFigure) -> HeatMap {
     let (values, label, colormap): (Vec<f64>, String, Colormap) = match fig.color {
         ColorBy::TrainableDepth => (
             d.cells.iter().map(depth_value).collect(),
-            format!("log_{{10}}({k}ξ_{{c}}) (layers)"),
+            format!("log_{{10}}({k}ξ_{{c}}) (layers; ≥ 10^{{4}} at the top)"),
             Colormap::Viridis,
         ),
         ColorBy::CStar => (
@@ -208,7 +211,10 @@ fn heat_map(d: &PhaseDiagram, fig: &PhaseFigure) -> HeatMap {
         colormap,
         overlays,
         log_y: fig.log_y,
-        non_finite_label: Some("not defined".into()),
+        non_finite_label: Some(match fig.color {
+            ColorBy::TrainableDepth => "variance vanishes or explodes".into(),
+            ColorBy::CStar | ColorBy::ChiC | ColorBy::Chi1 => "not defined".into(),
+        }),
         ..HeatMap::default()
     }
 }

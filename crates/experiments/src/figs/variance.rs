@@ -149,10 +149,10 @@ fn variance_panels(
                 q_theory: theory_dyn[l.layer],
             });
         }
-        notes.push(format!(
+        notes.push(noisyprop_plot::plain_text(&format!(
             "{}: q^15 simulated {:.4} ± {:.4} (theory {:.4})",
             s.label, layers[15].q.mean, layers[15].q.std, theory_dyn[15]
-        ));
+        )));
     }
     let dir = &opts.out_dir;
     let files = vec![
