@@ -706,4 +706,38 @@ mod tests {
             }
         }
     }
+
+    /// Issue 9: at a kink, the correlation map near c = 1 has the slope of
+    /// both sides: without noise F′(1) = σ_w² E[φ′²] = χ₁ = 1 at a stable
+    /// critical point, for SELU and ELU with α ≠ 1 as for tanh. A kink in φ′
+    /// makes F′ approach 1 like 1 − K√(1 − c) (as arccos does for ReLU), a
+    /// smooth φ linearly; one side alone would miss 1 by O(1).
+    #[test]
+    fn issue_9_correlation_map_near_one_at_a_kink() {
+        for (act, kinked) in [
+            (Activation::Selu, true),
+            (Activation::Elu { alpha: 0.4 }, true),
+            (Activation::Tanh, false),
+        ] {
+            let m = mf(act, &[], 0.05);
+            let cp = m.critical_sigma_w2().unwrap();
+            assert_eq!(cp.kind, CriticalKind::Stable, "{act}");
+            let at = m.with_sigma_w2(cp.sigma_w2);
+            let map = at.correlation_map_at(cp.q_star.unwrap());
+            let dev = |e: f64| 1.0 - map.eval_with_slope(1.0 - e).1;
+            let (d6, d9) = (dev(1e-6), dev(1e-9));
+            assert!(d9.abs() < 1e-4, "{act}: F′(1 − 1e-9) = {}", 1.0 - d9);
+            if kinked {
+                let ratio = d6 / d9;
+                assert!(
+                    (ratio / 1000f64.sqrt() - 1.0).abs() < 0.3,
+                    "{act}: {d6} / {d9}"
+                );
+            } else {
+                assert!(d6.abs() < 1e-5, "{act}: {d6}");
+            }
+            let (f, _) = map.eval_with_slope(1.0 - 1e-9);
+            assert!(f <= 1.0 + 1e-12 && f > 1.0 - 2e-9, "{act}: F = {f}");
+        }
+    }
 }
