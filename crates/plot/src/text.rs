@@ -24,9 +24,10 @@ pub(crate) struct Seg {
     pub rise: f64,
 }
 
-/// Splits `s` into normal, subscript and superscript runs.
-pub(crate) fn parse(s: &str) -> Vec<Seg> {
-    let mut out: Vec<Seg> = Vec::new();
+/// The runs of `s`: plain text (`None`) and the contents of `_{…}` (`Some('_')`) and
+/// `^{…}` (`Some('^')`) groups, in order; empty groups are dropped.
+fn runs(s: &str) -> Vec<(Option<char>, String)> {
+    let mut out = Vec::new();
     let mut plain = String::new();
     let chars: Vec<char> = s.chars().collect();
     let mut i = 0;
@@ -37,19 +38,11 @@ pub(crate) fn parse(s: &str) -> Vec<Seg> {
             && let Some(close) = chars[i + 2..].iter().position(|&ch| ch == '}')
         {
             if !plain.is_empty() {
-                out.push(Seg {
-                    text: std::mem::take(&mut plain),
-                    scale: 1.0,
-                    rise: 0.0,
-                });
+                out.push((None, std::mem::take(&mut plain)));
             }
             let inner: String = chars[i + 2..i + 2 + close].iter().collect();
             if !inner.is_empty() {
-                out.push(Seg {
-                    text: inner,
-                    scale: SCRIPT_SCALE,
-                    rise: if c == '^' { SUP_RISE } else { SUB_RISE },
-                });
+                out.push((Some(c), inner));
             }
             i += close + 3;
             continue;
@@ -58,13 +51,25 @@ pub(crate) fn parse(s: &str) -> Vec<Seg> {
         i += 1;
     }
     if !plain.is_empty() {
-        out.push(Seg {
-            text: plain,
-            scale: 1.0,
-            rise: 0.0,
-        });
+        out.push((None, plain));
     }
     out
+}
+
+/// Splits `s` into normal, subscript and superscript runs.
+pub(crate) fn parse(s: &str) -> Vec<Seg> {
+    runs(s)
+        .into_iter()
+        .map(|(kind, text)| Seg {
+            text,
+            scale: if kind.is_some() { SCRIPT_SCALE } else { 1.0 },
+            rise: match kind {
+                Some('^') => SUP_RISE,
+                Some(_) => SUB_RISE,
+                None => 0.0,
+            },
+        })
+        .collect()
 }
 
 /// Rich-text markup as plain Unicode for consoles and files: `σ_{w}^{2}` → `σ_w²`,
@@ -91,28 +96,18 @@ pub fn plain_text(s: &str) -> String {
             .collect()
     }
     let mut out = String::with_capacity(s.len());
-    let chars: Vec<char> = s.chars().collect();
-    let mut i = 0;
-    while i < chars.len() {
-        let c = chars[i];
-        if (c == '_' || c == '^')
-            && chars.get(i + 1) == Some(&'{')
-            && let Some(close) = chars[i + 2..].iter().position(|&ch| ch == '}')
-        {
-            let inner: String = chars[i + 2..i + 2 + close].iter().collect();
-            match script(&inner, c == '^') {
-                Some(t) if !inner.is_empty() => out.push_str(&t),
-                _ if inner.chars().count() > 1 => out.push_str(&format!("{c}({inner})")),
-                _ => {
+    for (kind, inner) in runs(s) {
+        match kind {
+            None => out.push_str(&inner),
+            Some(c) => match script(&inner, c == '^') {
+                Some(t) => out.push_str(&t),
+                None if inner.chars().count() > 1 => out.push_str(&format!("{c}({inner})")),
+                None => {
                     out.push(c);
                     out.push_str(&inner);
                 }
-            }
-            i += close + 3;
-            continue;
+            },
         }
-        out.push(c);
-        i += 1;
     }
     out
 }
