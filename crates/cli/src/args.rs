@@ -16,7 +16,7 @@ use noisyprop_theory::{
     Activation, Integration, MeanField, Network, Noise, QuadratureRule, TheoryError,
 };
 
-/// Activation, noise and initialisation of a network.
+/// Activation, noise and bias variance of a network.
 #[derive(Debug, Clone, Args)]
 pub struct NetArgs {
     /// Activation φ: relu, leaky-relu:slope=A, linear, abs, erf, tanh, sigmoid,
@@ -30,19 +30,6 @@ pub struct NetArgs {
     /// they apply in the order given
     #[arg(long, short = 'n', value_name = "SPEC", default_value = "none")]
     pub noise: Vec<String>,
-
-    /// Weight variance σ_w² (weights ~ N(0, σ_w²/fan_in)); default: critical
-    #[arg(
-        long = "sigma-w2",
-        value_name = "X",
-        conflicts_with = "critical",
-        allow_negative_numbers = true
-    )]
-    pub sigma_w2: Option<f64>,
-
-    /// Use the critical σ_w² (χ₁ = 1 at q*); the default when --sigma-w2 is absent
-    #[arg(long)]
-    pub critical: bool,
 
     /// Bias variance σ_b²
     #[arg(
@@ -63,28 +50,68 @@ pub enum SigmaSource {
     Critical,
 }
 
+/// The weight variance: given, or the critical one.
+#[derive(Debug, Clone, Args)]
+pub struct SigmaW2Args {
+    /// Weight variance σ_w² (weights ~ N(0, σ_w²/fan_in)); default: critical
+    #[arg(
+        long = "sigma-w2",
+        value_name = "X",
+        conflicts_with = "critical",
+        allow_negative_numbers = true
+    )]
+    pub sigma_w2: Option<f64>,
+
+    /// Use the critical σ_w² (χ₁ = 1 at q*); the default when --sigma-w2 is absent
+    #[arg(long)]
+    pub critical: bool,
+}
+
 impl NetArgs {
     /// Activation and noise.
     pub fn activation_and_noise(&self) -> Result<(Activation, Noise)> {
-        Ok((self.activation.parse()?, Noise::parse_all(&self.noise)?))
+        let noise = match Noise::parse_all(&self.noise) {
+            Ok(n) => n,
+            Err(e) if self.noise.iter().any(|n| n.contains([';', ','])) => {
+                bail!("{e}\n\nhint: to stack noises, repeat --noise (--noise A --noise B)")
+            }
+            Err(e) => return Err(e.into()),
+        };
+        Ok((self.activation.parse()?, noise))
     }
 
-    /// The network, with the critical σ_w² when asked (or when --sigma-w2 is
-    /// absent).
-    pub fn network(&self, integration: Integration) -> Result<(Network, SigmaSource)> {
+    /// The network at its critical σ_w²; without one, the error gives
+    /// `hint`.
+    pub fn critical_network(&self, integration: Integration, hint: &str) -> Result<Network> {
         let (activation, noise) = self.activation_and_noise()?;
+        match Network::critical(activation, noise, self.sigma_b2, integration) {
+            Ok((net, _)) => Ok(net),
+            Err(e @ TheoryError::NoCriticalPoint { .. }) => bail!("{e}\n\nhint: {hint}"),
+            Err(e) => Err(e.into()),
+        }
+    }
+}
+
+impl SigmaW2Args {
+    /// The network of `net` with the given σ_w², or the critical one when
+    /// asked (or when --sigma-w2 is absent).
+    pub fn network(
+        &self,
+        net: &NetArgs,
+        integration: Integration,
+    ) -> Result<(Network, SigmaSource)> {
         match self.sigma_w2 {
-            Some(x) if !self.critical => Ok((
-                Network::new(activation, noise, x, self.sigma_b2)?,
-                SigmaSource::Given,
+            Some(x) if !self.critical => {
+                let (activation, noise) = net.activation_and_noise()?;
+                Ok((
+                    Network::new(activation, noise, x, net.sigma_b2)?,
+                    SigmaSource::Given,
+                ))
+            }
+            _ => Ok((
+                net.critical_network(integration, "give --sigma-w2")?,
+                SigmaSource::Critical,
             )),
-            _ => match Network::critical(activation, noise, self.sigma_b2, integration) {
-                Ok((net, _)) => Ok((net, SigmaSource::Critical)),
-                Err(e @ TheoryError::NoCriticalPoint { .. }) => {
-                    bail!("{e}\n\nhint: give --sigma-w2")
-                }
-                Err(e) => Err(e.into()),
-            },
         }
     }
 }
@@ -283,47 +310,51 @@ pub struct RecipeArgs {
     #[command(flatten)]
     pub data: DataArgs,
 
-    /// Task: reconstruction (MSE, the paper's) or classification
+    /// Task: reconstruction (MSE, the paper's) or classification [default:
+    /// reconstruction]
     #[arg(long, value_name = "TASK")]
     pub task: Option<Task>,
 
-    /// Hidden layer width
+    /// Hidden layer width [default: 1000; quick 256]
     #[arg(long, value_name = "N")]
     pub width: Option<usize>,
 
-    /// Activation φ
+    /// Activation φ: relu, leaky-relu:slope=A, linear, abs, erf, tanh,
+    /// sigmoid, gelu, silu, elu[:alpha=A], selu, softplus [default: relu]
     #[arg(long, short = 'a', value_name = "NAME")]
     pub activation: Option<String>,
 
-    /// Initialisation: critical, he, xavier, or a σ_w² value
+    /// Initialisation: critical, he, xavier, or a σ_w² value [default:
+    /// critical]
     #[arg(long, value_name = "INIT")]
     pub init: Option<Init>,
 
-    /// Optimiser
+    /// Optimiser [default: sgd; quick adam]
     #[arg(long, value_enum)]
     pub optimizer: Option<OptimizerArg>,
 
-    /// Learning rate
+    /// Learning rate [default: 1e-3]
     #[arg(long, value_name = "LR")]
     pub lr: Option<f64>,
 
-    /// SGD momentum, in [0, 1)
+    /// SGD momentum, in [0, 1) [default: 0]
     #[arg(long, value_name = "M")]
     pub momentum: Option<f64>,
 
-    /// Batch size
+    /// Batch size [default: 128]
     #[arg(long, value_name = "B")]
     pub batch: Option<usize>,
 
-    /// Epochs
+    /// Epochs [default: 200; quick 10]
     #[arg(long, value_name = "E")]
     pub epochs: Option<usize>,
 
-    /// Examples used (after the shuffle, before the 90/10 split); default all
+    /// Examples used (after the shuffle, before the 90/10 split) [default:
+    /// all; quick 4000]
     #[arg(long, value_name = "N")]
     pub examples: Option<usize>,
 
-    /// Seed of weights, noise and shuffle
+    /// Seed of weights, noise and shuffle [default: 0]
     #[arg(long)]
     pub seed: Option<u64>,
 

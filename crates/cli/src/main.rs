@@ -24,7 +24,7 @@ use clap::{Parser, Subcommand};
 #[command(name = "noisyprop", version, about, long_about = None)]
 #[command(
     after_help = "Exit status: 0 success, 1 a check came out negative, 2 an error.\n\
-Sections such as \"spec 2.7\" refer to the project's paper spec (shared/spec/paper-spec.md)."
+Sections such as \"spec 2.7\" refer to the paper spec shipped as docs/paper-spec.md."
 )]
 struct Cli {
     #[command(subcommand)]

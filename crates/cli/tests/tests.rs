@@ -2,11 +2,13 @@
 //! `cli` (theory subcommands: schema, values, bad input), `sim` (simulate
 //! and figures), `train` (training commands, resumable grid, cell store),
 //! `records` (every `--json` reads back into its library type), `readme` (the
-//! README examples print what the README shows).
+//! README examples print what the README shows), `new_user` (what a new
+//! user met off the README's path).
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod cli;
 mod common;
+mod new_user;
 mod readme;
 mod records;
 mod sim;

@@ -136,6 +136,108 @@ fn a_corrupt_cell_is_reported_not_skipped() {
     assert_eq!(v["report"]["done"], 4);
 }
 
+/// A hand-edited cell (another keep, a negative loss) is corrupt, not
+/// counted as trained.
+#[test]
+fn an_edited_cell_is_corrupt() {
+    let dir = tempfile::tempdir().unwrap();
+    fixture_grid(dir.path(), &[]);
+    let cells = dir.path().join("cells");
+    let victim = std::fs::read_dir(&cells)
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap()
+        .path();
+    let original = std::fs::read_to_string(&victim).unwrap();
+    let mut rec: serde_json::Value = serde_json::from_str(&original).unwrap();
+    type Edit = fn(&mut serde_json::Value);
+    let edits: [(&str, Edit); 2] = [
+        ("is not its spec", |r| {
+            r["keep"] = serde_json::json!(0.77);
+        }),
+        ("never negative", |r| {
+            r["result"]["val_loss_baseline"] = serde_json::json!(-5.0);
+        }),
+    ];
+    for (want, edit) in edits {
+        let mut r = rec.clone();
+        edit(&mut r);
+        std::fs::write(&victim, r.to_string()).unwrap();
+        let out = noisyprop()
+            .args(fixture_args(dir.path(), &[]))
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{err}");
+        assert!(err.contains(want), "{want}: {err}");
+    }
+    rec["spec"]["width"] = serde_json::json!(9);
+    std::fs::write(&victim, rec.to_string()).unwrap();
+    let out = noisyprop()
+        .args(fixture_args(dir.path(), &[]))
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("does not match its key"), "{err}");
+}
+
+/// Without a k·ξ_c prediction (tanh at its zero-from-above critical point;
+/// He init with dropout, whose variance explodes) the grid says "none" and
+/// why, counts no agreement, and keeps ∞ for no noise; the figure's curve
+/// takes seconds, not minutes (it analysed 401 points per figure before).
+#[test]
+fn grids_without_a_prediction_say_none() {
+    let dir = tempfile::tempdir().unwrap();
+    let start = std::time::Instant::now();
+    let store = dir.path().join("tanh");
+    let (code, out, err) = {
+        let o = noisyprop()
+            .args([
+                "trainable-depth",
+                "--examples",
+                "200",
+                "--width",
+                "8",
+                "--epochs",
+                "1",
+                "--depths",
+                "1",
+                "--keeps",
+                "0.5,0.9",
+                "-a",
+                "tanh",
+                "-q",
+                "--store",
+                store.to_str().unwrap(),
+            ])
+            .output()
+            .unwrap();
+        (
+            o.status.code(),
+            String::from_utf8_lossy(&o.stdout).into_owned(),
+            String::from_utf8_lossy(&o.stderr).into_owned(),
+        )
+    };
+    assert_eq!(code, Some(0), "{err}");
+    assert!(start.elapsed().as_secs() < 60, "{:?}", start.elapsed());
+    assert!(
+        out.contains("no 6ξ_c prediction") && !out.contains('∞'),
+        "{out}"
+    );
+    let v = fixture_grid(&dir.path().join("he"), &["--init", "he"]);
+    let rep = &v["report"];
+    for c in rep["cells"].as_array().unwrap() {
+        if c["keep"] == 1.0 {
+            assert_eq!(c["predicted_unbounded"], true, "{c}");
+            assert_eq!(c["predicted_trainable"], true, "{c}");
+        } else {
+            assert!(c["predicted_trainable"].is_null(), "{c}");
+        }
+    }
+    assert_eq!(rep["unpredicted"], 2, "{rep}");
+}
+
 /// One cell (here from duplicate lists) trains once and draws a one-cell map.
 #[test]
 fn a_one_cell_grid_with_duplicates_trains_once_and_draws() {

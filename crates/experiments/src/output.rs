@@ -88,3 +88,12 @@ pub fn write_png(
     })?;
     Ok(path.to_path_buf())
 }
+
+/// Reads a float that JSON wrote as `null` because it was NaN or infinite
+/// (serde_json writes non-finite floats so) back as NaN.
+///
+/// # Errors
+/// A value that is neither a number nor `null`.
+pub fn f64_or_nan<'de, D: serde::Deserializer<'de>>(d: D) -> Result<f64, D::Error> {
+    Ok(<Option<f64> as serde::Deserialize>::deserialize(d)?.unwrap_or(f64::NAN))
+}

@@ -111,10 +111,14 @@ pub struct InitRecord {
     /// ξ_c (`null` = unbounded).
     pub xi_c: Option<f64>,
     /// k·ξ_c (`null` where the signal does not survive or ξ_c is unbounded;
-    /// `depth_limit` says which).
+    /// `trainable_depth_unbounded` and `depth_limit` say which).
     pub trainable_depth: Option<f64>,
+    /// ξ_c = ∞: no depth is too deep.
+    pub trainable_depth_unbounded: bool,
     /// What limits the depth, in words.
     pub depth_limit: String,
+    /// Where the fixed-point numbers do not describe the first layers.
+    pub warnings: Vec<String>,
     /// k.
     pub depth_multiplier: f64,
     /// Code per framework.

@@ -93,7 +93,7 @@ impl VarianceDepthSpec {
             return bad(
                 "noise",
                 spec.noise.to_string(),
-                "multiplicative noise only (L* assumes q^l = q¹·g^{l−1})",
+                "multiplicative noise only (L* assumes qˡ = q¹·gˡ⁻¹)",
             );
         }
         if spec.sigma_w2.is_empty() || spec.sigma_w2.iter().any(|s| !(s.is_finite() && *s > 0.0)) {
@@ -106,12 +106,11 @@ impl VarianceDepthSpec {
         if spec.max_depth == 0 || spec.max_depth > 100_000 {
             return bad("max_depth", spec.max_depth.to_string(), "[1, 100000]");
         }
-        if spec.width == 0 || spec.batch == 0 {
-            return bad(
-                "width/batch",
-                format!("{}/{}", spec.width, spec.batch),
-                "[1, inf)",
-            );
+        if spec.width == 0 {
+            return bad("width", spec.width.to_string(), "[1, inf)");
+        }
+        if spec.batch == 0 {
+            return bad("batch", spec.batch.to_string(), "[1, inf)");
         }
         let weights = 4.0 * (self.width as f64) * (self.width as f64) * workers(self);
         noisyprop_engine::check_memory("the variance-depth weight matrices", weights)?;
@@ -407,13 +406,11 @@ fn heat_map(spec: &VarianceDepthSpec, rows: &[VarianceDepthRow], dataset: &str) 
             color: (0, 0, 0),
             dashed: true,
         });
-    } else if let Some(i) = between {
+    } else if let (Some(_), Some(x)) = (between, categorical_position(&xs, crit)) {
+        // Placed as the L* curve is: linearly between the two column centres.
         ref_lines.push(RefLine {
-            kind: RefLineKind::Vertical(i as f64 + 1.0),
-            label: format!(
-                "critical σ_{{w}}^{{2}} = 2/μ_{{2}} = {} (between these columns)",
-                fmt_short(crit)
-            ),
+            kind: RefLineKind::Vertical(x),
+            label: format!("critical σ_{{w}}^{{2}} = 2/μ_{{2}} = {}", fmt_short(crit)),
             color: (0, 0, 0),
             dashed: true,
         });

@@ -176,7 +176,7 @@ fn an_interrupted_grid_resumes_without_redoing_finished_cells() {
         rep.cells
             .iter()
             .filter(|c| c.keep == 1.0)
-            .all(|c| c.predicted_trainable)
+            .all(|c| c.predicted_trainable == Some(true))
     );
     assert!(Shard::new(2, 2).is_err());
 }

@@ -56,7 +56,11 @@ fn layer_stats<T: Real>(h: &[T], n: usize, layout: &Layout) -> Vec<(f64, f64, f6
                 return (q, f64::NAN, f64::NAN);
             }
             let nf = n as f64;
+            // Pairs where a layer is all zero (every unit dead, as happens at
+            // tiny widths) have no correlation: they are left out, and a
+            // class where every pair is undefined gets NaN.
             let (mut c, mut cp) = (0.0, 0.0);
+            let (mut kc, mut kp) = (0usize, 0usize);
             for &(a, b) in pairs {
                 let (sa, ma) = sums(a);
                 let (sb, mb) = sums(b);
@@ -65,11 +69,20 @@ fn layer_stats<T: Real>(h: &[T], n: usize, layout: &Layout) -> Vec<(f64, f64, f6
                     .zip(row(b))
                     .map(|(x, y)| x.to_f64() * y.to_f64())
                     .sum();
-                c += dot / (sa * sb).sqrt();
-                cp += (dot - ma * mb / nf) / ((sa - ma * ma / nf) * (sb - mb * mb / nf)).sqrt();
+                let raw = dot / (sa * sb).sqrt();
+                if raw.is_finite() {
+                    c += raw;
+                    kc += 1;
+                }
+                let centred =
+                    (dot - ma * mb / nf) / ((sa - ma * ma / nf) * (sb - mb * mb / nf)).sqrt();
+                if centred.is_finite() {
+                    cp += centred;
+                    kp += 1;
+                }
             }
-            let k = pairs.len() as f64;
-            (q, c / k, cp / k)
+            let mean = |sum: f64, k: usize| if k > 0 { sum / k as f64 } else { f64::NAN };
+            (q, mean(c, kc), mean(cp, kp))
         })
         .collect()
 }

@@ -90,12 +90,12 @@ impl Activation {
     pub fn validate(&self) -> Result<(), TheoryError> {
         match *self {
             Activation::LeakyRelu { slope } => {
-                check("leaky-relu", "slope", slope, "(-inf, inf), finite", |_| {
-                    true
+                check("leaky-relu", "slope", slope, "[-1e6, 1e6]", |a| {
+                    a.abs() <= 1e6
                 })?;
             }
             Activation::Elu { alpha } => {
-                check("elu", "alpha", alpha, "(0, inf)", |a| a > 0.0)?;
+                check("elu", "alpha", alpha, "(0, 1e6]", |a| a > 0.0 && a <= 1e6)?;
             }
             Activation::Relu
             | Activation::Linear

@@ -10,7 +10,7 @@ use crate::error::{TheoryError, check};
 use crate::gauss::Method;
 use crate::mean_field::{Integration, MAX_NODES, MeanField, Network};
 use crate::noise::NoiseStage;
-use crate::spec::fmt_short;
+use crate::spec::{fmt_layer, fmt_short};
 use crate::variance_map::{RegimeKind, VarianceRegime};
 
 /// Relative n vs 2n difference below which adaptive quadrature stops.
@@ -151,6 +151,13 @@ pub struct Analysis {
     /// point or is preserved); `None` when it vanishes or explodes, or when ξ_c
     /// is infinite — [`Analysis::depth_limit`] says which.
     pub trainable_depth: Option<f64>,
+    /// The signal survives and ξ_c is infinite, so no depth is too deep for
+    /// correlations (`trainable_depth` is then `None` for "∞", not for "does
+    /// not apply").
+    pub trainable_depth_unbounded: bool,
+    /// Where the numbers above (taken at the fixed point) do not describe the
+    /// first layers from q⁰, in words; empty when they do.
+    pub warnings: Vec<String>,
     /// What limits the depth, in words: the k·ξ_c prediction, or what
     /// happens to the variance instead (and at which layer it leaves the f32
     /// range).
@@ -187,7 +194,15 @@ pub fn analyze(net: &Network, opts: &AnalysisOptions) -> Result<Analysis, Theory
         let err = difference(&coarse, &fine);
         if fixed {
             // Report the requested order, with its own error estimate.
+            let mut warnings = coarse.warnings.clone();
+            if err > LARGE_QUADRATURE_ERROR {
+                warnings.push(format!(
+                    "the quadrature error estimate {} at {n} nodes is large: these numbers may be wrong; use more nodes (or let them be raised until n and 2n agree)",
+                    fmt_short(err)
+                ));
+            }
             return Ok(Analysis {
+                warnings,
                 integration: IntegrationReport {
                     method: base.with_nodes(n).method(),
                     error_estimate: err,
@@ -282,6 +297,8 @@ fn analyze_with(net: &Network, mf: &MeanField, opts: &AnalysisOptions) -> Analys
         trainable_depth: signal_survives(&regime)
             .then(|| trainable_depth(fp.xi_c, opts.depth_multiplier))
             .flatten(),
+        trainable_depth_unbounded: signal_survives(&regime) && fp.xi_c.is_none(),
+        warnings: warnings(mf, &regime, opts.q0, chi_1),
         depth_limit: depth_limit(mf, &regime, opts, fp.xi_c, depths.f32),
         overflow_depth: depths,
         overflow_direction: direction,
@@ -304,6 +321,54 @@ pub(crate) fn signal_survives(regime: &VarianceRegime) -> bool {
     }
 }
 
+/// Error estimate above which a fixed quadrature order is warned about.
+const LARGE_QUADRATURE_ERROR: f64 = 1e-4;
+
+/// ξ_q beyond which the approach to q* is called slow.
+const SLOW_XI_Q: f64 = 20.0;
+
+/// Where the fixed-point numbers do not describe the first layers of a
+/// network started at q⁰: the variance approaches q* only over ξ_q > 20
+/// layers, or χ₁ at q⁰ differs from its limit by more than 10 %.
+fn warnings(mf: &MeanField, regime: &VarianceRegime, q0: f64, chi_1: f64) -> Vec<String> {
+    let mut out = Vec::new();
+    if let VarianceRegime::FixedPoint { q_star, .. } = *regime
+        && let Some(xi_q) = regime.depth_scale()
+        && xi_q > SLOW_XI_Q
+        && (q0 - q_star).abs() > 0.1 * q_star
+    {
+        out.push(format!(
+            "the variance approaches q* = {} from q⁰ = {} only over ξ_q = {} layers: shallower networks see other values of χ₁, c* and ξ_c",
+            fmt_short(q_star),
+            fmt_short(q0),
+            fmt_short(xi_q)
+        ));
+    }
+    let survives_or_fades = matches!(
+        regime,
+        VarianceRegime::FixedPoint { .. } | VarianceRegime::Vanishing { .. }
+    );
+    let at_q0 = mf.chi_1(q0);
+    if survives_or_fades
+        && chi_1.is_finite()
+        && at_q0.is_finite()
+        && (at_q0 - chi_1).abs() > 0.1 * chi_1
+    {
+        out.push(format!(
+            "χ₁ = {} is its value at {}; at q⁰ = {} it is {}, so the gradient's second moment changes by about ×{} per layer in the first layers",
+            fmt_short(chi_1),
+            match regime.q_star(q0) {
+                Some(q) if q > 0.0 => format!("q* = {}", fmt_short(q)),
+                _ => "q → 0".into(),
+            },
+            fmt_short(q0),
+            fmt_short(at_q0),
+            fmt_short(at_q0)
+        ));
+    }
+    out
+}
+
 /// Most layers iterated to find where a power-law decay has lost 99 %.
 const POWER_LAW_LAYERS: usize = 10_000;
 
@@ -317,15 +382,15 @@ fn depth_limit(
 ) -> String {
     let k = fmt_short(opts.depth_multiplier);
     let exit = |what: &str| match f32_exit {
-        Some(l) => format!("; it {what} the f32 range at layer {}", fmt_short(l)),
-        None => String::new(),
+        Some(l) if l <= 1e9 => format!("; it {what} the f32 range at layer {}", fmt_layer(l)),
+        Some(_) | None => String::new(),
     };
     match *regime {
         VarianceRegime::FixedPoint { .. } | VarianceRegime::Marginal => match xi_c {
             Some(x) => format!(
                 "correlations between inputs approach c* with depth scale ξ_c = {}: networks deeper than about {k}·ξ_c = {} layers do not train",
                 fmt_short(x),
-                fmt_short(opts.depth_multiplier * x)
+                fmt_short(opts.depth_multiplier * x),
             ),
             None => {
                 "unbounded: correlations between inputs are not lost with depth (ξ_c = ∞)".into()

@@ -178,6 +178,9 @@ impl CorrelationMap {
             let lo = self.eval(0.0).max(0.0);
             newton_bracketed(g, lo, 1.0, true, lo, 1e-15, 200)
         };
+        // A c* within 1e-13 of 0 is 0 up to the quadrature's rounding (an odd
+        // φ without bias has c* = 0 exactly).
+        let c_star = if c_star.abs() < 1e-13 { 0.0 } else { c_star };
         let chi_c = slope(c_star);
         CorrelationFixedPoint {
             c_star,

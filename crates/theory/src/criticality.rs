@@ -29,11 +29,11 @@
 use serde::{Deserialize, Serialize};
 
 use crate::activation::Activation;
-use crate::error::TheoryError;
+use crate::error::{TheoryError, check};
 use crate::mean_field::{Integration, MeanField, Network};
 use crate::noise::Noise;
 use crate::roots::brent;
-use crate::spec::{fmt_num, fmt_short};
+use crate::spec::fmt_short;
 
 /// What kind of critical point a network has.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -258,10 +258,15 @@ impl MeanField {
             return Err(NoCriticalPoint {
                 code: "additive-noise".into(),
                 reason: format!(
-                    "additive noise adds σ_w²·σ_ε² = {} per layer at σ_w² = {}, the only σ_w² with χ₁ = 1, \
-                     so the variance grows linearly without a fixed point; below it q* exists but χ₁ < 1 (spec 2.3)",
-                    fmt_num(sigma_w2 * b),
-                    fmt_num(sigma_w2)
+                    "additive noise adds σ_w²·σ_ε² = {}{} per layer at σ_w² = {}, the only σ_w² with χ₁ = 1, \
+                     so the variance grows linearly without a fixed point; below it q* exists but χ₁ < 1 (docs/paper-spec.md §2.3)",
+                    fmt_short(sigma_w2 * b),
+                    if sb2 > 0.0 {
+                        format!(" (and the bias σ_b² = {})", fmt_short(sb2))
+                    } else {
+                        String::new()
+                    },
+                    fmt_short(sigma_w2)
                 ),
             });
         }
@@ -270,9 +275,9 @@ impl MeanField {
                 code: "bias".into(),
                 reason: format!(
                     "the bias adds σ_b² = {} per layer at σ_w² = {}, the only σ_w² with χ₁ = 1, \
-                     so the variance grows linearly without a fixed point; set σ_b² = 0 (spec 2.4)",
-                    fmt_num(sb2),
-                    fmt_num(sigma_w2)
+                     so the variance grows linearly without a fixed point; set σ_b² = 0 (docs/paper-spec.md §2.4)",
+                    fmt_short(sb2),
+                    fmt_short(sigma_w2)
                 ),
             });
         }
@@ -472,6 +477,11 @@ pub fn critical_table(
     sigma_b2s: &[f64],
     integration: Integration,
 ) -> Result<Vec<CriticalRow>, TheoryError> {
+    for &sigma_b2 in sigma_b2s {
+        check("--sigma-b2s", "sigma_b2", sigma_b2, "[0, inf)", |y| {
+            y >= 0.0 && y.is_finite()
+        })?;
+    }
     let mut rows = Vec::new();
     for &activation in activations {
         for noise in noises {

@@ -52,7 +52,7 @@ pub enum TheoryError {
         hint: String,
     },
     /// A critical initialisation was asked for where none exists.
-    #[error("no critical σ_w² exists for {network} at σ_b² = {sigma_b2}: {reason}")]
+    #[error("no critical σ_w² exists for {network} at σ_b² = {}: {reason}", crate::spec::fmt_short(*sigma_b2))]
     NoCriticalPoint {
         /// Activation and noise, as text.
         network: String,

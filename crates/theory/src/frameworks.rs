@@ -16,7 +16,7 @@ use std::str::FromStr;
 
 use crate::error::{TheoryError, check};
 use crate::noise::{NoiseEffect, NoiseLaw, NoiseStage};
-use crate::spec::{fmt_num, fmt_short};
+use crate::spec::{canonical, fmt_num, fmt_short};
 
 /// How a framework spelling such as `Dropout(0.2)` was read.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -278,7 +278,7 @@ pub fn init_code(f: Framework, sigma_w2: f64, sigma_b2: f64, laws: &[NoiseLaw]) 
             push(format!(
                 "// burn initialises the bias with the same initializer; set it to {} for σ_b² = {}",
                 if sigma_b2 > 0.0 {
-                    format!("N(0, {})", lit(sigma_b2))
+                    format!("Initializer::Normal {{ mean: 0.0, std: {sb} }}")
                 } else {
                     "zeros".into()
                 },
@@ -340,7 +340,9 @@ fn noise_layer(f: Framework, law: NoiseLaw) -> String {
             }
         }
         NoiseLaw::GaussMult { std } if f == Framework::Keras => {
-            let rate = std * std / (1.0 + std * std);
+            // Canonical: the rate a user wrote (0.3), not its round trip
+            // through std (0.30000000000000004).
+            let rate = canonical(std * std / (1.0 + std * std));
             format!(
                 "noise = keras.layers.GaussianDropout(rate={})  # multiplicative N(1, rate/(1-rate)) = N(1, {})",
                 lit(rate),

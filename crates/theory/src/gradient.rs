@@ -55,15 +55,23 @@ impl MeanField {
             };
             forward.len()
         ];
-        let (mut second, mut cov) = (1.0, top_correlation);
+        // The correlation is carried as a product of per-layer ratios
+        // (covariance factor / χ₁), not as covariance / second moment, so it
+        // stays defined where both underflow.
+        let (mut second, mut corr) = (1.0, top_correlation);
         for l in (0..top).rev() {
             let (q, c) = forward[l];
-            second *= self.chi_1(q);
-            cov *= self.gradient_covariance_factor(q, c);
+            let chi_1 = self.chi_1(q);
+            second *= chi_1;
+            corr *= if chi_1 > 0.0 {
+                self.gradient_covariance_factor(q, c) / chi_1
+            } else {
+                f64::NAN
+            };
             out[l] = GradientLayer {
                 layer: l,
                 second_moment: second,
-                correlation: if second > 0.0 { cov / second } else { f64::NAN },
+                correlation: corr,
             };
         }
         out

@@ -5,7 +5,7 @@
 //! "Critical initialisation for deep signal propagation in noisy rectifier
 //! neural networks" (NeurIPS 2018), and Schoenholz et al., "Deep Information
 //! Propagation" (ICLR 2017). Section numbers ("spec 2.7") refer to the
-//! project's paper spec, `shared/spec/paper-spec.md`.
+//! project's paper spec, `docs/paper-spec.md`.
 //!
 //! Pure f64 math: no I/O, no randomness. Phase diagrams use rayon.
 //!
@@ -95,5 +95,5 @@ pub use phase::{
     PhaseAxis, PhaseCell, PhaseDiagram, PhaseSpec, Sweep, phase_diagram,
     phase_diagram_with_progress,
 };
-pub use spec::{canonical, fmt_num, fmt_short};
+pub use spec::{canonical, fmt_layer, fmt_num, fmt_short};
 pub use variance_map::{RegimeKind, VarianceRegime};

@@ -131,6 +131,13 @@ pub enum NoiseEffect {
 /// Every accepted noise kind, for error messages and `--help`.
 pub const NOISE_KINDS: &str = "none, dropout:keep=P, dropout:drop=R, gauss-mult:std=S, laplace-mult:scale=B, poisson:rate=L, gamma:shape=K, uniform-mult:half-width=A, mult:mu2=M, gauss-add:std=S, laplace-add:scale=B, add:var=V, or a framework spelling: Dropout(R), GaussianDropout(R), GaussianNoise(S)";
 
+/// Largest noise scale parameter (a standard deviation, Laplace scale or
+/// uniform half-width) [`NoiseLaw::validate`] accepts.
+pub const MAX_NOISE_SCALE: f64 = 1e6;
+/// Largest second moment μ₂ or added variance it accepts (1/rate and
+/// 1/shape of Poisson and Gamma noise likewise).
+pub const MAX_NOISE_MOMENT: f64 = 1e12;
+
 impl NoiseLaw {
     /// The law's effect on second moments (spec 2.5 table).
     pub fn effect(&self) -> NoiseEffect {
@@ -178,30 +185,36 @@ impl NoiseLaw {
     /// [`TheoryError::InvalidParameter`] naming the parameter, its value and
     /// the valid range; NaN and infinities are out of range.
     pub fn validate(&self, context: &str) -> Result<(), TheoryError> {
-        let nonneg = |v: f64| v >= 0.0;
-        let pos = |v: f64| v > 0.0;
+        // Scale parameters are bounded by 10⁶ (moments by 10¹²), so μ₂, the
+        // added variance and the critical σ_w² = 2/μ₂ stay far from overflow.
+        let scale = |v: f64| (0.0..=MAX_NOISE_SCALE).contains(&v);
+        let inv = |v: f64| v >= 1.0 / MAX_NOISE_MOMENT;
+        const SCALE: &str = "[0, 1e6]";
+        const INV: &str = "[1e-12, inf)";
         match *self {
             NoiseLaw::None => Ok(()),
             NoiseLaw::Dropout { keep } => {
                 check(context, "keep", keep, "(0, 1]", |p| p > 0.0 && p <= 1.0).map(drop)
             }
-            NoiseLaw::GaussMult { std } => check(context, "std", std, "[0, inf)", nonneg).map(drop),
-            NoiseLaw::LaplaceMult { scale } => {
-                check(context, "scale", scale, "[0, inf)", nonneg).map(drop)
+            NoiseLaw::GaussMult { std } => check(context, "std", std, SCALE, scale).map(drop),
+            NoiseLaw::LaplaceMult { scale: b } => {
+                check(context, "scale", b, SCALE, scale).map(drop)
             }
-            NoiseLaw::Poisson { rate } => check(context, "rate", rate, "(0, inf)", pos).map(drop),
-            NoiseLaw::Gamma { shape } => check(context, "shape", shape, "(0, inf)", pos).map(drop),
+            NoiseLaw::Poisson { rate } => check(context, "rate", rate, INV, inv).map(drop),
+            NoiseLaw::Gamma { shape } => check(context, "shape", shape, INV, inv).map(drop),
             NoiseLaw::UniformMult { half_width } => {
-                check(context, "half-width", half_width, "[0, inf)", nonneg).map(drop)
+                check(context, "half-width", half_width, SCALE, scale).map(drop)
             }
-            NoiseLaw::Mult { mu2 } => {
-                check(context, "mu2", mu2, "[1, inf)", |m| m >= 1.0).map(drop)
-            }
-            NoiseLaw::GaussAdd { std } => check(context, "std", std, "[0, inf)", nonneg).map(drop),
-            NoiseLaw::LaplaceAdd { scale } => {
-                check(context, "scale", scale, "[0, inf)", nonneg).map(drop)
-            }
-            NoiseLaw::Add { var } => check(context, "var", var, "[0, inf)", nonneg).map(drop),
+            NoiseLaw::Mult { mu2 } => check(context, "mu2", mu2, "[1, 1e12]", |m| {
+                (1.0..=MAX_NOISE_MOMENT).contains(&m)
+            })
+            .map(drop),
+            NoiseLaw::GaussAdd { std } => check(context, "std", std, SCALE, scale).map(drop),
+            NoiseLaw::LaplaceAdd { scale: b } => check(context, "scale", b, SCALE, scale).map(drop),
+            NoiseLaw::Add { var } => check(context, "var", var, "[0, 1e12]", |v| {
+                (0.0..=MAX_NOISE_MOMENT).contains(&v)
+            })
+            .map(drop),
         }
     }
 
@@ -532,7 +545,9 @@ mod tests {
         let m = e("dropout:drop=1");
         assert!(m.contains("drop = 1") && m.contains("[0, 1)"), "{m}");
         let m = e("gauss-add:std=-1");
-        assert!(m.contains("std = -1") && m.contains("[0, inf)"), "{m}");
+        assert!(m.contains("std = -1") && m.contains("[0, 1e6]"), "{m}");
+        let m = e("gauss-mult:std=1e200");
+        assert!(m.contains("std = 1e200") && m.contains("[0, 1e6]"), "{m}");
         let m = e("gauss-mult:std=NaN");
         assert!(m.contains("NaN"), "{m}");
         let m = e("dropout:p=0.5");
@@ -545,7 +560,7 @@ mod tests {
             "{m}"
         );
         assert!(e("dropout:keep=abc").contains("`abc`"));
-        assert!(e("mult:mu2=0.5").contains("[1, inf)"));
+        assert!(e("mult:mu2=0.5").contains("[1, 1e12]"));
         assert!(e("Dropout(1.2)").contains("[0, 1)"));
         assert!(e("Dropout(").contains("closing"));
         assert!(e("AlphaDropout(0.1)").contains("AlphaDropout"));

@@ -151,6 +151,17 @@ pub fn fmt_short(x: f64) -> String {
     trim_zeros(&format!("{x:.decimals$}"))
 }
 
+/// Formats a layer count extrapolated from a real-valued depth `l` (e.g.
+/// where the variance leaves a float range): the first whole layer past it
+/// (`218.8` → `219`), and past 10⁹ layers `"never in practice (≈1.7e38)"`.
+pub fn fmt_layer(l: f64) -> String {
+    if l.is_finite() && l <= 1e9 {
+        format!("{}", l.ceil().max(0.0) as u64)
+    } else {
+        format!("never in practice (≈{})", fmt_short(l))
+    }
+}
+
 fn trim_zeros(s: &str) -> String {
     if s.contains('.') {
         s.trim_end_matches('0').trim_end_matches('.').to_string()

@@ -6,10 +6,10 @@ use anyhow::Result;
 use clap::Args;
 
 use noisyprop_theory::{
-    Analysis, AnalysisOptions, CorrelationBasis, Method, RangeExit, RegimeKind, analyze,
+    Analysis, AnalysisOptions, CorrelationBasis, Method, RangeExit, RegimeKind, analyze, fmt_layer,
 };
 
-use crate::args::{DepthMultiplier, IntegrationArgs, Json, NetArgs, Q0, SigmaSource};
+use crate::args::{DepthMultiplier, IntegrationArgs, Json, NetArgs, Q0, SigmaSource, SigmaW2Args};
 use crate::output::{Report, g, opt, print_record};
 
 /// Variance and correlation maps, fixed points, χ₁, depth scales, critical
@@ -18,6 +18,9 @@ use crate::output::{Report, g, opt, print_record};
 pub struct AnalyzeArgs {
     #[command(flatten)]
     pub net: NetArgs,
+
+    #[command(flatten)]
+    pub sigma: SigmaW2Args,
 
     #[command(flatten)]
     pub q0: Q0,
@@ -34,7 +37,7 @@ pub struct AnalyzeArgs {
 
 pub fn run(args: &AnalyzeArgs, out: &mut impl Write) -> Result<()> {
     let integration = args.integration.integration()?;
-    let (net, source) = args.net.network(integration)?;
+    let (net, source) = args.sigma.network(&args.net, integration)?;
     let opts = AnalysisOptions {
         q0: args.q0.get()?,
         depth_multiplier: args.k.get()?,
@@ -112,11 +115,16 @@ fn report(a: &Analysis, source: SigmaSource) -> Report {
     );
     r.row(
         &format!("trainable depth {}·ξ_c", g(a.depth_multiplier)),
-        match a.trainable_depth {
-            Some(d) => format!("{} layers", g(d)),
-            None => format!("none: {}", a.depth_limit),
+        match (a.trainable_depth, a.trainable_depth_unbounded) {
+            (Some(d), _) => format!("{} layers", g(d)),
+            (None, true) => format!("∞ ({})", a.depth_limit.trim_start_matches("unbounded: ")),
+            (None, false) => format!("none: {}", a.depth_limit),
         },
     );
+
+    for w in &a.warnings {
+        r.row("warning", w.clone());
+    }
 
     r.section("gradients (per layer, backward)");
     r.row("second moment ×", g(a.chi_1));
@@ -147,8 +155,11 @@ fn report(a: &Analysis, source: SigmaSource) -> Report {
     ] {
         r.row(
             name,
-            v.map(|x| format!("{} layers", g(x)))
-                .unwrap_or_else(|| "never".into()),
+            v.map(|x| match fmt_layer(x) {
+                l if x <= 1e9 => format!("layer {l}"),
+                l => l,
+            })
+            .unwrap_or_else(|| "never".into()),
         );
     }
 

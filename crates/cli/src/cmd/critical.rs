@@ -3,11 +3,11 @@
 
 use std::io::Write;
 
-use anyhow::Result;
+use anyhow::{Result, bail};
 use clap::Args;
 
 use noisyprop_experiments::record::CriticalTableRecord;
-use noisyprop_theory::{Activation, Noise, TABLE_ACTIVATIONS, critical_table};
+use noisyprop_theory::{Activation, CriticalRow, Noise, TABLE_ACTIVATIONS, critical_table};
 
 use crate::args::{Format, IntegrationArgs};
 use crate::output::{g, opt, print_csv, print_record};
@@ -59,11 +59,16 @@ pub fn run(args: &CriticalArgs, out: &mut impl Write) -> Result<()> {
         Some(names) => names.iter().map(|n| n.parse()).collect::<Result<_, _>>()?,
         None => TABLE_ACTIVATIONS.to_vec(),
     };
-    let noises: Vec<Noise> = args
-        .noises
-        .iter()
-        .map(|n| n.parse())
-        .collect::<Result<_, _>>()?;
+    let mut noises: Vec<Noise> = Vec::with_capacity(args.noises.len());
+    for n in &args.noises {
+        match n.parse() {
+            Ok(noise) => noises.push(noise),
+            Err(e) if n.contains(',') && !n.contains(", then ") => bail!(
+                "{e}\n\nhint: noises are separated by `;`; a stack inside one is written `A, then B`"
+            ),
+            Err(e) => return Err(e.into()),
+        }
+    }
     let rows = critical_table(
         &activations,
         &noises,
@@ -76,9 +81,14 @@ pub fn run(args: &CriticalArgs, out: &mut impl Write) -> Result<()> {
     if args.format.json {
         return print_record(out, CriticalTableRecord { rows });
     }
+    // Columns as wide as their longest entry (stacked noises are long).
+    let width =
+        |f: &dyn Fn(&CriticalRow) -> usize, min: usize| rows.iter().map(f).fold(min, usize::max);
+    let aw = width(&|r| r.activation.to_string().chars().count(), 10);
+    let nw = width(&|r| r.noise.chars().count(), 5);
     writeln!(
         out,
-        "{:<22}  {:<18}  {:>5}  {:<15}  {:>9}  {:>9}",
+        "{:<aw$}  {:<nw$}  {:>5}  {:<15}  {:>9}  {:>9}",
         "activation", "noise", "σ_b²", "kind", "σ_w²", "q*"
     )?;
     for r in &rows {
@@ -88,7 +98,7 @@ pub fn run(args: &CriticalArgs, out: &mut impl Write) -> Result<()> {
             .unwrap_or_default();
         writeln!(
             out,
-            "{:<22}  {:<18}  {:>5}  {:<15}  {:>9}  {:>9}{edge}",
+            "{:<aw$}  {:<nw$}  {:>5}  {:<15}  {:>9}  {:>9}{edge}",
             r.activation.to_string(),
             r.noise,
             g(r.sigma_b2),

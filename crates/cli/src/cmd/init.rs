@@ -38,16 +38,14 @@ pub struct InitArgs {
 }
 
 pub fn run(args: &InitArgs, out: &mut impl Write) -> Result<()> {
-    if args.net.sigma_w2.is_some() {
-        bail!(
-            "`init` always uses the critical σ_w²; drop --sigma-w2 (use `analyze` for a given σ_w²)"
-        );
-    }
     if args.fan_in == 0 {
         bail!("--fan-in 0 is out of range; valid range is [1, inf)");
     }
     let integration = args.integration.integration()?;
-    let (net, _) = args.net.network(integration)?;
+    let net = args.net.critical_network(
+        integration,
+        "`init` writes code for a critical σ_w² only; `analyze --sigma-w2 X` describes any given σ_w²",
+    )?;
     let a = analyze(
         &net,
         &AnalysisOptions {
@@ -77,7 +75,9 @@ pub fn run(args: &InitArgs, out: &mut impl Write) -> Result<()> {
         c_star: a.c_star,
         xi_c: a.xi_c,
         trainable_depth: a.trainable_depth,
+        trainable_depth_unbounded: a.trainable_depth_unbounded,
         depth_limit: a.depth_limit.clone(),
+        warnings: a.warnings.clone(),
         depth_multiplier: a.depth_multiplier,
         code: frameworks
             .iter()
@@ -114,11 +114,15 @@ pub fn run(args: &InitArgs, out: &mut impl Write) -> Result<()> {
     r.row("correlation fixed point c*", g(rec.c_star));
     r.row(
         &format!("trainable depth {}·ξ_c", g(rec.depth_multiplier)),
-        match rec.trainable_depth {
-            Some(d) => format!("{} layers (ξ_c = {})", g(d), opt(rec.xi_c, "∞")),
-            None => format!("none: {}", rec.depth_limit),
+        match (rec.trainable_depth, rec.trainable_depth_unbounded) {
+            (Some(d), _) => format!("{} layers (ξ_c = {})", g(d), opt(rec.xi_c, "∞")),
+            (None, true) => format!("∞ ({})", rec.depth_limit.trim_start_matches("unbounded: ")),
+            (None, false) => format!("none: {}", rec.depth_limit),
         },
     );
+    for w in &rec.warnings {
+        r.row("warning", w.clone());
+    }
     r.write(out)?;
     for (f, code) in &rec.code {
         writeln!(out, "\n{f}:")?;

@@ -31,12 +31,13 @@ pub struct PhaseArgs {
     #[arg(
         long = "x-range",
         default_value = "0.1:4:200",
-        value_name = "MIN:MAX:N"
+        value_name = "MIN:MAX:N",
+        allow_hyphen_values = true
     )]
     pub x_range: Sweep,
 
     /// y sweep, MIN:MAX:N (default 1:3:200 for mu2, 0:1:200 for sigma-b2)
-    #[arg(long = "y-range", value_name = "MIN:MAX:N")]
+    #[arg(long = "y-range", value_name = "MIN:MAX:N", allow_hyphen_values = true)]
     pub y_range: Option<Sweep>,
 
     /// Logarithmic y spacing
@@ -93,11 +94,6 @@ const PHASE_NODES: usize = 32;
 pub fn run(args: &PhaseArgs, out: &mut impl Write) -> Result<()> {
     let integration = args.integration.integration()?;
     let (activation, noise) = args.net.activation_and_noise()?;
-    if args.net.sigma_w2.is_some() || args.net.critical {
-        bail!(
-            "σ_w² is the x axis of a phase diagram; drop --sigma-w2/--critical and set --x-range"
-        );
-    }
     let (y_axis, default_y) = match args.y {
         YAxis::Mu2 => {
             if noise.mu2() != 1.0 {
@@ -161,8 +157,13 @@ pub fn run(args: &PhaseArgs, out: &mut impl Write) -> Result<()> {
         d.x.len(),
         d.y.len()
     ));
-    r.row("σ_w²", format!("{} … {}", g(spec.x.min), g(spec.x.max)));
-    r.row(yname, format!("{} … {}", g(spec.y.min), g(spec.y.max)));
+    let span = |v: &[f64]| match v {
+        [one] => g(*one),
+        [first, .., last] => format!("{} … {}", g(*first), g(*last)),
+        [] => "none".into(),
+    };
+    r.row("σ_w²", span(&d.x));
+    r.row(yname, span(&d.y));
     let mut regimes: std::collections::BTreeMap<&str, usize> = Default::default();
     for c in &d.cells {
         *regimes.entry(c.regime.name()).or_default() += 1;

@@ -10,7 +10,7 @@ use noisyprop_sim::{ClassResult, InputClass, Precision, SimConfig, simulate, the
 use noisyprop_theory::{Network, Noise};
 
 use crate::Outcome;
-use crate::args::{Format, IntegrationArgs, NetArgs, Quiet, Seed, Width};
+use crate::args::{Format, IntegrationArgs, NetArgs, Quiet, Seed, SigmaW2Args, Width};
 use crate::output::{g, print_csv, print_record};
 use crate::progress::Progress;
 
@@ -24,9 +24,13 @@ pub struct SimulateArgs {
     pub net: NetArgs,
 
     #[command(flatten)]
+    pub sigma: SigmaW2Args,
+
+    #[command(flatten)]
     pub width: Width,
 
-    /// Dimension of the inputs (default: the width)
+    /// Dimension of the inputs (default: the width, at least 2 so two inputs
+    /// can be correlated)
     #[arg(long = "input-dim", value_name = "D")]
     pub input_dim: Option<usize>,
 
@@ -141,7 +145,7 @@ pub fn config(args: &SimulateArgs, net: &Network) -> Result<SimConfig> {
     Ok(SimConfig {
         network: net.clone(),
         width: args.width.width,
-        input_dim: args.input_dim.unwrap_or(args.width.width),
+        input_dim: args.input_dim.unwrap_or(args.width.width.max(2)),
         depth: args.depth,
         networks: args.networks,
         inputs,
@@ -159,7 +163,7 @@ pub fn config(args: &SimulateArgs, net: &Network) -> Result<SimConfig> {
 
 pub fn run(args: &SimulateArgs, out: &mut impl Write) -> Result<Outcome> {
     let integration = args.integration.integration()?;
-    let (net, _) = args.net.network(integration)?;
+    let (net, _) = args.sigma.network(&args.net, integration)?;
     let cfg = config(args, &net)?;
     cfg.validate()?;
     if args.compare && args.networks < 2 {
@@ -254,16 +258,27 @@ pub fn run(args: &SimulateArgs, out: &mut impl Write) -> Result<Outcome> {
                 v.failed, v.checks
             )?;
             for f in v.failures.iter().take(5) {
-                writeln!(
-                    out,
-                    "  class {} layer {} {}: theory {} vs simulation {} (allowed ±{})",
-                    f.class,
-                    f.layer,
-                    f.quantity,
-                    g(f.theory),
-                    g(f.sim_mean),
-                    g(f.band)
-                )?;
+                if f.sim_mean.is_nan() {
+                    writeln!(
+                        out,
+                        "  class {} layer {} {}: theory {} vs simulation undefined (every network's value was 0/0 or overflowed, e.g. all units dead at this width)",
+                        f.class,
+                        f.layer,
+                        f.quantity,
+                        g(f.theory)
+                    )?;
+                } else {
+                    writeln!(
+                        out,
+                        "  class {} layer {} {}: theory {} vs simulation {} (allowed ±{})",
+                        f.class,
+                        f.layer,
+                        f.quantity,
+                        g(f.theory),
+                        g(f.sim_mean),
+                        g(f.band)
+                    )?;
+                }
             }
         }
         writeln!(
@@ -296,7 +311,13 @@ fn table(
         class.groups,
         class.partners
     )?;
-    let pm = |m: f64, s: f64| format!("{} ± {}", g(m), g(s));
+    let pm = |m: f64, s: f64| {
+        if m.is_nan() {
+            "undefined".to_string()
+        } else {
+            format!("{} ± {}", g(m), g(s))
+        }
+    };
     let opt = |x: Option<f64>| x.map(g).unwrap_or_else(|| "-".into());
     let mut head = format!("{:>5}  {:>22}", "layer", "q sim (±std)");
     if compare {

@@ -79,6 +79,15 @@ pub fn run(args: &TrainArgs, out: &mut impl Write) -> Result<()> {
             spec.activation,
             spec.noise
         )?;
+        if let Some(asked) = recipe.examples
+            && asked > data.train.n + data.val.n
+        {
+            writeln!(
+                out,
+                "note: --examples {asked} is more than the {} images available; all are used",
+                data.train.n + data.val.n
+            )?;
+        }
         if !open.is_cpu() {
             writeln!(out, "on {}", open.label())?;
         }
@@ -120,12 +129,24 @@ pub fn run(args: &TrainArgs, out: &mut impl Write) -> Result<()> {
             out,
             "{:>5}  {:>12}  {:>12}{acc}",
             e.epoch,
-            g(e.train_loss),
-            g(e.val_loss)
+            loss(e.train_loss),
+            loss(e.val_loss)
         )?;
     }
     if result.diverged {
-        writeln!(out, "the loss became non-finite; training stopped")?;
+        writeln!(
+            out,
+            "the loss became non-finite (diverged); training stopped: lower --lr"
+        )?;
     }
     Ok(())
+}
+
+/// A loss for the table: "diverged" where it is not finite.
+fn loss(x: f64) -> String {
+    if x.is_finite() {
+        g(x)
+    } else {
+        "diverged".into()
+    }
 }

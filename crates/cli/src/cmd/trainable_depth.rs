@@ -100,7 +100,9 @@ pub fn run(args: &TrainableDepthArgs, out: &mut impl Write) -> Result<()> {
     }
     writeln!(
         out,
-        "trainable depth: {} cells ({} computed now, {} already done{}), store {}",
+        "trainable depth ({}, {}): {} cells ({} computed now, {} already done{}), store {}",
+        grid.base().activation,
+        grid.base().init,
         run.total,
         run.computed,
         run.skipped,
@@ -136,14 +138,28 @@ pub fn run(args: &TrainableDepthArgs, out: &mut impl Write) -> Result<()> {
             opt(c.val_loss, "-"),
             opt(c.val_loss_baseline, "-"),
             c.trained.map_or("-", |t| if t { "yes" } else { "no" }),
-            opt(c.predicted_depth, "∞")
+            match (c.predicted_depth, c.predicted_unbounded) {
+                (Some(d), _) => g(d),
+                (None, true) => "∞".into(),
+                (None, false) => "none".into(),
+            }
         )?;
+    }
+    for (keep, p) in &rep.predictions {
+        if let Some(why) = &p.none_because {
+            writeln!(out, "keep {}: no {k}ξ_c prediction: {why}", g(*keep))?;
+        }
     }
     writeln!(
         out,
-        "boundary: {} of {} finished cells agree with depth < {k}ξ_c ({} trained as predicted, {} untrainable as predicted, {} trained beyond, {} failed within)",
+        "boundary: {} of {} finished cells {}agree with depth < {k}ξ_c ({} trained as predicted, {} untrainable as predicted, {} trained beyond, {} failed within)",
         rep.trained_and_predicted + rep.neither,
-        rep.done,
+        rep.done - rep.unpredicted,
+        if rep.unpredicted > 0 {
+            "with a prediction "
+        } else {
+            ""
+        },
         rep.trained_and_predicted,
         rep.neither,
         rep.trained_not_predicted,

@@ -7,7 +7,7 @@ use clap::Args;
 
 use noisyprop_experiments::record::TrajectoryRecord;
 
-use crate::args::{Format, IntegrationArgs, NetArgs, Q0};
+use crate::args::{Format, IntegrationArgs, NetArgs, Q0, SigmaW2Args};
 use crate::output::{g, print_csv, print_record};
 
 /// Theory trajectories of the variance q^l and the correlation c^l of two
@@ -16,6 +16,9 @@ use crate::output::{g, print_csv, print_record};
 pub struct TrajectoryArgs {
     #[command(flatten)]
     pub net: NetArgs,
+
+    #[command(flatten)]
+    pub sigma: SigmaW2Args,
 
     /// Number of layers
     #[arg(long, short = 'L', default_value_t = 30, value_name = "L")]
@@ -50,7 +53,9 @@ pub struct TrajectoryArgs {
 }
 
 pub fn run(args: &TrajectoryArgs, out: &mut impl Write) -> Result<()> {
-    let (net, _) = args.net.network(args.integration.integration()?)?;
+    let (net, _) = args
+        .sigma
+        .network(&args.net, args.integration.integration()?)?;
     let layers = args.integration.mean_field(&net)?.trajectory(
         args.q0.get()?,
         args.c0,
@@ -86,16 +91,31 @@ pub fn run(args: &TrajectoryArgs, out: &mut impl Write) -> Result<()> {
         "{:>5}  {:>12}  {:>10}  {:>10}  {:>14}  {:>12}",
         "layer", "q", "c", "χ₁", "grad E[δ²]", "grad corr"
     )?;
+    // Undefined values (a correlation once q has left the f64 range) are
+    // printed as "–", and the first such layer is named below the table.
+    let cell = |x: f64| if x.is_nan() { "–".to_string() } else { g(x) };
     for r in &rec.layers {
         writeln!(
             out,
             "{:>5}  {:>12}  {:>10}  {:>10}  {:>14}  {:>12}",
             r.layer,
             g(r.q),
-            g(r.c),
-            g(r.chi_1),
+            cell(r.c),
+            cell(r.chi_1),
             g(r.grad_second_moment),
-            g(r.grad_correlation)
+            cell(r.grad_correlation)
+        )?;
+    }
+    if let Some(r) = rec.layers.iter().find(|r| r.q == 0.0 || r.q.is_infinite()) {
+        writeln!(
+            out,
+            "q {} the f64 range at layer {}: correlations are undefined (–) from there",
+            if r.q == 0.0 {
+                "underflows"
+            } else {
+                "overflows"
+            },
+            r.layer
         )?;
     }
     Ok(())

@@ -413,12 +413,12 @@ fn invalid_configurations_name_the_bad_value() {
         0.0,
     );
     assert!(
-        e.contains("gauss-mult") && e.contains("std = -1 is out of range; valid range is [0, inf)"),
+        e.contains("gauss-mult") && e.contains("std = -1 is out of range; valid range is [0, 1e6]"),
         "{e}"
     );
     let e = rejected(Activation::Elu { alpha: -1.0 }, Noise::none(), 2.0, 0.0);
     assert!(
-        e.contains("elu") && e.contains("alpha = -1 is out of range; valid range is (0, inf)"),
+        e.contains("elu") && e.contains("alpha = -1 is out of range; valid range is (0, 1e6]"),
         "{e}"
     );
     let e = rejected(

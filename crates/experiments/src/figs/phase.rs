@@ -141,7 +141,13 @@ fn depth_value(c: &PhaseCell) -> f64 {
 fn heat_map(d: &PhaseDiagram, fig: &PhaseFigure) -> HeatMap {
     let nx = d.x.len();
     let k = fmt_short(d.depth_multiplier);
-    let (values, label, colormap): (Vec<f64>, String, Colormap) = match fig.color {
+    // Where no cell keeps its signal (a ReLU-type φ with multiplicative
+    // noise survives only on the critical line), a depth map would be all
+    // black: colour by χ₁ instead and say so.
+    let no_depth = fig.color == ColorBy::TrainableDepth
+        && !d.cells.iter().map(depth_value).any(f64::is_finite);
+    let color = if no_depth { ColorBy::Chi1 } else { fig.color };
+    let (values, mut label, colormap): (Vec<f64>, String, Colormap) = match color {
         ColorBy::TrainableDepth => (
             d.cells.iter().map(depth_value).collect(),
             format!("log_{{10}}({k}ξ_{{c}}) (layers; ≥ 10^{{4}} at the top)"),
@@ -163,6 +169,20 @@ fn heat_map(d: &PhaseDiagram, fig: &PhaseFigure) -> HeatMap {
             Colormap::RdBuR,
         ),
     };
+    if no_depth {
+        label =
+            format!("log_{{10}} χ_{{1}} (no cell off the critical line has a finite {k}ξ_{{c}})");
+    }
+    // The diverging χ₁ map is centred on χ₁ = 1 (white on the critical line).
+    let color_range = (color == ColorBy::Chi1)
+        .then(|| {
+            values
+                .iter()
+                .filter(|v| v.is_finite())
+                .fold(0.0f64, |m, v| m.max(v.abs()))
+        })
+        .filter(|&m| m > 0.0)
+        .map(|m| (-m, m));
     let yname = match d.y_axis {
         PhaseAxis::Mu2 => "noise second moment μ_{2}",
         PhaseAxis::SigmaB2 => "bias variance σ_{b}^{2}",
@@ -211,7 +231,8 @@ fn heat_map(d: &PhaseDiagram, fig: &PhaseFigure) -> HeatMap {
         colormap,
         overlays,
         log_y: fig.log_y,
-        non_finite_label: Some(match fig.color {
+        color_range,
+        non_finite_label: Some(match color {
             ColorBy::TrainableDepth => "variance vanishes or explodes".into(),
             ColorBy::CStar | ColorBy::ChiC | ColorBy::Chi1 => "not defined".into(),
         }),

@@ -32,7 +32,7 @@ pub mod store;
 
 pub use figure::write_report;
 pub use key::{CELL_SCHEMA_VERSION, cell_key};
-pub use report::{CellSummary, GridReport, TRAINED_FRACTION, predicted_depth, report};
+pub use report::{CellSummary, GridReport, Prediction, TRAINED_FRACTION, predict, report};
 pub use shard::Shard;
 pub use spec::{Cell, GridSpec};
 pub use store::{CellRecord, CellStatus, load_cell, read_cell, store_cell};

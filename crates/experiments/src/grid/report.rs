@@ -11,11 +11,12 @@
 
 use serde::{Deserialize, Serialize};
 
-use noisyprop_theory::{Activation, AnalysisOptions, Integration, Network, analyze};
+use noisyprop_theory::{AnalysisOptions, analyze};
 
 use super::spec::GridSpec;
 use super::store::load_cell;
 use crate::ExperimentError;
+use crate::training::TrainSpec;
 
 /// Fraction of the baseline loss a trained cell must stay below.
 pub const TRAINED_FRACTION: f64 = 0.9;
@@ -42,10 +43,13 @@ pub struct CellSummary {
     /// The loss became non-finite and training stopped (its losses are then
     /// `None`).
     pub diverged: Option<bool>,
-    /// k·ξ_c(p) (`None` = unbounded, no noise).
+    /// k·ξ_c(p) (`None` when unbounded or when there is no prediction, see
+    /// [`GridReport::predictions`]).
     pub predicted_depth: Option<f64>,
-    /// depth < k·ξ_c(p).
-    pub predicted_trainable: bool,
+    /// No depth is too deep (no noise).
+    pub predicted_unbounded: bool,
+    /// depth < k·ξ_c(p); `None` without a prediction.
+    pub predicted_trainable: Option<bool>,
     /// Whether the cell has been computed.
     pub done: bool,
 }
@@ -65,33 +69,71 @@ pub struct GridReport {
     pub predicted_not_trained: usize,
     /// Neither.
     pub neither: usize,
-    /// Fraction of finished cells where "trained" equals "depth < k·ξ_c"
-    /// (`None` before any cell finished).
+    /// Finished cells without a prediction (see [`GridReport::predictions`]).
+    pub unpredicted: usize,
+    /// Fraction of finished cells with a prediction where "trained" equals
+    /// "depth < k·ξ_c" (`None` before any such cell finished).
     pub agreement: Option<f64>,
+    /// The prediction for each keep probability, in the spec's order.
+    pub predictions: Vec<(f64, Prediction)>,
     /// Every cell, keep-major.
     pub cells: Vec<CellSummary>,
 }
 
-/// k·ξ_c at the critical initialisation of `activation` with dropout of keep
-/// probability `keep` (`None` when unbounded or when no critical point
-/// exists).
-pub fn predicted_depth(activation: Activation, keep: f64, k: f64) -> Option<f64> {
-    let (net, _) = Network::critical(
-        activation,
-        GridSpec::noise(keep),
-        0.0,
-        Integration::default(),
-    )
-    .ok()?;
-    analyze(
-        &net,
-        &AnalysisOptions {
-            depth_multiplier: k,
-            ..Default::default()
+/// What the theory predicts for one keep probability of a grid.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Prediction {
+    /// k·ξ_c, where the signal survives and ξ_c is finite.
+    pub depth: Option<f64>,
+    /// No depth is too deep (no noise: ξ_c = ∞).
+    pub unbounded: bool,
+    /// Why there is no k·ξ_c otherwise (no critical point, or the variance
+    /// vanishes or explodes at this σ_w²), `None` when there is one or it is
+    /// unbounded.
+    pub none_because: Option<String>,
+}
+
+impl Prediction {
+    /// Whether a network of `depth` hidden layers is predicted to train
+    /// (`None` without a prediction).
+    pub fn trainable(&self, depth: usize) -> Option<bool> {
+        match self.depth {
+            Some(d) => Some((depth as f64) < d),
+            None => self.unbounded.then_some(true),
+        }
+    }
+}
+
+/// The prediction depth < k·ξ_c for the network a grid cell of keep
+/// probability `keep` initialises (`base`'s activation and initialisation,
+/// dropout of that keep, biases zero).
+pub fn predict(base: &TrainSpec, keep: f64, k: f64) -> Prediction {
+    let none = |why: String| Prediction {
+        depth: None,
+        unbounded: false,
+        none_because: Some(why),
+    };
+    let spec = TrainSpec {
+        noise: GridSpec::noise(keep),
+        ..base.clone()
+    };
+    let net = match spec.network() {
+        Ok(n) => n,
+        Err(e) => return none(e.to_string()),
+    };
+    let opts = AnalysisOptions {
+        depth_multiplier: k,
+        ..Default::default()
+    };
+    match analyze(&net, &opts) {
+        Ok(a) => Prediction {
+            depth: a.trainable_depth,
+            unbounded: a.trainable_depth_unbounded,
+            none_because: (a.trainable_depth.is_none() && !a.trainable_depth_unbounded)
+                .then_some(a.depth_limit),
         },
-    )
-    .ok()?
-    .trainable_depth
+        Err(e) => none(e.to_string()),
+    }
 }
 
 /// Reads every finished cell and compares "trained" with the prediction.
@@ -99,12 +141,11 @@ pub fn predicted_depth(activation: Activation, keep: f64, k: f64) -> Option<f64>
 /// # Errors
 /// A corrupt cell file (named) or one that cannot be read.
 pub fn report(spec: &GridSpec) -> Result<GridReport, ExperimentError> {
-    let act = spec.base().activation;
     let k = spec.depth_multiplier();
-    let predicted: Vec<Option<f64>> = spec
+    let predicted: Vec<Prediction> = spec
         .keeps()
         .iter()
-        .map(|&p| predicted_depth(act, p, k))
+        .map(|&p| predict(spec.base(), p, k))
         .collect();
     let mut rep = GridReport {
         done: 0,
@@ -113,7 +154,14 @@ pub fn report(spec: &GridSpec) -> Result<GridReport, ExperimentError> {
         trained_not_predicted: 0,
         predicted_not_trained: 0,
         neither: 0,
+        unpredicted: 0,
         agreement: None,
+        predictions: spec
+            .keeps()
+            .iter()
+            .copied()
+            .zip(predicted.iter().cloned())
+            .collect(),
         cells: Vec::new(),
     };
     for cell in spec.cells()? {
@@ -122,8 +170,9 @@ pub fn report(spec: &GridSpec) -> Result<GridReport, ExperimentError> {
             .iter()
             .position(|&p| p == cell.keep)
             .unwrap_or(0);
-        let pd = predicted.get(ik).copied().flatten();
-        let predicted_trainable = pd.is_none_or(|d| (cell.depth as f64) < d);
+        let pred = &predicted[ik];
+        let pd = pred.depth;
+        let predicted_trainable = pred.trainable(cell.depth);
         let summary = match load_cell(spec, &cell)? {
             Some(r) => {
                 rep.done += 1;
@@ -131,10 +180,11 @@ pub fn report(spec: &GridSpec) -> Result<GridReport, ExperimentError> {
                 let vb = r.result.val_loss_baseline;
                 let trained = v.is_finite() && v <= TRAINED_FRACTION * vb;
                 match (trained, predicted_trainable) {
-                    (true, true) => rep.trained_and_predicted += 1,
-                    (true, false) => rep.trained_not_predicted += 1,
-                    (false, true) => rep.predicted_not_trained += 1,
-                    (false, false) => rep.neither += 1,
+                    (true, Some(true)) => rep.trained_and_predicted += 1,
+                    (true, Some(false)) => rep.trained_not_predicted += 1,
+                    (false, Some(true)) => rep.predicted_not_trained += 1,
+                    (false, Some(false)) => rep.neither += 1,
+                    (_, None) => rep.unpredicted += 1,
                 }
                 let finite = |x: f64| x.is_finite().then_some(x);
                 CellSummary {
@@ -148,6 +198,7 @@ pub fn report(spec: &GridSpec) -> Result<GridReport, ExperimentError> {
                     trained: Some(trained),
                     diverged: Some(r.result.diverged),
                     predicted_depth: pd,
+                    predicted_unbounded: pred.unbounded,
                     predicted_trainable,
                     done: true,
                 }
@@ -163,6 +214,7 @@ pub fn report(spec: &GridSpec) -> Result<GridReport, ExperimentError> {
                 trained: None,
                 diverged: None,
                 predicted_depth: pd,
+                predicted_unbounded: pred.unbounded,
                 predicted_trainable,
                 done: false,
             },
@@ -170,7 +222,8 @@ pub fn report(spec: &GridSpec) -> Result<GridReport, ExperimentError> {
         rep.cells.push(summary);
     }
     rep.total = rep.cells.len();
+    let judged = rep.done - rep.unpredicted;
     rep.agreement =
-        (rep.done > 0).then(|| (rep.trained_and_predicted + rep.neither) as f64 / rep.done as f64);
+        (judged > 0).then(|| (rep.trained_and_predicted + rep.neither) as f64 / judged as f64);
     Ok(rep)
 }

@@ -7,7 +7,9 @@ use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
-use super::key::CELL_SCHEMA_VERSION;
+use noisyprop_theory::fmt_short;
+
+use super::key::{CELL_SCHEMA_VERSION, cell_key};
 use super::spec::{Cell, GridSpec};
 use crate::ExperimentError;
 use crate::output::write_json;
@@ -71,6 +73,36 @@ pub fn read_cell(path: &Path, key: &str) -> Result<CellStatus, ExperimentError> 
         return Ok(CellStatus::Corrupt(format!(
             "it holds cell `{}`, not `{key}`",
             rec.key
+        )));
+    }
+    // A hand-edited or mixed-up file: its spec must still hash to its key,
+    // its keep must be the spec's, and losses are never negative.
+    match cell_key(&rec.spec) {
+        Ok(k) if k == key => {}
+        _ => {
+            return Ok(CellStatus::Corrupt(
+                "its training spec does not match its key (edited?)".into(),
+            ));
+        }
+    }
+    if GridSpec::noise(rec.keep) != rec.spec.noise {
+        return Ok(CellStatus::Corrupt(format!(
+            "its keep {} is not its spec's noise `{}`",
+            fmt_short(rec.keep),
+            rec.spec.noise
+        )));
+    }
+    let r = &rec.result;
+    let losses = [
+        ("final training loss", r.final_train_loss()),
+        ("final validation loss", r.final_val_loss()),
+        ("validation loss at initialisation", r.val_loss_init),
+        ("baseline loss", r.val_loss_baseline),
+    ];
+    if let Some((name, v)) = losses.iter().find(|(_, v)| *v < 0.0) {
+        return Ok(CellStatus::Corrupt(format!(
+            "its {name} is {}, but losses are never negative",
+            fmt_short(*v)
         )));
     }
     Ok(CellStatus::Done(Box::new(rec)))

@@ -90,9 +90,12 @@ pub trait Backend {
 pub struct EpochLog {
     /// Epoch (1-based).
     pub epoch: usize,
-    /// Mean training loss of the epoch (noise on).
+    /// Mean training loss of the epoch (noise on; `null` in JSON once it
+    /// diverged).
+    #[serde(deserialize_with = "crate::output::f64_or_nan")]
     pub train_loss: f64,
-    /// Validation loss (noise off).
+    /// Validation loss (noise off; `null` in JSON once it diverged).
+    #[serde(deserialize_with = "crate::output::f64_or_nan")]
     pub val_loss: f64,
     /// Training accuracy (classification).
     pub train_accuracy: Option<f64>,
@@ -105,12 +108,14 @@ pub struct EpochLog {
 pub struct TrainResult {
     /// σ_w² used.
     pub sigma_w2: f64,
-    /// Validation loss before training.
+    /// Validation loss before training (`null` in JSON when not finite).
+    #[serde(deserialize_with = "crate::output::f64_or_nan")]
     pub val_loss_init: f64,
     /// Validation loss of the best input-independent prediction learned
     /// from the training set — the mean training image (reconstruction) or
     /// the class frequencies (classification): what a network reaches when
     /// no information about the input reaches its output.
+    #[serde(deserialize_with = "crate::output::f64_or_nan")]
     pub val_loss_baseline: f64,
     /// Validation accuracy before training (classification).
     pub val_accuracy_init: Option<f64>,

@@ -172,7 +172,7 @@ impl Recipe {
     /// recipe's optimiser.
     ///
     /// # Errors
-    /// `momentum` outside [0, 1), `momentum` with Adam, `examples` < 2.
+    /// `momentum` outside [0, 1), `momentum` with Adam, `examples` < 10.
     pub fn with(&self, o: &RecipeOverrides) -> Result<Recipe, ExperimentError> {
         if let Some(m) = o.momentum
             && !(0.0..1.0).contains(&m)
@@ -180,9 +180,13 @@ impl Recipe {
             return Err(ExperimentError::invalid("momentum", m, "[0, 1)"));
         }
         if let Some(n) = o.examples
-            && n < 2
+            && n < MIN_EXAMPLES
         {
-            return Err(ExperimentError::invalid("examples", n, "[2, inf)"));
+            return Err(ExperimentError::invalid(
+                "examples",
+                n,
+                "[10, inf) (a tenth is held out for validation)",
+            ));
         }
         let optimizer = match (o.optimizer, self.optimizer) {
             (Some(OptimizerKind::Adam), _) | (None, OptimizerSpec::Adam { .. })
@@ -253,6 +257,10 @@ impl Recipe {
         Ok(spec)
     }
 }
+
+/// Fewest examples a run takes: with [`VAL_FRACTION`] = 0.1 held out, at
+/// least one validation example.
+pub const MIN_EXAMPLES: usize = 10;
 
 /// Which data set, from where.
 #[derive(Debug, Clone, PartialEq)]

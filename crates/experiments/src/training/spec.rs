@@ -7,7 +7,7 @@ use std::str::FromStr;
 
 use serde::{Deserialize, Serialize};
 
-use noisyprop_theory::{Activation, Integration, Network, Noise};
+use noisyprop_theory::{Activation, Integration, Network, Noise, fmt_short};
 
 use crate::ExperimentError;
 
@@ -81,6 +81,18 @@ impl FromStr for Init {
                 Err(_) => return Err(ExperimentError::invalid("init", format!("`{s}`"), VALID)),
             },
         })
+    }
+}
+
+impl fmt::Display for Init {
+    /// `critical σ_w²`, `He σ_w² = 2`, `Xavier σ_w² = 1` or `σ_w² = v`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match *self {
+            Init::Critical => write!(f, "critical σ_w²"),
+            Init::He => write!(f, "He σ_w² = 2"),
+            Init::Xavier => write!(f, "Xavier σ_w² = 1"),
+            Init::SigmaW2 { value } => write!(f, "σ_w² = {}", fmt_short(value)),
+        }
     }
 }
 
