@@ -429,6 +429,8 @@ fn training_commands_reject_bad_input() {
                 "cuda",
                 "--activation",
                 "gelu",
+                "--init",
+                "2",
                 "--examples",
                 "50",
             ],
