@@ -18,3 +18,13 @@ pub fn json(args: &[&str]) -> Value {
     );
     serde_json::from_slice(&out.stdout).unwrap()
 }
+
+/// Runs `noisyprop` with `args`; returns (exit code, stdout, stderr).
+pub fn run(args: &[&str]) -> (Option<i32>, String, String) {
+    let out = noisyprop().args(args).output().unwrap();
+    (
+        out.status.code(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}

@@ -1,17 +1,7 @@
 //! Regressions from a new user's trial of the CLI (issues 8 and 9 follow-up):
 //! each test reproduces one thing a user met off the README's path.
 
-use crate::common::{json, noisyprop};
-
-/// Runs `noisyprop` with `args`; returns (exit code, stdout, stderr).
-fn run(args: &[&str]) -> (Option<i32>, String, String) {
-    let out = noisyprop().args(args).output().unwrap();
-    (
-        out.status.code(),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
-}
+use crate::common::{json, run};
 
 /// `init` accepts no --sigma-w2, so its error for an activation without a
 /// critical point must not tell the user to give one.

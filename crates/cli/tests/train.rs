@@ -3,7 +3,7 @@
 
 use std::time::{Duration, Instant};
 
-use crate::common::{json, noisyprop};
+use crate::common::{json, noisyprop, run};
 
 #[test]
 fn train_json_has_per_epoch_losses() {
@@ -105,26 +105,32 @@ fn cells_of_the_previous_version_are_found() {
     }
 }
 
+/// The fixture grid computed in `dir`, and the path of one of its cell files.
+fn fixture_with_a_cell(dir: &std::path::Path) -> std::path::PathBuf {
+    fixture_grid(dir, &[]);
+    std::fs::read_dir(dir.join("cells"))
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap()
+        .path()
+}
+
+/// Reruns the fixture grid in `dir`; returns its exit code and stderr.
+fn rerun_fixture(dir: &std::path::Path) -> (Option<i32>, String) {
+    let (code, _, err) = run(&fixture_args(dir, &[]));
+    (code, err)
+}
+
 /// A corrupt cell file is named and stops the run; `--recompute-corrupt`
 /// computes that cell again and replaces the file.
 #[test]
 fn a_corrupt_cell_is_reported_not_skipped() {
     let dir = tempfile::tempdir().unwrap();
-    fixture_grid(dir.path(), &[]);
-    let cells = dir.path().join("cells");
-    let victim = std::fs::read_dir(&cells)
-        .unwrap()
-        .next()
-        .unwrap()
-        .unwrap()
-        .path();
+    let victim = fixture_with_a_cell(dir.path());
     std::fs::write(&victim, "{\"schema_version\": 2, \"kind\": \"trainable_dep").unwrap();
-    let out = noisyprop()
-        .args(fixture_args(dir.path(), &[]))
-        .output()
-        .unwrap();
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(2), "{err}");
+    let (code, err) = rerun_fixture(dir.path());
+    assert_eq!(code, Some(2), "{err}");
     let name = victim.file_name().unwrap().to_string_lossy().into_owned();
     assert!(
         err.contains(&name) && err.contains("--recompute-corrupt"),
@@ -141,14 +147,7 @@ fn a_corrupt_cell_is_reported_not_skipped() {
 #[test]
 fn an_edited_cell_is_corrupt() {
     let dir = tempfile::tempdir().unwrap();
-    fixture_grid(dir.path(), &[]);
-    let cells = dir.path().join("cells");
-    let victim = std::fs::read_dir(&cells)
-        .unwrap()
-        .next()
-        .unwrap()
-        .unwrap()
-        .path();
+    let victim = fixture_with_a_cell(dir.path());
     let original = std::fs::read_to_string(&victim).unwrap();
     let mut rec: serde_json::Value = serde_json::from_str(&original).unwrap();
     type Edit = fn(&mut serde_json::Value);
@@ -164,21 +163,13 @@ fn an_edited_cell_is_corrupt() {
         let mut r = rec.clone();
         edit(&mut r);
         std::fs::write(&victim, r.to_string()).unwrap();
-        let out = noisyprop()
-            .args(fixture_args(dir.path(), &[]))
-            .output()
-            .unwrap();
-        let err = String::from_utf8_lossy(&out.stderr);
-        assert_eq!(out.status.code(), Some(2), "{err}");
+        let (code, err) = rerun_fixture(dir.path());
+        assert_eq!(code, Some(2), "{err}");
         assert!(err.contains(want), "{want}: {err}");
     }
     rec["spec"]["width"] = serde_json::json!(9);
     std::fs::write(&victim, rec.to_string()).unwrap();
-    let out = noisyprop()
-        .args(fixture_args(dir.path(), &[]))
-        .output()
-        .unwrap();
-    let err = String::from_utf8_lossy(&out.stderr);
+    let (_, err) = rerun_fixture(dir.path());
     assert!(err.contains("does not match its key"), "{err}");
 }
 
@@ -191,34 +182,11 @@ fn grids_without_a_prediction_say_none() {
     let dir = tempfile::tempdir().unwrap();
     let start = std::time::Instant::now();
     let store = dir.path().join("tanh");
-    let (code, out, err) = {
-        let o = noisyprop()
-            .args([
-                "trainable-depth",
-                "--examples",
-                "200",
-                "--width",
-                "8",
-                "--epochs",
-                "1",
-                "--depths",
-                "1",
-                "--keeps",
-                "0.5,0.9",
-                "-a",
-                "tanh",
-                "-q",
-                "--store",
-                store.to_str().unwrap(),
-            ])
-            .output()
-            .unwrap();
-        (
-            o.status.code(),
-            String::from_utf8_lossy(&o.stdout).into_owned(),
-            String::from_utf8_lossy(&o.stderr).into_owned(),
-        )
-    };
+    let mut args = fixture_args(&store, &["-a", "tanh"]);
+    // One depth, keeps 0.5 and 0.9 instead of the fixture's.
+    args[8] = "1";
+    args[10] = "0.5,0.9";
+    let (code, out, err) = run(&args);
     assert_eq!(code, Some(0), "{err}");
     assert!(start.elapsed().as_secs() < 60, "{:?}", start.elapsed());
     assert!(
