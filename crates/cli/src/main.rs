@@ -33,6 +33,7 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
+    Reproduce(cmd::reproduce::ReproduceArgs),
     Analyze(cmd::analyze::AnalyzeArgs),
     Init(cmd::init::InitArgs),
     Critical(cmd::critical::CriticalArgs),
@@ -58,6 +59,7 @@ fn run(cli: &Cli) -> anyhow::Result<Outcome> {
     let mut out = io::BufWriter::new(stdout.lock());
     let done = |r: anyhow::Result<()>| r.map(|()| Outcome::Success);
     let outcome = match &cli.command {
+        Command::Reproduce(a) => cmd::reproduce::run(a, &mut out)?,
         Command::Analyze(a) => done(cmd::analyze::run(a, &mut out))?,
         Command::Init(a) => done(cmd::init::run(a, &mut out))?,
         Command::Critical(a) => done(cmd::critical::run(a, &mut out))?,

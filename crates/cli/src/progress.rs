@@ -15,6 +15,24 @@ pub struct Progress {
 impl Progress {
     /// A bar over `total` items called `what`.
     pub fn new(total: u64, what: &str, quiet: bool) -> Self {
+        Self::with_template(
+            total,
+            &format!("{{elapsed_precise}} [{{bar:40}}] {{pos}}/{{len}} {what} (eta {{eta}})"),
+            quiet,
+        )
+    }
+
+    /// A bar over `total` units of work whose message names the current
+    /// stage (see [`Progress::stage`]).
+    pub fn staged(total: u64, quiet: bool) -> Self {
+        Self::with_template(
+            total,
+            "{elapsed_precise} [{bar:40}] {percent:>3}% {msg} (eta {eta})",
+            quiet,
+        )
+    }
+
+    fn with_template(total: u64, template: &str, quiet: bool) -> Self {
         let visible = !quiet
             && std::io::stderr().is_terminal()
             && std::env::var_os("NOISYPROP_NO_PROGRESS").is_none();
@@ -26,9 +44,7 @@ impl Progress {
                 ProgressDrawTarget::hidden()
             },
         );
-        let template =
-            format!("{{elapsed_precise}} [{{bar:40}}] {{pos}}/{{len}} {what} (eta {{eta}})");
-        if let Ok(style) = ProgressStyle::with_template(&template) {
+        if let Ok(style) = ProgressStyle::with_template(template) {
             bar.set_style(style.progress_chars("=> "));
         }
         Progress { bar }
@@ -37,6 +53,11 @@ impl Progress {
     /// One more item done (thread-safe).
     pub fn inc(&self) {
         self.bar.inc(1);
+    }
+
+    /// Names the current stage.
+    pub fn stage(&self, what: &str) {
+        self.bar.set_message(what.to_string());
     }
 
     /// Removes the bar.

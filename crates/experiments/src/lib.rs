@@ -22,6 +22,7 @@ pub mod grid;
 pub mod output;
 pub mod paper;
 pub mod record;
+pub mod reproduce;
 pub mod training;
 pub mod variance_depth;
 

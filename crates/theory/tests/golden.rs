@@ -74,3 +74,35 @@ fn tanh_edge_of_chaos_is_the_published_value() {
     assert!((cp.q_star.unwrap() - 0.570_048).abs() < 5e-7);
     assert_eq!(cp.kind, CriticalKind::Stable);
 }
+
+/// The depth-scale table of docs/paper-spec.md §2.10 (c*, χ_c, ξ_c of
+/// critical ReLU networks with multiplicative noise) against
+/// `tests/golden/depth_scales.py` (mpmath, 30 digits, the arc-cosine kernel
+/// checked by 2-D quadrature): 1e-9 relative.
+#[test]
+fn depth_scales_match_mpmath() {
+    use noisyprop_theory::{Activation, AnalysisOptions, analyze};
+    let text = include_str!("golden/depth_scales.csv");
+    let mut rows = 0;
+    for line in text.lines().skip(1) {
+        let f: Vec<&str> = line.split(',').collect();
+        let noise = Noise::parse_all(&[f[0]]).unwrap();
+        let (net, _) =
+            Network::critical(Activation::Relu, noise, 0.0, Integration::default()).unwrap();
+        let a = analyze(&net, &AnalysisOptions::default()).unwrap();
+        let golden: Vec<f64> = f[1..].iter().map(|x| x.parse().unwrap()).collect();
+        let ours = [a.mu2, a.sigma_w2, a.c_star, a.chi_c, a.xi_c.unwrap()];
+        for (name, (o, g)) in ["μ₂", "σ_w²", "c*", "χ_c", "ξ_c"]
+            .iter()
+            .zip(ours.iter().zip(&golden))
+        {
+            assert!(
+                (o - g).abs() <= 1e-9 * g.abs(),
+                "{}: {name} {o} vs mpmath {g}",
+                f[0]
+            );
+        }
+        rows += 1;
+    }
+    assert_eq!(rows, 27, "the golden file has every row");
+}

@@ -6,6 +6,7 @@ pub mod critical;
 pub mod figures;
 pub mod init;
 pub mod phase;
+pub mod reproduce;
 pub mod simulate;
 pub mod train;
 pub mod trainable_depth;

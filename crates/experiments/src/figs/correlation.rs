@@ -2,8 +2,6 @@
 //! correlation dynamics over 30 layers (panel b) and the slope χ(c*) as a
 //! function of μ₂ (panel c) (spec 3.3).
 
-use std::path::PathBuf;
-
 use serde::Serialize;
 
 use noisyprop_plot::{LegendPos, LineChart, Marker, Panel, Series};
@@ -12,7 +10,10 @@ use noisyprop_theory::{
     Activation, Integration, MeanField, Network, Noise, NoiseLaw, VarianceRegime,
 };
 
-use super::{FigOptions, STARTS, Setting, correlation_starts, dynamics_chart, linspace, map_chart};
+use super::{
+    FigOptions, FigureOutput, Measurement, STARTS, Setting, correlation_starts, dynamics_chart,
+    linspace, map_chart,
+};
 use crate::ExperimentError;
 use crate::output::{write_csv, write_png};
 
@@ -98,12 +99,13 @@ pub fn settings() -> Result<Vec<Setting>, ExperimentError> {
 pub fn figure4(
     opts: &FigOptions,
     progress: &(dyn Fn() + Sync),
-) -> Result<(Vec<PathBuf>, Vec<String>), ExperimentError> {
+) -> Result<FigureOutput, ExperimentError> {
     let c_in = linspace(0.0, 1.0, 21);
     let starts = STARTS;
     let (mut map_series, mut dyn_series) = (Vec::new(), Vec::new());
     let (mut map_rows, mut dyn_rows, mut notes) = (Vec::new(), Vec::new(), Vec::new());
     let mut fixed = Vec::new();
+    let mut measurements = Vec::new();
     let settings = settings()?;
     for (i, s) in settings.iter().enumerate() {
         let mf = MeanField::new(&s.network, Integration::default());
@@ -214,6 +216,35 @@ pub fn figure4(
             .filter_map(|c| c.layers[30].c.map(|x| x.mean))
             .collect();
         let mean_last = last.iter().sum::<f64>() / last.len().max(1) as f64;
+        // c³⁰ against the theory trajectory, both averaged over c⁰; the
+        // standard error from the per-start standard errors.
+        let theory_last = starts
+            .iter()
+            .map(|&c0| mf.correlation_trajectory(1.0, c0, 30)[30].1)
+            .sum::<f64>()
+            / starts.len() as f64;
+        let se = (b
+            .classes
+            .iter()
+            .filter_map(|c| c.layers[30].c.map(|x| x.standard_error().powi(2)))
+            .sum::<f64>())
+        .sqrt()
+            / b.classes.len().max(1) as f64;
+        let label = noisyprop_plot::plain_text(&s.label);
+        measurements.push(Measurement {
+            setting: label.clone(),
+            quantity: "c*".into(),
+            theory: fp.c_star,
+            simulated: None,
+            std_error: None,
+        });
+        measurements.push(Measurement {
+            setting: label,
+            quantity: "c^30".into(),
+            theory: theory_last,
+            simulated: (last.len() == b.classes.len()).then_some(mean_last),
+            std_error: Some(se),
+        });
         notes.push(noisyprop_plot::plain_text(&format!(
             "{}: c* = {:.4} (theory), c^30 simulated {:.4} (mean over c⁰)",
             s.label, fp.c_star, mean_last
@@ -283,5 +314,5 @@ pub fn figure4(
             "Propagating correlation information in noisy ReLU networks",
         )?,
     ];
-    Ok((files, notes))
+    Ok((files, notes, measurements))
 }

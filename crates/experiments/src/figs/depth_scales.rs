@@ -11,16 +11,14 @@
 //! c* is the theory's exact root; c̄^30 is reported next to it as a check of
 //! c* itself. The theory's ξ_c = −1/ln χ_c is drawn against it.
 
-use std::path::PathBuf;
-
 use serde::Serialize;
 
 use noisyprop_plot::{Colormap, LegendPos, LineChart, Marker, Panel, Series};
 use noisyprop_sim::ClassResult;
-use noisyprop_theory::{Activation, NoiseLaw};
+use noisyprop_theory::{Activation, NoiseLaw, fmt_short};
 
 use super::correlation::relu_fixed_point;
-use super::{FigOptions, STARTS, Setting, correlation_starts, linspace};
+use super::{FigOptions, FigureOutput, Measurement, STARTS, Setting, correlation_starts, linspace};
 use crate::ExperimentError;
 use crate::output::{write_csv, write_png};
 
@@ -237,7 +235,7 @@ fn solve(a: &mut [f64], b: &mut [f64], n: usize) -> Option<Vec<f64>> {
 pub fn figure5(
     opts: &FigOptions,
     progress: &(dyn Fn() + Sync),
-) -> Result<(Vec<PathBuf>, Vec<String>), ExperimentError> {
+) -> Result<FigureOutput, ExperimentError> {
     let starts = STARTS;
     let dropout: Vec<f64> = (1..=9).map(|i| i as f64 / 10.0).collect();
     let gauss: Vec<f64> = (0..13).map(|i| 0.1 + 0.15 * i as f64).collect();
@@ -405,6 +403,16 @@ pub fn figure5(
         fits.extend(family);
     }
     let mut notes = Vec::new();
+    let measurements = fits
+        .iter()
+        .map(|f| Measurement {
+            setting: format!("{} {}", f.noise, fmt_short(f.param)),
+            quantity: "ξ_c".into(),
+            theory: f.xi_theory,
+            simulated: f.xi_fit.is_finite().then_some(f.xi_fit),
+            std_error: f.xi_fit_se.is_finite().then_some(f.xi_fit_se),
+        })
+        .collect();
     for f in &fits {
         let fitted = if f.xi_fit.is_finite() {
             format!(
@@ -455,7 +463,7 @@ pub fn figure5(
             "Noise-dependent depth scales for training",
         )?,
     ];
-    Ok((files, notes))
+    Ok((files, notes, measurements))
 }
 
 #[cfg(test)]

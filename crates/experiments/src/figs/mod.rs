@@ -70,6 +70,26 @@ impl FigOptions {
     }
 }
 
+/// One number of a figure: the mean-field value and, where simulated, the
+/// mean over networks with its standard error.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Measurement {
+    /// The setting (its legend label in plain text).
+    pub setting: String,
+    /// The quantity, e.g. `q^15`, `c^30`, `c*`, `ξ_c`.
+    pub quantity: String,
+    /// Mean-field value.
+    pub theory: f64,
+    /// Simulated mean over networks (`None` for theory-only numbers, `null`
+    /// in JSON where undefined).
+    pub simulated: Option<f64>,
+    /// Standard error of the simulated mean.
+    pub std_error: Option<f64>,
+}
+
+/// Files written, notes and measurements of one figure.
+pub type FigureOutput = (Vec<PathBuf>, Vec<String>, Vec<Measurement>);
+
 /// What a figure wrote and found.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct FigureReport {
@@ -79,6 +99,8 @@ pub struct FigureReport {
     pub files: Vec<PathBuf>,
     /// One-line findings (fitted values, verdicts).
     pub notes: Vec<String>,
+    /// The figure's numbers, theory against simulation.
+    pub measurements: Vec<Measurement>,
     /// Wall time in seconds.
     pub seconds: f64,
 }
@@ -244,7 +266,7 @@ pub fn run(
     opts.validate()?;
     crate::output::ensure_dir(&opts.out_dir)?;
     let start = std::time::Instant::now();
-    let (files, notes) = match figure {
+    let (files, notes, measurements) = match figure {
         2 => variance::figure2(opts, progress)?,
         3 => variance::figure3(opts, progress)?,
         4 => correlation::figure4(opts, progress)?,
@@ -261,6 +283,7 @@ pub fn run(
         figure,
         files,
         notes,
+        measurements,
         seconds: start.elapsed().as_secs_f64(),
     })
 }

@@ -10,7 +10,7 @@ use noisyprop_plot::{Colormap, HeatMap, Panel, Series, edges_from_centers};
 use noisyprop_sim::{InputClass, SimResult};
 use noisyprop_theory::{Activation, Integration, MeanField, NoiseLaw};
 
-use super::{FigOptions, Setting, dynamics_chart, linspace, map_chart};
+use super::{FigOptions, FigureOutput, Measurement, Setting, dynamics_chart, linspace, map_chart};
 use crate::ExperimentError;
 use crate::output::{write_csv, write_png};
 
@@ -37,8 +37,11 @@ fn map_inputs() -> Vec<f64> {
     linspace(0.0, 15.0, 30).into_iter().skip(1).collect()
 }
 
-/// Panels, files written and notes of a figure.
-type Panels = (Vec<Panel>, Vec<PathBuf>, Vec<String>);
+/// Panels, files written, notes and measurements of a figure.
+type Panels = (Vec<Panel>, Vec<PathBuf>, Vec<String>, Vec<Measurement>);
+
+/// Layers of panel (b) reported as measurements.
+pub const MEASURED_LAYERS: [usize; 5] = [1, 5, 10, 14, 15];
 
 /// Runs panels (a) and (b) for `settings`; returns the two panels and the
 /// notes.
@@ -55,6 +58,7 @@ fn variance_panels(
     let mut map_rows = Vec::new();
     let mut dyn_rows = Vec::new();
     let mut notes = Vec::new();
+    let mut measurements = Vec::new();
     let mut sims: Vec<(SimResult, SimResult)> = Vec::new();
     for (i, s) in settings.iter().enumerate() {
         let classes = q_in
@@ -149,6 +153,15 @@ fn variance_panels(
                 q_theory: theory_dyn[l.layer],
             });
         }
+        for &l in &MEASURED_LAYERS {
+            measurements.push(Measurement {
+                setting: noisyprop_plot::plain_text(&s.label),
+                quantity: format!("q^{l}"),
+                theory: theory_dyn[l],
+                simulated: Some(layers[l].q.mean),
+                std_error: Some(layers[l].q.standard_error()),
+            });
+        }
         notes.push(noisyprop_plot::plain_text(&format!(
             "{}: q^15 simulated {:.4} ± {:.4} (theory {:.4})",
             s.label, layers[15].q.mean, layers[15].q.std, theory_dyn[15]
@@ -174,14 +187,19 @@ fn variance_panels(
         log_dynamics,
         dyn_series,
     );
-    Ok((vec![Panel::Line(a), Panel::Line(b)], files, notes))
+    Ok((
+        vec![Panel::Line(a), Panel::Line(b)],
+        files,
+        notes,
+        measurements,
+    ))
 }
 
 /// Figure 2: tanh and ReLU with and without additive Gaussian noise.
 pub fn figure2(
     opts: &FigOptions,
     progress: &(dyn Fn() + Sync),
-) -> Result<(Vec<PathBuf>, Vec<String>), ExperimentError> {
+) -> Result<FigureOutput, ExperimentError> {
     let add = NoiseLaw::GaussAdd { std: 1.0 };
     let settings = [
         Setting::new(
@@ -213,14 +231,15 @@ pub fn figure2(
             2.0,
         )?,
     ];
-    let (panels, mut files, notes) = variance_panels(2, &settings, opts, false, progress)?;
+    let (panels, mut files, notes, measurements) =
+        variance_panels(2, &settings, opts, false, progress)?;
     files.push(write_png(
         &opts.out_dir.join("fig2.png"),
         &panels,
         2,
         "Deep signal propagation with and without noise",
     )?);
-    Ok((files, notes))
+    Ok((files, notes, measurements))
 }
 
 /// Figure 3: critical, over- and under-critical ReLU with dropout p = 0.6 and
@@ -228,7 +247,7 @@ pub fn figure2(
 pub fn figure3(
     opts: &FigOptions,
     progress: &(dyn Fn() + Sync),
-) -> Result<(Vec<PathBuf>, Vec<String>), ExperimentError> {
+) -> Result<FigureOutput, ExperimentError> {
     let drop = NoiseLaw::Dropout { keep: 0.6 };
     let gauss = NoiseLaw::GaussMult { std: 0.25 };
     let (cd, cg) = (1.2, 2.0 / 1.0625);
@@ -265,7 +284,8 @@ pub fn figure3(
             0.75f64.powi(2) * cg,
         )?,
     ];
-    let (mut panels, mut files, notes) = variance_panels(3, &settings, opts, true, progress)?;
+    let (mut panels, mut files, notes, measurements) =
+        variance_panels(3, &settings, opts, true, progress)?;
     // (c) per-layer log growth ln(σ_w² μ₂ / 2) over σ_w², μ₂ ∈ [1, 2].
     let xs = linspace(1.0, 2.0, 101);
     let ys = linspace(1.0, 2.0, 101);
@@ -301,5 +321,5 @@ pub fn figure3(
         3,
         "Critical initialisation for noisy ReLU networks",
     )?);
-    Ok((files, notes))
+    Ok((files, notes, measurements))
 }

@@ -13,6 +13,8 @@ use noisyprop_engine::gpu_support::{self, Precision};
 use super::cpu::train_group;
 use super::protocol::{EpochLog, TrainResult};
 use super::spec::TrainSpec;
+use noisyprop_theory::Network;
+
 use crate::ExperimentError;
 
 /// The kinds of device (`--device`).
@@ -78,7 +80,13 @@ impl Device {
         spec.validate()?;
         match self {
             Device::Cpu => Ok(()),
-            Device::Cuda(_) => Ok(gpu_support::supports(&spec.network()?)?),
+            Device::Cuda(_) => {
+                // The kernels' activation and noise first (they do not
+                // depend on σ_w²), then the initialisation itself.
+                let probe = Network::new(spec.activation, spec.noise.clone(), 1.0, 0.0)?;
+                gpu_support::supports(&probe)?;
+                spec.network().map(drop)
+            }
         }
     }
 
