@@ -91,7 +91,7 @@ fn reproduce_rejects_unknown_parts() {
     let (code, _, err) = run(&["reproduce", "--preset", "huge"]);
     assert_eq!(code, Some(2));
     assert!(
-        err.contains("huge") && err.contains("quick or paper"),
+        err.contains("huge") && err.contains("quick, paper or smoke"),
         "{err}"
     );
 }

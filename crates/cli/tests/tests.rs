@@ -14,4 +14,5 @@ mod readme;
 mod records;
 mod reproduce;
 mod sim;
+mod slurm;
 mod train;

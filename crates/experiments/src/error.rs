@@ -45,6 +45,17 @@ pub enum ExperimentError {
         /// What is wrong with it.
         reason: String,
     },
+    /// Submitting to Slurm failed.
+    #[error("slurm: {0}")]
+    Slurm(String),
+    /// A part of a reproduction failed (in a shard, this fails the task).
+    #[error("part `{part}` failed: {reason}")]
+    PartFailed {
+        /// The part's name.
+        part: String,
+        /// Its error.
+        reason: String,
+    },
     /// A simulation failed.
     #[error(transparent)]
     Sim(#[from] noisyprop_sim::SimError),

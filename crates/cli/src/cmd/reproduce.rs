@@ -4,12 +4,15 @@
 use std::io::Write;
 use std::path::PathBuf;
 
-use anyhow::Result;
-use clap::Args;
+use anyhow::{Result, bail};
+use clap::{Args, ValueEnum};
 
+use noisyprop_experiments::grid::Shard;
+use noisyprop_experiments::reproduce::slurm::{SlurmOptions, render, submit};
 use noisyprop_experiments::reproduce::{
-    Hooks, Part, ReproduceOptions, Verdict, fmt_seconds, reproduce, units,
+    Hooks, Mode, Part, ReproduceOptions, Verdict, fmt_seconds, pending, reproduce, units,
 };
+use noisyprop_experiments::training::Device;
 use noisyprop_experiments::training::Preset;
 
 use crate::Outcome;
@@ -38,6 +41,45 @@ pub struct ReproduceArgs {
     #[arg(long, value_delimiter = ',', value_name = "PARTS")]
     pub parts: Option<Vec<Part>>,
 
+    /// Where the work runs: local (this machine) or slurm (an sbatch job
+    /// array of --slurm-array-size shards into the shared --out directory,
+    /// then a report job)
+    #[arg(long, value_enum, default_value_t = Executor::Local)]
+    pub executor: Executor,
+
+    /// Array tasks of a Slurm run (each takes about 1/N of the work)
+    #[arg(long = "slurm-array-size", default_value_t = 8, value_name = "N")]
+    pub slurm_array_size: usize,
+
+    /// Slurm partition
+    #[arg(long = "slurm-partition", value_name = "P")]
+    pub slurm_partition: Option<String>,
+
+    /// Slurm time limit per array task, e.g. 02:00:00
+    #[arg(long = "slurm-time", value_name = "T")]
+    pub slurm_time: Option<String>,
+
+    /// Slurm generic resources per array task, e.g. gpu:1 (with --device cuda)
+    #[arg(long = "slurm-gres", value_name = "G")]
+    pub slurm_gres: Option<String>,
+
+    /// Print the Slurm scripts instead of submitting them
+    #[arg(long = "dry-run")]
+    pub dry_run: bool,
+
+    /// Run one shard's share and no report (what each array task runs)
+    #[arg(long, value_name = "I/N", conflicts_with_all = ["assemble", "dry_run"])]
+    pub shard: Option<Shard>,
+
+    /// Assemble the report of a run of N shards from what they stored,
+    /// computing nothing (what the report job runs)
+    #[arg(long, value_name = "N", conflicts_with = "dry_run")]
+    pub assemble: Option<usize>,
+
+    /// The array job whose logs the report names for missing work
+    #[arg(long = "array-job", value_name = "ID", requires = "assemble")]
+    pub array_job: Option<String>,
+
     #[command(flatten)]
     pub data: DataArgs,
 
@@ -54,6 +96,15 @@ pub struct ReproduceArgs {
     pub quiet: Quiet,
 }
 
+/// Where the work runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Executor {
+    /// This machine
+    Local,
+    /// A Slurm job array
+    Slurm,
+}
+
 pub fn run(args: &ReproduceArgs, out: &mut impl Write) -> Result<Outcome> {
     let mut parts = args.parts.clone().unwrap_or_else(|| Part::ALL.to_vec());
     parts.sort();
@@ -65,11 +116,34 @@ pub fn run(args: &ReproduceArgs, out: &mut impl Write) -> Result<Outcome> {
         parts,
         seed: args.seed.seed,
     };
-    let device = args.device.device()?.open()?;
+    let device_choice = args.device.device()?;
+    let mode = match (args.shard, args.assemble) {
+        (Some(s), _) => Mode::Shard(s),
+        (None, Some(0)) => bail!("--assemble 0 is out of range; valid range is [1, inf)"),
+        (None, Some(n)) => Mode::Assemble {
+            shards: n,
+            array_job: args.array_job.clone(),
+        },
+        (None, None) => Mode::Full,
+    };
+    if args.executor == Executor::Slurm {
+        if mode != Mode::Full {
+            bail!(
+                "--executor slurm submits the shards and the report itself; drop --shard/--assemble"
+            );
+        }
+        if let Some(done) = slurm(args, &opts, device_choice, out)? {
+            return Ok(done);
+        }
+    } else if args.dry_run {
+        bail!("--dry-run prints the Slurm scripts; add --executor slurm");
+    }
+    let device = device_choice.open()?;
     let total: u64 = opts.parts.iter().map(|&p| units(p, &opts)).sum();
     let progress = Progress::staged(total, args.quiet.quiet);
     let report = reproduce(
         &opts,
+        &mode,
         &device,
         &Hooks {
             part: &|p| progress.stage(p.title()),
@@ -77,6 +151,15 @@ pub fn run(args: &ReproduceArgs, out: &mut impl Write) -> Result<Outcome> {
         },
     )?;
     progress.finish();
+    let Some(report) = report else {
+        writeln!(
+            out,
+            "shard {} done: its parts stored under {}",
+            args.shard.map(|s| s.to_string()).unwrap_or_default(),
+            args.out.join("parts").display()
+        )?;
+        return Ok(Outcome::Success);
+    };
     let outcome = if report.counts.fail > 0 || report.failed_parts > 0 {
         Outcome::Negative
     } else {
@@ -131,4 +214,77 @@ pub fn run(args: &ReproduceArgs, out: &mut impl Write) -> Result<Outcome> {
         args.out.join("report.json").display()
     )?;
     Ok(outcome)
+}
+
+/// `--executor slurm`: prints (--dry-run) or submits the scripts; when
+/// nothing is left to compute, submits nothing and returns `None` so the
+/// report is assembled here.
+fn slurm(
+    args: &ReproduceArgs,
+    opts: &ReproduceOptions,
+    device: Device,
+    out: &mut impl Write,
+) -> Result<Option<Outcome>> {
+    if args.slurm_array_size == 0 {
+        bail!("--slurm-array-size 0 is out of range; valid range is [1, 1000]");
+    }
+    if args.slurm_array_size > 1000 {
+        bail!(
+            "--slurm-array-size {} is out of range; valid range is [1, 1000] (Slurm's default MaxArraySize is 1001)",
+            args.slurm_array_size
+        );
+    }
+    let scripts = render(
+        opts,
+        &SlurmOptions {
+            array_size: args.slurm_array_size,
+            partition: args.slurm_partition.clone(),
+            time: args.slurm_time.clone(),
+            gres: args.slurm_gres.clone(),
+        },
+        device,
+        &std::env::current_exe()?,
+    );
+    if args.dry_run {
+        writeln!(out, "# {}/slurm/reproduce-array.sbatch", args.out.display())?;
+        write!(out, "{}", scripts.array)?;
+        writeln!(
+            out,
+            "\n# {}/slurm/reproduce-report.sbatch (submitted with --dependency=afterany:<array job> and the array job id as $1)",
+            args.out.display()
+        )?;
+        write!(out, "{}", scripts.report)?;
+        return Ok(Some(Outcome::Success));
+    }
+    let left = pending(opts)?;
+    if left.is_empty() {
+        writeln!(
+            out,
+            "nothing to submit: every part and grid cell is done; assembling the report here"
+        )?;
+        return Ok(None);
+    }
+    let s = submit(opts, &scripts)?;
+    writeln!(
+        out,
+        "submitted array job {} ({} tasks: {} part(s), {} grid cell(s) to compute) and report job {} (after it)",
+        s.array_job,
+        args.slurm_array_size,
+        left.parts.len(),
+        left.cells,
+        s.report_job
+    )?;
+    writeln!(
+        out,
+        "scripts: {}, {}",
+        s.scripts[0].display(),
+        s.scripts[1].display()
+    )?;
+    writeln!(
+        out,
+        "logs in {}; the report will be {}",
+        args.out.join("slurm").join("logs").display(),
+        args.out.join("report.html").display()
+    )?;
+    Ok(Some(Outcome::Success))
 }

@@ -9,6 +9,7 @@
 //! | `parts` | one function per part: the tables, Figures 2–5, Figure 6 |
 //! | [`html`] | the HTML page (figures inline, no external resources) |
 //! | [`provenance`] | version, git revision, data checksum, wall times |
+//! | [`slurm`] | the sbatch array script and the dependent report job |
 //!
 //! Every part's result is stored under `DIR/parts/` with the settings it was
 //! computed for, so a finished run costs nothing to rerun and an
@@ -20,6 +21,7 @@ pub mod expected;
 pub mod html;
 mod parts;
 pub mod provenance;
+pub mod slurm;
 
 use std::fmt;
 use std::path::{Path, PathBuf};
@@ -33,6 +35,7 @@ pub use provenance::Provenance;
 
 use crate::ExperimentError;
 use crate::figs::FigOptions;
+use crate::grid::Shard;
 use crate::output::{ensure_dir, write_json};
 use crate::training::{DataChoice, OpenDevice, Preset};
 
@@ -146,6 +149,40 @@ pub struct ReproduceOptions {
     pub seed: u64,
 }
 
+/// How a `reproduce` process takes part in a run.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Mode {
+    /// Everything, then the report.
+    Full,
+    /// One array task: the parts assigned to this shard (round-robin over
+    /// the parts other than the trainable-depth grid) and this shard's grid
+    /// cells; no report.
+    Shard(Shard),
+    /// The report from what the shards stored; computes nothing. `shards`
+    /// and the array job name the logs of shards whose work is missing.
+    Assemble {
+        /// Number of shards of the run.
+        shards: usize,
+        /// The array job (its logs are `DIR/slurm/logs/<job>_<i>.log`).
+        array_job: Option<String>,
+    },
+}
+
+impl ReproduceOptions {
+    /// Which shard computes `part` in a run of `shards` shards (`None` for
+    /// the trainable-depth grid, whose cells every shard shares).
+    pub fn owner(&self, part: Part, shards: usize) -> Option<usize> {
+        if part == Part::TrainableDepth {
+            return None;
+        }
+        self.parts
+            .iter()
+            .filter(|&&p| p != Part::TrainableDepth)
+            .position(|&p| p == part)
+            .map(|k| k % shards.max(1))
+    }
+}
+
 /// One part's result.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct PartReport {
@@ -208,28 +245,98 @@ pub fn units(part: Part, opts: &ReproduceOptions) -> u64 {
 }
 
 /// Runs the parts of `opts` into `opts.out` and writes `report.json` and
-/// `report.html`. A part that fails is recorded with its error and the
-/// others still run; parts finished by an earlier run with the same
-/// settings are reused.
+/// `report.html` (modes [`Mode::Full`] and [`Mode::Assemble`]), or runs one
+/// shard's share and returns `None` ([`Mode::Shard`]). A part that fails is
+/// recorded with its error and the others still run; parts finished by an
+/// earlier run with the same settings are reused.
 ///
 /// # Errors
 /// The output directory or the report files cannot be written.
 pub fn reproduce(
     opts: &ReproduceOptions,
+    mode: &Mode,
     device: &OpenDevice,
     hooks: &Hooks<'_>,
-) -> Result<Report, ExperimentError> {
+) -> Result<Option<Report>, ExperimentError> {
     ensure_dir(&opts.out)?;
     ensure_dir(&opts.out.join("parts"))?;
     let started = Instant::now();
     let mut reports = Vec::new();
     for &part in &opts.parts {
         (hooks.part)(part);
-        reports.push(parts::run_cached(part, opts, device, hooks.tick));
+        match mode {
+            Mode::Full => reports.push(parts::run_cached(part, opts, device, hooks.tick)),
+            Mode::Shard(shard) => {
+                if part == Part::TrainableDepth {
+                    reports.push(parts::run_grid_shard(opts, device, *shard, hooks.tick));
+                } else if opts.owner(part, shard.count()) == Some(shard.index()) {
+                    reports.push(parts::run_cached(part, opts, device, hooks.tick));
+                }
+            }
+            Mode::Assemble { shards, array_job } => {
+                reports.push(parts::assemble(
+                    part,
+                    opts,
+                    device,
+                    *shards,
+                    array_job.as_deref(),
+                ));
+            }
+        }
+    }
+    if let Mode::Shard(_) = mode {
+        // A failed part fails the array task (Slurm marks it FAILED); the
+        // report job names it.
+        return match reports.iter().find(|p| p.error.is_some()) {
+            Some(p) => Err(ExperimentError::PartFailed {
+                part: p.part.name().into(),
+                reason: p.error.clone().unwrap_or_default(),
+            }),
+            None => Ok(None),
+        };
     }
     let report = assemble(opts, device, reports, started.elapsed().as_secs_f64());
     write_report(&opts.out, &report)?;
-    Ok(report)
+    Ok(Some(report))
+}
+
+/// What is left to compute: parts without a stored result for these
+/// settings, and missing trainable-depth cells.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Pending {
+    /// Parts to compute.
+    pub parts: Vec<Part>,
+    /// Grid cells to compute.
+    pub cells: usize,
+}
+
+impl Pending {
+    /// Nothing left.
+    pub fn is_empty(&self) -> bool {
+        self.parts.is_empty() && self.cells == 0
+    }
+}
+
+/// What a run of `opts` would still compute.
+///
+/// # Errors
+/// Data or cell-store errors (a corrupt cell, named).
+pub fn pending(opts: &ReproduceOptions) -> Result<Pending, ExperimentError> {
+    let mut out = Pending {
+        parts: Vec::new(),
+        cells: 0,
+    };
+    for &part in &opts.parts {
+        if part == Part::TrainableDepth {
+            out.cells = parts::missing_cells(opts)?;
+            if out.cells > 0 {
+                out.parts.push(part);
+            }
+        } else if parts::read_stored(part, opts).is_none() {
+            out.parts.push(part);
+        }
+    }
+    Ok(out)
 }
 
 /// The report of `reports`.
@@ -306,6 +413,13 @@ pub fn fig_options(opts: &ReproduceOptions, part: Part) -> FigOptions {
             out_dir,
             seed: opts.seed,
             ..FigOptions::default()
+        },
+        (Preset::Smoke, _) => FigOptions {
+            out_dir,
+            width: 32,
+            networks: 3,
+            partners: 4,
+            seed: opts.seed,
         },
     }
 }

@@ -18,7 +18,9 @@ use super::expected::{
 use super::{Part, PartReport, ReproduceOptions, fig_options};
 use crate::ExperimentError;
 use crate::figs::{self, FigureReport};
-use crate::grid::{GridSpec, RunOptions, predict, report as grid_report, run_grid, write_report};
+use crate::grid::{
+    GridSpec, RunOptions, Shard, predict, report as grid_report, run_grid, write_report,
+};
 use crate::output::{ensure_dir, sha256_hex};
 use crate::paper::{FIG6_DEPTHS, FIG6_KEEPS};
 use crate::training::{OpenDevice, OptimizerSpec, Preset};
@@ -65,6 +67,40 @@ fn key(part: Part, opts: &ReproduceOptions) -> String {
     sha256_hex(text.as_bytes())
 }
 
+/// Where a part's result is stored.
+fn stored_path(part: Part, opts: &ReproduceOptions) -> PathBuf {
+    opts.out.join("parts").join(format!("{}.json", part.name()))
+}
+
+/// The part as stored by an earlier run with the same settings.
+pub fn read_stored(part: Part, opts: &ReproduceOptions) -> Option<PartReport> {
+    let text = std::fs::read_to_string(stored_path(part, opts)).ok()?;
+    let stored = serde_json::from_str::<Stored>(&text).ok()?;
+    (stored.key == key(part, opts) && stored.report.error.is_none()).then_some(PartReport {
+        reused: true,
+        ..stored.report
+    })
+}
+
+/// Stores a finished part (a part that cannot be stored is recomputed next
+/// time; the report is still written).
+fn store(part: Part, opts: &ReproduceOptions, report: &PartReport) {
+    if report.error.is_some() {
+        return;
+    }
+    let stored = Stored {
+        key: key(part, opts),
+        report: report.clone(),
+    };
+    if let Ok(text) = serde_json::to_string_pretty(&stored) {
+        let path = stored_path(part, opts);
+        let tmp = path.with_extension(format!("json.{}.tmp", std::process::id()));
+        if std::fs::write(&tmp, text).is_ok() {
+            let _ = std::fs::rename(&tmp, &path);
+        }
+    }
+}
+
 /// Runs `part`, or reads it back when an earlier run stored it with the same
 /// settings. A failure becomes the part's `error` (the run goes on).
 pub fn run_cached(
@@ -73,29 +109,31 @@ pub fn run_cached(
     device: &OpenDevice,
     tick: &(dyn Fn() + Sync),
 ) -> PartReport {
-    let path = opts.out.join("parts").join(format!("{}.json", part.name()));
-    let k = key(part, opts);
-    if let Ok(text) = std::fs::read_to_string(&path)
-        && let Ok(stored) = serde_json::from_str::<Stored>(&text)
-        && stored.key == k
-        && stored.report.error.is_none()
-    {
+    if let Some(r) = read_stored(part, opts) {
         for _ in 0..units(part, opts) {
             tick();
         }
-        return PartReport {
-            reused: true,
-            ..stored.report
-        };
+        return r;
     }
     let start = Instant::now();
     let outcome = run(part, opts, device, tick);
-    let seconds = start.elapsed().as_secs_f64();
+    let report = part_report(part, opts, outcome, start.elapsed().as_secs_f64());
+    store(part, opts, &report);
+    report
+}
+
+/// The report of a part from its outcome.
+fn part_report(
+    part: Part,
+    opts: &ReproduceOptions,
+    outcome: Result<Outcome, ExperimentError>,
+    seconds: f64,
+) -> PartReport {
     let (claims, figures, files, error) = match outcome {
         Ok(o) => (o.claims, o.figures, o.files, None),
         Err(e) => (Vec::new(), Vec::new(), Vec::new(), Some(e.to_string())),
     };
-    let report = PartReport {
+    PartReport {
         part,
         title: part.title().into(),
         section: part.section().into(),
@@ -107,19 +145,118 @@ pub fn run_cached(
         seconds,
         reused: false,
         error,
-    };
-    let stored = Stored {
-        key: k,
-        report: report.clone(),
-    };
-    if report.error.is_none()
-        && let Ok(text) = serde_json::to_string_pretty(&stored)
-    {
-        // A part that cannot be stored is recomputed next time; the report
-        // is still written.
-        let _ = std::fs::write(&path, text);
     }
-    report
+}
+
+/// One shard's cells of the trainable-depth grid (no report: the report job
+/// assembles it from the cell store).
+pub fn run_grid_shard(
+    opts: &ReproduceOptions,
+    device: &OpenDevice,
+    shard: Shard,
+    tick: &(dyn Fn() + Sync),
+) -> PartReport {
+    let start = Instant::now();
+    let outcome = grid_setup(opts).and_then(|(grid, data)| {
+        let run = RunOptions {
+            shard: Some(shard),
+            ..RunOptions::default()
+        };
+        run_grid(&grid, &data, run, device, &|_| tick())?;
+        Ok(Outcome {
+            claims: Vec::new(),
+            figures: Vec::new(),
+            files: Vec::new(),
+        })
+    });
+    part_report(
+        Part::TrainableDepth,
+        opts,
+        outcome,
+        start.elapsed().as_secs_f64(),
+    )
+}
+
+/// Cells of the trainable-depth grid not yet computed.
+///
+/// # Errors
+/// Data errors; a corrupt cell (named).
+pub fn missing_cells(opts: &ReproduceOptions) -> Result<usize, ExperimentError> {
+    let (grid, _) = grid_setup(opts)?;
+    let rep = grid_report(&grid)?;
+    Ok(rep.total - rep.done)
+}
+
+/// A part for the report job of a sharded run: read back what the shards
+/// stored (the trainable-depth part from its cells); what is missing is an
+/// error naming the shard's log.
+pub fn assemble(
+    part: Part,
+    opts: &ReproduceOptions,
+    device: &OpenDevice,
+    shards: usize,
+    array_job: Option<&str>,
+) -> PartReport {
+    let log = |i: usize| {
+        let dir = opts.out.join("slurm").join("logs");
+        match array_job {
+            Some(j) => dir.join(format!("{j}_{i}.log")).display().to_string(),
+            None => format!("the log of shard {i} in {}", dir.display()),
+        }
+    };
+    if part == Part::TrainableDepth {
+        let start = Instant::now();
+        let outcome = trainable_depth_part(opts, device, None, &|| {}).map(|(mut o, missing)| {
+            if !missing.is_empty() {
+                let owners: std::collections::BTreeSet<usize> =
+                    missing.iter().map(|&c| c % shards.max(1)).collect();
+                o.claims.push(Claim {
+                    id: "fig6bc/complete".into(),
+                    statement: "every cell of the grid was computed".into(),
+                    paper: format!(
+                        "{} cells",
+                        opts.preset.keeps().len() * opts.preset.depths().len()
+                    ),
+                    ours: format!(
+                        "{} missing, from shard(s) {}: see {}",
+                        missing.len(),
+                        owners
+                            .iter()
+                            .map(|i| i.to_string())
+                            .collect::<Vec<_>>()
+                            .join(", "),
+                        owners
+                            .iter()
+                            .map(|&i| log(i))
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    ),
+                    verdict: Verdict::Fail,
+                    rule: "no missing cell".into(),
+                });
+            }
+            o
+        });
+        return part_report(part, opts, outcome, start.elapsed().as_secs_f64());
+    }
+    match read_stored(part, opts) {
+        Some(r) => r,
+        None => {
+            let owner = opts.owner(part, shards).unwrap_or(0);
+            part_report(
+                part,
+                opts,
+                Err(ExperimentError::PartFailed {
+                    part: part.name().into(),
+                    reason: format!(
+                        "shard {owner} of {shards} did not store it; see {}",
+                        log(owner)
+                    ),
+                }),
+                0.0,
+            )
+        }
+    }
 }
 
 /// Paths relative to the output directory (the report moves with it).
@@ -174,7 +311,9 @@ fn run(
             })
         }
         Part::VarianceDepth => variance_depth_part(opts, tick),
-        Part::TrainableDepth => trainable_depth_part(opts, device, tick),
+        Part::TrainableDepth => {
+            trainable_depth_part(opts, device, Some(RunOptions::default()), tick).map(|(o, _)| o)
+        }
     }
 }
 
@@ -452,6 +591,7 @@ fn variance_examples(opts: &ReproduceOptions) -> Option<usize> {
     match opts.preset {
         Preset::Quick => Some(64),
         Preset::Paper => None,
+        Preset::Smoke => Some(16),
     }
 }
 
@@ -459,6 +599,7 @@ fn variance_spec(opts: &ReproduceOptions) -> VarianceDepthSpec {
     let (width, max_depth) = match opts.preset {
         Preset::Quick => (256, 300),
         Preset::Paper => (1000, 1000),
+        Preset::Smoke => (32, 40),
     };
     VarianceDepthSpec {
         noise: GridSpec::noise(0.6),
@@ -527,11 +668,10 @@ fn variance_depth_part(
 // ---------------------------------------------------------------------------
 // Figure 6(b/c): trainable depth
 
-fn trainable_depth_part(
+/// The grid of the preset and the data it trains on.
+fn grid_setup(
     opts: &ReproduceOptions,
-    device: &OpenDevice,
-    tick: &(dyn Fn() + Sync),
-) -> Result<Outcome, ExperimentError> {
+) -> Result<(GridSpec, noisyprop_data::Prepared), ExperimentError> {
     let recipe = crate::training::Recipe {
         seed: opts.seed,
         ..opts.preset.recipe()
@@ -547,9 +687,31 @@ fn trainable_depth_part(
         6.0,
         &store,
     )?;
-    run_grid(&grid, &data, RunOptions::default(), device, &|_| tick())?;
+    Ok((grid, data))
+}
+
+/// The trainable-depth part: runs the grid's missing cells (`run` `None`:
+/// none, the report job of a sharded run) and judges the cells there are;
+/// also returns the indices of cells still missing.
+fn trainable_depth_part(
+    opts: &ReproduceOptions,
+    device: &OpenDevice,
+    run: Option<RunOptions>,
+    tick: &(dyn Fn() + Sync),
+) -> Result<(Outcome, Vec<usize>), ExperimentError> {
+    let (grid, data) = grid_setup(opts)?;
+    if let Some(run) = run {
+        run_grid(&grid, &data, run, device, &|_| tick())?;
+    }
     let rep = grid_report(&grid)?;
     let files = write_report(&grid, &rep)?;
+    let missing: Vec<usize> = rep
+        .cells
+        .iter()
+        .enumerate()
+        .filter(|(_, c)| !c.done)
+        .map(|(i, _)| i)
+        .collect();
     let mut claims = Vec::new();
     let judged = rep.done - rep.unpredicted;
     let agree = rep.trained_and_predicted + rep.neither;
@@ -600,9 +762,12 @@ fn trainable_depth_part(
             other.push(f);
         }
     }
-    Ok(Outcome {
-        claims,
-        figures,
-        files: other,
-    })
+    Ok((
+        Outcome {
+            claims,
+            figures,
+            files: other,
+        },
+        missing,
+    ))
 }

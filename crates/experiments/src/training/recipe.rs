@@ -22,6 +22,10 @@ pub enum Preset {
     /// The paper's recipe (spec §4): width 1000, SGD lr 1e-3, batch 128,
     /// 200 epochs; 10 depths × 10 keep rates.
     Paper,
+    /// For tests of the machinery (sharding, resuming, reports): 400 images,
+    /// width 16, one epoch, 2 keeps × 2 depths; seconds, and its results mean
+    /// nothing.
+    Smoke,
 }
 
 impl Preset {
@@ -30,6 +34,12 @@ impl Preset {
         match self {
             Preset::Quick => Recipe::quick(),
             Preset::Paper => Recipe::paper(),
+            Preset::Smoke => Recipe {
+                width: 16,
+                epochs: 1,
+                examples: Some(400),
+                ..Recipe::quick()
+            },
         }
     }
 
@@ -38,6 +48,7 @@ impl Preset {
         match self {
             Preset::Quick => QUICK_KEEPS.to_vec(),
             Preset::Paper => FIG6_KEEPS.to_vec(),
+            Preset::Smoke => vec![0.5, 1.0],
         }
     }
 
@@ -46,6 +57,7 @@ impl Preset {
         match self {
             Preset::Quick => QUICK_DEPTHS.to_vec(),
             Preset::Paper => FIG6_DEPTHS.to_vec(),
+            Preset::Smoke => vec![1, 3],
         }
     }
 }
@@ -55,6 +67,7 @@ impl fmt::Display for Preset {
         f.write_str(match self {
             Preset::Quick => "quick",
             Preset::Paper => "paper",
+            Preset::Smoke => "smoke",
         })
     }
 }
@@ -65,10 +78,11 @@ impl FromStr for Preset {
         match s.trim().to_ascii_lowercase().as_str() {
             "quick" => Ok(Preset::Quick),
             "paper" => Ok(Preset::Paper),
+            "smoke" => Ok(Preset::Smoke),
             _ => Err(ExperimentError::invalid(
                 "preset",
                 format!("`{s}`"),
-                "quick or paper",
+                "quick, paper or smoke",
             )),
         }
     }
