@@ -69,6 +69,7 @@ pub mod mean_field;
 pub mod noise;
 pub mod phase;
 pub mod quadrature;
+pub mod record;
 mod roots;
 mod spec;
 pub mod variance_map;
@@ -92,7 +93,7 @@ pub use gradient::{GradientLayer, TrajectoryLayer};
 pub use mean_field::{FIXED_NODES, Integration, MeanField, Network, QuadratureRule};
 pub use noise::{FrameworkReading, NOISE_KINDS, Noise, NoiseEffect, NoiseLaw, NoiseStage};
 pub use phase::{
-    PhaseAxis, PhaseCell, PhaseDiagram, PhaseSpec, Sweep, phase_diagram,
+    PHASE_NODES, PhaseAxis, PhaseCell, PhaseDiagram, PhaseSpec, Sweep, phase_diagram,
     phase_diagram_with_progress,
 };
 pub use spec::{canonical, fmt_layer, fmt_num, fmt_short};

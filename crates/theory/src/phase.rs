@@ -124,6 +124,55 @@ pub enum PhaseAxis {
     Mu2,
 }
 
+impl PhaseAxis {
+    /// The sweep used when none is given: μ₂ from 1 to 3, σ_b² from 0 to 1,
+    /// 200 points each.
+    pub fn default_sweep(self) -> Sweep {
+        let (min, max) = match self {
+            PhaseAxis::Mu2 => (1.0, 3.0),
+            PhaseAxis::SigmaB2 => (0.0, 1.0),
+        };
+        Sweep {
+            min,
+            max,
+            n: 200,
+            log: false,
+        }
+    }
+
+    /// Checks that `net` leaves this axis to the sweep rather than having it
+    /// silently replaced: no multiplicative noise for a μ₂ axis (additive
+    /// noise is kept), σ_b² = 0 for a σ_b² axis.
+    ///
+    /// # Errors
+    /// [`TheoryError::InvalidGrid`] naming what would be replaced.
+    pub fn check_free(self, net: &Network) -> Result<(), TheoryError> {
+        match self {
+            PhaseAxis::Mu2 if net.noise().mu2() != 1.0 => Err(TheoryError::InvalidGrid {
+                axis: "mu2".into(),
+                reason: format!(
+                    "a μ₂ sweep would replace the multiplicative noise `{}`; give only \
+                     additive noise, or sweep sigma_b2 to keep it",
+                    net.noise()
+                ),
+            }),
+            PhaseAxis::SigmaB2 if net.sigma_b2() != 0.0 => Err(TheoryError::InvalidGrid {
+                axis: "sigma_b2".into(),
+                reason: format!(
+                    "σ_b² is swept on the y axis, so σ_b² = {} would be replaced; leave \
+                     it at 0 and set the y range",
+                    crate::fmt_short(net.sigma_b2())
+                ),
+            }),
+            _ => Ok(()),
+        }
+    }
+}
+
+/// Quadrature nodes per phase-diagram cell unless given (n and 2n nodes
+/// agree to ≈ 1e-10 at q ≈ 1).
+pub const PHASE_NODES: usize = 32;
+
 /// One cell of a phase diagram.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct PhaseCell {

@@ -6,7 +6,7 @@ use anyhow::{Result, bail};
 use clap::Args;
 
 use noisyprop_experiments::record::InitRecord;
-use noisyprop_theory::{AnalysisOptions, Framework, NoiseLaw, analyze, init_code};
+use noisyprop_theory::{AnalysisOptions, Framework, analyze};
 
 use crate::args::{DepthMultiplier, IntegrationArgs, Json, NetArgs};
 use crate::output::{Report, g, opt, print_record};
@@ -58,32 +58,7 @@ pub fn run(args: &InitArgs, out: &mut impl Write) -> Result<()> {
         Some(f) => vec![f],
         None => Framework::ALL.to_vec(),
     };
-    let laws: Vec<NoiseLaw> = net.noise().laws().collect();
-    let rec = InitRecord {
-        activation: a.activation.clone(),
-        noise: a.noise.clone(),
-        noise_stages: a.noise_stages.clone(),
-        mu2: a.mu2,
-        sigma_w2: a.sigma_w2,
-        sigma_w: a.sigma_w2.sqrt(),
-        sigma_b2: a.sigma_b2,
-        fan_in: args.fan_in,
-        weight_std: (a.sigma_w2 / args.fan_in as f64).sqrt(),
-        critical_kind: a.critical_kind,
-        critical_q_star: a.critical_q_star,
-        critical_reason: a.critical_reason.clone().unwrap_or_default(),
-        c_star: a.c_star,
-        xi_c: a.xi_c,
-        trainable_depth: a.trainable_depth,
-        trainable_depth_unbounded: a.trainable_depth_unbounded,
-        depth_limit: a.depth_limit.clone(),
-        warnings: a.warnings.clone(),
-        depth_multiplier: a.depth_multiplier,
-        code: frameworks
-            .iter()
-            .map(|&f| (f, init_code(f, a.sigma_w2, a.sigma_b2, &laws)))
-            .collect(),
-    };
+    let rec = InitRecord::new(&a, &net, args.fan_in, &frameworks);
     if args.json.json {
         return print_record(out, rec);
     }

@@ -3,12 +3,14 @@
 use std::io::Write;
 use std::path::PathBuf;
 
-use anyhow::{Result, bail};
+use anyhow::Result;
 use clap::{Args, ValueEnum};
 
 use noisyprop_experiments::figs::phase::{ColorBy, PhaseFigure, check_png_path, write_phase_png};
 use noisyprop_experiments::record::PhaseRecord;
-use noisyprop_theory::{Network, PhaseAxis, PhaseSpec, Sweep, phase_diagram_with_progress};
+use noisyprop_theory::{
+    Network, PHASE_NODES, PhaseAxis, PhaseSpec, Sweep, phase_diagram_with_progress,
+};
 
 use crate::args::{DepthMultiplier, Format, IntegrationArgs, NetArgs, Q0, Quiet};
 use crate::output::{Report, g, print_csv, print_record};
@@ -88,29 +90,15 @@ pub enum YAxis {
     SigmaB2,
 }
 
-/// Quadrature nodes per cell unless --nodes is given (n vs 2n ≈ 1e-10 at q ≈ 1).
-const PHASE_NODES: usize = 32;
-
 pub fn run(args: &PhaseArgs, out: &mut impl Write) -> Result<()> {
     let integration = args.integration.integration()?;
     let (activation, noise) = args.net.activation_and_noise()?;
-    let (y_axis, default_y) = match args.y {
-        YAxis::Mu2 => {
-            if noise.mu2() != 1.0 {
-                bail!(
-                    "--y mu2 sweeps the multiplicative noise's μ₂ and would replace `{noise}`; \
-                     give only additive --noise, or use --y sigma-b2 to keep it"
-                );
-            }
-            (PhaseAxis::Mu2, "1:3:200")
-        }
-        YAxis::SigmaB2 => {
-            if args.net.sigma_b2 != 0.0 {
-                bail!("σ_b² is the y axis with --y sigma-b2; drop --sigma-b2 and set --y-range");
-            }
-            (PhaseAxis::SigmaB2, "0:1:200")
-        }
+    let y_axis = match args.y {
+        YAxis::Mu2 => PhaseAxis::Mu2,
+        YAxis::SigmaB2 => PhaseAxis::SigmaB2,
     };
+    let net = Network::new(activation, noise.clone(), 1.0, args.net.sigma_b2)?;
+    y_axis.check_free(&net)?;
     let fig = PhaseFigure {
         color: args.color,
         contours: args.contours.clone(),
@@ -121,10 +109,7 @@ pub fn run(args: &PhaseArgs, out: &mut impl Write) -> Result<()> {
     if let Some(p) = &args.png {
         check_png_path(p)?;
     }
-    let y = match args.y_range {
-        Some(s) => s,
-        None => default_y.parse()?,
-    };
+    let y = args.y_range.unwrap_or(y_axis.default_sweep());
     let spec = PhaseSpec {
         x: args.x_range,
         y: Sweep {
@@ -136,7 +121,6 @@ pub fn run(args: &PhaseArgs, out: &mut impl Write) -> Result<()> {
         depth_multiplier: args.k.get()?,
         nodes: integration.nodes.unwrap_or(PHASE_NODES),
     };
-    let net = Network::new(activation, noise, 1.0, args.net.sigma_b2)?;
     let progress = Progress::new(spec.y.n as u64, "rows", args.quiet.quiet);
     let d = phase_diagram_with_progress(&net, &spec, &|| progress.inc())?;
     progress.finish();

@@ -65,16 +65,7 @@ pub fn run(args: &TrajectoryArgs, out: &mut impl Write) -> Result<()> {
     if args.format.csv {
         return print_csv(out, &layers);
     }
-    let rec = TrajectoryRecord {
-        activation: net.activation().spec(),
-        noise: net.noise().to_string(),
-        sigma_w2: net.sigma_w2(),
-        sigma_b2: net.sigma_b2(),
-        q0: args.q0.q0,
-        c0: args.c0,
-        depth: args.depth,
-        layers,
-    };
+    let rec = TrajectoryRecord::new(&net, args.q0.q0, args.c0, layers);
     if args.format.json {
         return print_record(out, rec);
     }

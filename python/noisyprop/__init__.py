@@ -1,0 +1,290 @@
+"""noisyprop: critical initialisation and signal propagation in noisy deep networks.
+
+Every number comes from the Rust library ``noisyprop-theory`` (Pretorius et
+al., NeurIPS 2018, and its extensions); this package only spells the calls
+in Python. The functions mirror the CLI: each returns the record
+``noisyprop <command> --json`` prints, as a typed result with the same field
+names, and bad input raises ``ValueError`` with the CLI's message.
+
+>>> import noisyprop
+>>> a = noisyprop.analyze("relu", "dropout:keep=0.6")
+>>> round(a.sigma_w2, 6), round(a.c_star, 5), round(a.xi_c, 5)
+(1.2, 0.28391, 0.96553)
+
+Framework helpers: ``noisyprop.torch.init_(model)`` and
+``noisyprop.keras.init_model(model)`` set every layer of a model to the
+critical initialisation of the activation and noise that feed it.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Iterable, List, Optional, Sequence, Tuple, Union
+
+from . import _native
+from ._results import (
+    Analysis,
+    CriticalRow,
+    CriticalTable,
+    Init,
+    Phase,
+    PhaseCell,
+    Result,
+    Trajectory,
+    TrajectoryLayer,
+)
+
+__version__: str = _native.__version__
+
+__all__ = [
+    "analyze",
+    "init",
+    "critical",
+    "critical_table",
+    "trajectory",
+    "phase",
+    "gain",
+    "Analysis",
+    "Init",
+    "CriticalRow",
+    "CriticalTable",
+    "Trajectory",
+    "TrajectoryLayer",
+    "Phase",
+    "PhaseCell",
+    "Result",
+]
+
+#: A noise spec (``"dropout:keep=0.8"``, ``"gauss-mult:std=0.5"``,
+#: ``"Dropout(0.2)"``, ``"none"``), or a list of them applied in order.
+NoiseSpec = Union[str, Sequence[str], None]
+
+
+def _noises(noise: NoiseSpec) -> List[str]:
+    if noise is None:
+        return ["none"]
+    if isinstance(noise, str):
+        return [noise]
+    out = list(noise)
+    if not all(isinstance(n, str) for n in out):
+        raise ValueError(f"noise must be a str or a list of str, got {noise!r}")
+    return out or ["none"]
+
+
+def analyze(
+    activation: str = "relu",
+    noise: NoiseSpec = "none",
+    sigma_w2: Optional[float] = None,
+    sigma_b2: float = 0.0,
+    *,
+    q0: float = 1.0,
+    depth_multiplier: float = 6.0,
+    quadrature: bool = False,
+    rule: str = "legendre",
+    nodes: Optional[int] = None,
+) -> Analysis:
+    """Variance and correlation maps, fixed points, χ₁, depth scales, the
+    critical σ_w², trainable depth and float overflow depths of one network
+    (``noisyprop analyze``).
+
+    ``activation``: relu, leaky-relu:slope=A, linear, abs, erf, tanh,
+    sigmoid, gelu, silu, elu[:alpha=A], selu, softplus. ``sigma_w2=None``
+    uses the critical σ_w² (raises ``ValueError`` where there is none).
+    ``quadrature=True`` integrates numerically even where closed forms
+    exist; ``nodes`` fixes the quadrature order (4..1024).
+    """
+    return Analysis(
+        _native.analyze(
+            activation,
+            _noises(noise),
+            sigma_w2,
+            sigma_b2,
+            q0,
+            depth_multiplier,
+            quadrature,
+            rule,
+            nodes,
+        )
+    )
+
+
+def init(
+    activation: str = "relu",
+    noise: NoiseSpec = "none",
+    sigma_b2: float = 0.0,
+    *,
+    fan_in: int = 1000,
+    depth_multiplier: float = 6.0,
+    frameworks: Optional[Iterable[str]] = None,
+    quadrature: bool = False,
+    rule: str = "legendre",
+    nodes: Optional[int] = None,
+) -> Init:
+    """The critical initialisation with its kind, predicted trainable depth
+    and code for PyTorch, Keras, Flax, burn and candle (``noisyprop init``)."""
+    return Init(
+        _native.init(
+            activation,
+            _noises(noise),
+            sigma_b2,
+            fan_in,
+            depth_multiplier,
+            None if frameworks is None else list(frameworks),
+            quadrature,
+            rule,
+            nodes,
+        )
+    )
+
+
+def critical_table(
+    activations: Optional[Iterable[str]] = None,
+    noises: Iterable[str] = ("none", "dropout:keep=0.8"),
+    sigma_b2s: Iterable[float] = (0.0, 0.05),
+    *,
+    quadrature: bool = False,
+    rule: str = "legendre",
+    nodes: Optional[int] = None,
+) -> CriticalTable:
+    """The critical initialisation of every activation × noise × σ_b²
+    (``noisyprop critical``); a stacked noise is written ``"A, then B"``."""
+    if activations is None:
+        activations = [
+            "relu",
+            "leaky-relu:slope=0.01",
+            "elu",
+            "selu",
+            "gelu",
+            "silu",
+            "tanh",
+            "erf",
+            "softplus",
+        ]
+    return CriticalTable(
+        _native.critical(
+            list(activations), list(noises), [float(s) for s in sigma_b2s], quadrature, rule, nodes
+        )
+    )
+
+
+def critical(
+    activation: str = "relu",
+    noise: str = "none",
+    sigma_b2: float = 0.0,
+    **options: object,
+) -> CriticalRow:
+    """The critical initialisation of one activation, noise and σ_b²: its
+    kind (``every-q``, ``stable``, ``zero-from-above`` or ``none``), σ_w², q*
+    and the reason in words; where there is none, where the edge of chaos
+    starts (``edge_of_chaos_sigma_b2``). Never raises for "no critical
+    point": ``kind == "none"`` says so."""
+    if not isinstance(noise, str):
+        noise = ", then ".join(_noises(noise))
+    table = critical_table([activation], [noise], [sigma_b2], **options)  # type: ignore[arg-type]
+    return table.rows[0]
+
+
+def trajectory(
+    activation: str = "relu",
+    noise: NoiseSpec = "none",
+    sigma_w2: Optional[float] = None,
+    sigma_b2: float = 0.0,
+    *,
+    depth: int = 30,
+    q0: float = 1.0,
+    c0: float = 0.5,
+    top_grad_correlation: float = 1.0,
+    quadrature: bool = False,
+    rule: str = "legendre",
+    nodes: Optional[int] = None,
+) -> Trajectory:
+    """q^l and c^l layer by layer and the back-propagated gradient's second
+    moment and correlation (``noisyprop trajectory``);
+    ``.column("q")`` is an array over layers 0..=depth."""
+    return Trajectory(
+        _native.trajectory(
+            activation,
+            _noises(noise),
+            sigma_w2,
+            sigma_b2,
+            depth,
+            q0,
+            c0,
+            top_grad_correlation,
+            quadrature,
+            rule,
+            nodes,
+        )
+    )
+
+
+def phase(
+    activation: str = "relu",
+    noise: NoiseSpec = "none",
+    *,
+    y: str = "mu2",
+    x_range: Tuple[float, float, int] = (0.1, 4.0, 200),
+    y_range: Optional[Tuple[float, float, int]] = None,
+    log_y: bool = False,
+    sigma_b2: float = 0.0,
+    q0: float = 1.0,
+    depth_multiplier: float = 6.0,
+    nodes: Optional[int] = None,
+) -> Phase:
+    """A phase diagram over σ_w² (x) and μ₂ or σ_b² (``y="mu2"`` or
+    ``"sigma_b2"``) (``noisyprop phase``): regime, c*, χ_c, ξ_c and trainable
+    depth per cell and the critical line. ``.grid("xi_c")`` is a
+    (len(y), len(x)) numpy array."""
+    return Phase(
+        _native.phase(
+            activation,
+            _noises(noise),
+            y,
+            tuple(x_range),
+            None if y_range is None else tuple(y_range),
+            log_y,
+            sigma_b2,
+            q0,
+            depth_multiplier,
+            nodes,
+        )
+    )
+
+
+#: PyTorch's names for ``torch.nn.init.calculate_gain`` in noisyprop's spelling.
+_TORCH_NAMES = {
+    "linear": "linear",
+    "identity": "linear",
+    "conv1d": "linear",
+    "conv2d": "linear",
+    "conv3d": "linear",
+    "conv_transpose1d": "linear",
+    "conv_transpose2d": "linear",
+    "conv_transpose3d": "linear",
+    "leaky_relu": "leaky-relu",
+}
+
+
+def gain(
+    activation: str = "relu",
+    noise: NoiseSpec = "none",
+    param: Optional[float] = None,
+    *,
+    sigma_b2: float = 0.0,
+) -> float:
+    """The critical gain σ_w = √σ_w² of an activation followed by ``noise``,
+    in the shape of ``torch.nn.init.calculate_gain``: initialise weights
+    with std ``gain / sqrt(fan_in)``.
+
+    Without noise it equals PyTorch's gain for relu (√2), leaky_relu
+    (√(2/(1+a²)), ``param`` = a, default 0.01) and linear (1); with dropout
+    (keep p) the ReLU gain is √(2p). Raises ``ValueError`` where no critical
+    point exists (e.g. additive noise), with the reason.
+    """
+    name = _TORCH_NAMES.get(activation, activation)
+    if name == "leaky-relu":
+        name = f"leaky-relu:slope={0.01 if param is None else param}"
+    elif param is not None:
+        raise ValueError(f"param is only used by leaky_relu, not by {activation!r}")
+    a = analyze(name, noise, None, sigma_b2)
+    return math.sqrt(a.sigma_w2)
