@@ -24,6 +24,8 @@ from typing import Iterable, List, Optional, Sequence, Tuple, Union
 from . import _native
 from ._results import (
     Analysis,
+    Check,
+    Verdict,
     CriticalRow,
     CriticalTable,
     Init,
@@ -44,6 +46,7 @@ __all__ = [
     "trajectory",
     "phase",
     "gain",
+    "verdict",
     "Analysis",
     "Init",
     "CriticalRow",
@@ -53,6 +56,8 @@ __all__ = [
     "Phase",
     "PhaseCell",
     "Result",
+    "Check",
+    "Verdict",
 ]
 
 #: A noise spec (``"dropout:keep=0.8"``, ``"gauss-mult:std=0.5"``,
@@ -288,3 +293,26 @@ def gain(
         raise ValueError(f"param is only used by leaky_relu, not by {activation!r}")
     a = analyze(name, noise, None, sigma_b2)
     return math.sqrt(a.sigma_w2)
+
+
+def verdict(
+    theory: Sequence[float],
+    samples: Sequence[Sequence[float]],
+    width: int,
+    quantity: str = "q",
+) -> Verdict:
+    """Does a measurement agree with the theory? The simulator's PASS/FAIL
+    rule (``Verdict.rule``) for a quantity (``"q"``, ``"c"``, ``"grad_q"``,
+    ``"grad_c"``) measured at layers 1..L of at least two independently
+    initialised networks: ``samples[k][l]`` is network k's value at layer
+    l + 1 and ``theory[l]`` the theory's (e.g. ``trajectory(...).column("q")[1:]``).
+    Each layer passes when |theory − mean| ≤ t·SE + a, t Bonferroni-corrected
+    over the layers, a = 1/√width (relative for q)."""
+    return Verdict(
+        _native.verdict(
+            quantity,
+            [float(t) for t in theory],
+            [[float(v) for v in s] for s in samples],
+            int(width),
+        )
+    )

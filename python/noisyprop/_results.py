@@ -27,6 +27,8 @@ __all__ = [
     "TrajectoryLayer",
     "Phase",
     "PhaseCell",
+    "Check",
+    "Verdict",
 ]
 
 
@@ -289,3 +291,35 @@ class Phase(Result):
         return np.array(
             [np.nan if s is None else s for s in self._data["critical_line"]], dtype=float
         )
+
+
+class Check(Result):
+    """One layer's comparison: |theory − sim_mean| ≤ band."""
+
+    layer: int
+    quantity: str
+    theory: float
+    sim_mean: float
+    band: float
+    # `pass` is a Python keyword: read it as `passed`.
+
+    @property
+    def passed(self) -> bool:
+        return bool(self._data["pass"])
+
+
+class Verdict(Result):
+    """PASS/FAIL of measured layers against the theory, by the simulator's
+    rule (``rule``); ``passed`` is the JSON field ``pass``."""
+
+    checks: int
+    failed: int
+    t: float
+    allowance: float
+    rule: str
+    failures: List[Check]
+    _nested = {"failures": Check}
+
+    @property
+    def passed(self) -> bool:
+        return bool(self._data["pass"])

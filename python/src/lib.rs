@@ -10,6 +10,7 @@ use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyDict};
 use serde::Serialize;
 
+use noisyprop_sim::{Quantity, verdict_of_layers};
 use noisyprop_theory::record::{
     CriticalTableRecord, InitRecord, Kind, PhaseRecord, Record, TrajectoryRecord,
 };
@@ -278,6 +279,62 @@ fn phase<'py>(
     )
 }
 
+/// The canonical spec of a noise stack written as noisyprop or a framework
+/// spells it (`Dropout(0.2)` → `dropout:keep=0.8`).
+#[pyfunction]
+fn canonical_noise(spec: &str) -> PyResult<String> {
+    Ok(Noise::parse_all(&[spec]).map_err(value_error)?.to_string())
+}
+
+/// The canonical spec of an activation (`swish` → `silu`).
+#[pyfunction]
+fn canonical_activation(spec: &str) -> PyResult<String> {
+    Ok(spec.parse::<Activation>().map_err(value_error)?.spec())
+}
+
+/// The simulator's verdict for one quantity (`q`, `c`, `grad_q`, `grad_c`)
+/// measured layer by layer in independent networks: `samples[k][l]` of
+/// network k at layer l + 1 against `theory[l]` (noisyprop_sim's rule).
+#[pyfunction]
+fn verdict<'py>(
+    py: Python<'py>,
+    quantity: &str,
+    theory: Vec<f64>,
+    samples: Vec<Vec<f64>>,
+    width: usize,
+) -> PyResult<Bound<'py, PyAny>> {
+    let q = match quantity {
+        "q" => Quantity::Q,
+        "c" => Quantity::C,
+        "grad_q" => Quantity::GradQ,
+        "grad_c" => Quantity::GradC,
+        other => {
+            return Err(value_error(format!(
+                "unknown quantity `{other}`; valid: q, c, grad_q, grad_c"
+            )));
+        }
+    };
+    if samples.len() < 2 {
+        return Err(value_error(format!(
+            "{} network(s) measured; the verdict needs at least 2 (it uses their spread)",
+            samples.len()
+        )));
+    }
+    if let Some(bad) = samples.iter().find(|s| s.len() != theory.len()) {
+        return Err(value_error(format!(
+            "a network has {} layers measured but the theory has {}",
+            bad.len(),
+            theory.len()
+        )));
+    }
+    if width == 0 {
+        return Err(value_error(
+            "width 0 is out of range; valid range is [1, inf)",
+        ));
+    }
+    pythonize::pythonize(py, &verdict_of_layers(q, &theory, &samples, width)).map_err(value_error)
+}
+
 /// The embedded MNIST subset: (pixels, labels, n, dim, source); pixels are
 /// n × dim bytes, labels n bytes.
 #[pyfunction]
@@ -302,5 +359,8 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(trajectory, m)?)?;
     m.add_function(wrap_pyfunction!(phase, m)?)?;
     m.add_function(wrap_pyfunction!(mnist_subset, m)?)?;
+    m.add_function(wrap_pyfunction!(canonical_noise, m)?)?;
+    m.add_function(wrap_pyfunction!(verdict, m)?)?;
+    m.add_function(wrap_pyfunction!(canonical_activation, m)?)?;
     Ok(())
 }

@@ -38,7 +38,7 @@ pub use config::{InputClass, Precision, SimConfig};
 pub use error::SimError;
 pub use stats::Summary;
 pub use theory::{TheoryLayers, theory};
-pub use verdict::{Check, Quantity, Verdict, verdict};
+pub use verdict::{Check, Quantity, Verdict, verdict, verdict_of_layers};
 
 /// Summaries of one layer of one input class. Intervals lie in each
 /// quantity's range: [0, ∞) for `q` and `grad_q`, [−1, 1] for the

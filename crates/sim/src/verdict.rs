@@ -132,11 +132,21 @@ pub fn verdict(
             }
         }
     }
-    let m = pending.len().max(1);
     let n = sim
         .first()
         .and_then(|c| c.layers.first())
         .map_or(2, |l| l.q.n + l.q.nonfinite);
+    judge(pending, n, allowance, max)
+}
+
+/// One pending comparison: class, layer, quantity, relative allowance?,
+/// the simulation's summary, the theory value.
+type Pending = (usize, usize, Quantity, bool, Summary, f64);
+
+/// The verdict of `pending` comparisons over `n` networks (the band rule of
+/// [`RULE`]).
+fn judge(pending: Vec<Pending>, n: usize, allowance: f64, max: f64) -> Verdict {
+    let m = pending.len().max(1);
     let t = t_quantile(1.0 - 0.05 / (2.0 * m as f64), (n.max(2) - 1) as f64);
     let mut checks: Vec<Check> = pending
         .into_iter()
@@ -182,5 +192,84 @@ pub fn verdict(
         allowance,
         rule: RULE.to_string(),
         failures: checks,
+    }
+}
+
+/// The verdict (same rule, [`RULE`]) for one quantity measured layer by layer
+/// in independent networks built elsewhere, e.g. a PyTorch or Keras model
+/// initialised by noisyprop: `samples[k][l]` is network k's value at layer
+/// l + 1 (the mean over units and inputs, e.g. of h² for q), `theory[l]`
+/// the theory's, `width` the layer width (for the finite-width allowance).
+/// Theory values that are NaN are not checked.
+pub fn verdict_of_layers(
+    quantity: Quantity,
+    theory: &[f64],
+    samples: &[Vec<f64>],
+    width: usize,
+) -> Verdict {
+    let relative = matches!(quantity, Quantity::Q | Quantity::GradQ);
+    let pending = theory
+        .iter()
+        .enumerate()
+        .filter(|(_, t)| !t.is_nan())
+        .map(|(l, &t)| {
+            let values: Vec<f64> = samples
+                .iter()
+                .map(|net| net.get(l).copied().unwrap_or(f64::NAN))
+                .collect();
+            let s = if relative {
+                Summary::nonnegative(&values)
+            } else {
+                Summary::correlation(&values)
+            };
+            (0, l + 1, quantity, relative, s, t)
+        })
+        .collect();
+    judge(
+        pending,
+        samples.len(),
+        1.0 / (width.max(1) as f64).sqrt(),
+        f64::MAX,
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Deterministic spread: network k's value is `centre · (1 + 0.05·u_k)`
+    /// with u_k evenly spaced in [−1, 1].
+    fn samples(centre: &[f64], networks: usize) -> Vec<Vec<f64>> {
+        (0..networks)
+            .map(|k| {
+                let u = 2.0 * k as f64 / (networks - 1) as f64 - 1.0;
+                centre.iter().map(|c| c * (1.0 + 0.05 * u)).collect()
+            })
+            .collect()
+    }
+
+    #[test]
+    fn layers_measured_elsewhere_pass_at_the_theory_and_fail_off_it() {
+        let theory = vec![1.0; 50];
+        let v = verdict_of_layers(Quantity::Q, &theory, &samples(&theory, 8), 256);
+        assert!(v.pass, "{v:?}");
+        assert_eq!(v.checks, 50);
+        // 30 % off at every layer: far outside t·SE + 1/16 relative.
+        let off: Vec<f64> = theory.iter().map(|t| t * 1.3).collect();
+        let v = verdict_of_layers(Quantity::Q, &theory, &samples(&off, 8), 256);
+        assert!(!v.pass);
+        assert_eq!(v.failed, 50);
+        // A drift that only leaves the band at depth fails there only.
+        let drift: Vec<f64> = (0..50).map(|l| 1.02f64.powi(l)).collect();
+        let v = verdict_of_layers(Quantity::Q, &theory, &samples(&drift, 8), 256);
+        assert!(!v.pass && v.failed < 50 && v.failed > 0, "{v:?}");
+        // NaN theory values are not checked; NaN samples fail.
+        let mut th = theory.clone();
+        th[3] = f64::NAN;
+        let v = verdict_of_layers(Quantity::Q, &th, &samples(&theory, 8), 256);
+        assert_eq!(v.checks, 49);
+        let mut bad = samples(&theory, 8);
+        bad[0][7] = f64::INFINITY;
+        assert!(!verdict_of_layers(Quantity::Q, &theory, &bad, 256).pass);
     }
 }
