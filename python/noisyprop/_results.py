@@ -70,6 +70,10 @@ class Result:
     def __eq__(self, other: object) -> bool:
         return type(other) is type(self) and _same(self._data, other._data)  # type: ignore[attr-defined]
 
+    def __reduce__(self):
+        # Pickle and deepcopy through the constructor (the class is read-only).
+        return (type(self), (self._data,))
+
     def __hash__(self) -> int:
         raise TypeError(f"unhashable type: {type(self).__name__}")
 

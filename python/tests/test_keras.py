@@ -76,7 +76,12 @@ def ensemble_q(
         init(model, seed)
         qs.append(measure(model, x))
     arr = np.array(qs)
+    ENSEMBLES.append(arr)
     return arr.mean(axis=0), arr[:, -1]
+
+
+#: Every ensemble measured, last one last (for the verdict over draws).
+ENSEMBLES: List[np.ndarray] = []
 
 
 def keras_init(initializer: str) -> Callable[[keras.Model, int], None]:
@@ -178,19 +183,25 @@ def test_relu_dropout_mlp_depth_50() -> None:
         "glorot_uniform (Keras default)": keras_init("GlorotUniform"),
         "he_normal": keras_init("HeNormal"),
     }
-    q = {}
+    q, draws_q = {}, {}
     for name, init in inits.items():
         mean, last = ensemble_q(model, x, draws, init)
         q[name] = mean
+        draws_q[name] = ENSEMBLES[-1]
         print(
             f"{name:31s} mean over {draws} draws: q^1 = {mean[0]:.4g}  q^25 = {mean[24]:.4g}  "
             f"q^50 = {mean[-1]:.4g}; q^50 of single draws: {np.min(last):.3g} .. {np.max(last):.3g}"
         )
 
-    # Theory: q^l = 1 for every layer.
+    # Theory: q^l = 1 for every layer; judged by the simulator's verdict rule
+    # over the draws (and, looser, within a factor 2 on average).
+    theory = [1.0] * DEPTH
+    v = noisyprop.verdict(theory, draws_q["noisyprop"], WIDTH)
+    assert v.passed and v.checks == DEPTH, v.failures
     bad = [(l + 1, v) for l, v in enumerate(q["noisyprop"]) if not within_band(v, 1.0)]
     assert not bad, bad
     for name in ("glorot_uniform (Keras default)", "he_normal"):
+        assert not noisyprop.verdict(theory, draws_q[name], WIDTH).passed
         drift = q[name][-1]
         assert abs(math.log(drift)) > math.log(100), (name, drift)
     assert q["glorot_uniform (Keras default)"][-1] < 1e-2  # vanishes (σ_w² μ₂ / 2 = 0.625 per layer)

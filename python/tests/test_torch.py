@@ -5,6 +5,7 @@ simulator's verdict rule, and PyTorch's default and Kaiming inits drift."""
 from __future__ import annotations
 
 import math
+import pathlib
 
 import numpy as np
 import pytest
@@ -256,3 +257,18 @@ def test_gain_matches_pytorch_where_both_are_defined():
     assert noisyprop.gain("relu", "Dropout(0.2)") == pytest.approx(math.sqrt(1.6))
     with pytest.raises(ValueError, match="no critical σ_w²"):
         noisyprop.gain("relu", "gauss-add:std=0.5")
+
+
+def test_readme_example_prints_what_the_readme_shows(capsys):
+    readme = (pathlib.Path(__file__).resolve().parents[2] / "README.md").read_text()
+    section = readme.split("## In Python:")[1]
+    code = section.split("```python\n")[1].split("```")[0]
+    shown = section.split("```text\n")[1].split("```")[0]
+    exec(compile(code, "README.md", "exec"), {})
+    assert capsys.readouterr().out == shown
+
+
+def test_module_docstring_example():
+    import doctest
+
+    assert doctest.testmod(nt, optionflags=doctest.ELLIPSIS).failed == 0

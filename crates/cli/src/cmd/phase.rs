@@ -3,7 +3,7 @@
 use std::io::Write;
 use std::path::PathBuf;
 
-use anyhow::Result;
+use anyhow::{Result, bail};
 use clap::{Args, ValueEnum};
 
 use noisyprop_experiments::figs::phase::{ColorBy, PhaseFigure, check_png_path, write_phase_png};
@@ -98,7 +98,13 @@ pub fn run(args: &PhaseArgs, out: &mut impl Write) -> Result<()> {
         YAxis::SigmaB2 => PhaseAxis::SigmaB2,
     };
     let net = Network::new(activation, noise.clone(), 1.0, args.net.sigma_b2)?;
-    y_axis.check_free(&net)?;
+    if let Err(e) = y_axis.check_free(&net) {
+        let hint = match y_axis {
+            PhaseAxis::Mu2 => "--y mu2 (the default) sweeps μ₂; --y sigma-b2 keeps the noise",
+            PhaseAxis::SigmaB2 => "--y sigma-b2 sweeps σ_b²: drop --sigma-b2 and set --y-range",
+        };
+        bail!("{e}\n\nhint: {hint}");
+    }
     let fig = PhaseFigure {
         color: args.color,
         contours: args.contours.clone(),

