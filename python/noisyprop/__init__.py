@@ -70,10 +70,33 @@ def _noises(noise: NoiseSpec) -> List[str]:
         return ["none"]
     if isinstance(noise, str):
         return [noise]
-    out = list(noise)
-    if not all(isinstance(n, str) for n in out):
-        raise ValueError(f"noise must be a str or a list of str, got {noise!r}")
-    return out or ["none"]
+    if not isinstance(noise, (list, tuple)) or not all(isinstance(n, str) for n in noise):
+        raise ValueError(
+            f"noise must be a str (e.g. 'dropout:keep=0.8') or a list of str, got {noise!r}"
+        )
+    return list(noise) or ["none"]
+
+
+def _names(value: object, what: str) -> List[str]:
+    """A str or a list of str as a list (a bare str is one name, not its letters)."""
+    if isinstance(value, str):
+        return [value]
+    if not isinstance(value, (list, tuple)) or not all(isinstance(v, str) for v in value):
+        raise ValueError(f"{what} must be a str or a list of str, got {value!r}")
+    return list(value)
+
+
+def _count(value: object, name: str, low: int) -> int:
+    """A whole number ≥ low, or ValueError naming it."""
+    if isinstance(value, bool) or not isinstance(value, int) or value < low:
+        raise ValueError(f"{name} {value!r} is out of range; valid range is [{low}, inf) (whole numbers)")
+    return value
+
+
+def _text(value: object, name: str) -> str:
+    if not isinstance(value, str):
+        raise ValueError(f"{name} must be a str, got {value!r}")
+    return value
 
 
 def analyze(
@@ -98,9 +121,11 @@ def analyze(
     ``quadrature=True`` integrates numerically even where closed forms
     exist; ``nodes`` fixes the quadrature order (4..1024).
     """
+    if nodes is not None:
+        _count(nodes, "nodes", 0)
     return Analysis(
         _native.analyze(
-            activation,
+            _text(activation, "activation"),
             _noises(noise),
             sigma_w2,
             sigma_b2,
@@ -129,12 +154,12 @@ def init(
     and code for PyTorch, Keras, Flax, burn and candle (``noisyprop init``)."""
     return Init(
         _native.init(
-            activation,
+            _text(activation, "activation"),
             _noises(noise),
             sigma_b2,
-            fan_in,
+            _count(fan_in, "fan_in", 1),
             depth_multiplier,
-            None if frameworks is None else list(frameworks),
+            None if frameworks is None else _names(frameworks, "frameworks"),
             quadrature,
             rule,
             nodes,
@@ -167,7 +192,12 @@ def critical_table(
         ]
     return CriticalTable(
         _native.critical(
-            list(activations), list(noises), [float(s) for s in sigma_b2s], quadrature, rule, nodes
+            _names(activations, "activations"),
+            _names(noises, "noises"),
+            [float(s) for s in ([sigma_b2s] if isinstance(sigma_b2s, (int, float)) else sigma_b2s)],
+            quadrature,
+            rule,
+            nodes,
         )
     )
 
@@ -208,11 +238,11 @@ def trajectory(
     ``.column("q")`` is an array over layers 0..=depth."""
     return Trajectory(
         _native.trajectory(
-            activation,
+            _text(activation, "activation"),
             _noises(noise),
             sigma_w2,
             sigma_b2,
-            depth,
+            _count(depth, "depth", 1),
             q0,
             c0,
             top_grad_correlation,
@@ -242,7 +272,7 @@ def phase(
     (len(y), len(x)) numpy array."""
     return Phase(
         _native.phase(
-            activation,
+            _text(activation, "activation"),
             _noises(noise),
             y,
             tuple(x_range),
@@ -286,6 +316,9 @@ def gain(
     (keep p) the ReLU gain is √(2p). Raises ``ValueError`` where no critical
     point exists (e.g. additive noise), with the reason.
     """
+    if isinstance(noise, (int, float)) and not isinstance(noise, bool) and param is None:
+        # calculate_gain("leaky_relu", 0.2): the second positional is torch's param.
+        noise, param = "none", float(noise)
     name = _TORCH_NAMES.get(activation, activation)
     if name == "leaky-relu":
         name = f"leaky-relu:slope={0.01 if param is None else param}"
@@ -308,11 +341,18 @@ def verdict(
     l + 1 and ``theory[l]`` the theory's (e.g. ``trajectory(...).column("q")[1:]``).
     Each layer passes when |theory − mean| ≤ t·SE + a, t Bonferroni-corrected
     over the layers, a = 1/√width (relative for q)."""
+    theory = [float(t) for t in theory]
+    bad = [l + 1 for l, t in enumerate(theory) if not math.isfinite(t)]
+    if bad:
+        raise ValueError(
+            f"theory is not finite at layer(s) {bad[:5]}: nothing to compare there; "
+            "drop those layers from theory and samples"
+        )
     return Verdict(
         _native.verdict(
             quantity,
-            [float(t) for t in theory],
+            theory,
             [[float(v) for v in s] for s in samples],
-            int(width),
+            _count(width, "width", 1),
         )
     )

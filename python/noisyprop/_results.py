@@ -5,13 +5,14 @@ attributes (nested objects as results too), so constructing one costs
 nothing and the field names are exactly the JSON keys. The class-level
 annotations list the fields for type checkers and IDEs; a test checks them
 against the JSON of the CLI. Undefined or infinite numbers, ``null`` in
-JSON, are ``None``; a number that is undefined inside an array (a
-correlation once the variance has left the float range) is ``nan``.
+JSON, are ``None`` where the field is optional; a plain number that has no
+finite value (a correlation once the variance has left the float range)
+reads as ``nan`` or ``inf``. ``to_dict()`` gives the JSON's view, with
+``None`` for every non-finite number, as the CLI prints it.
 """
 
 from __future__ import annotations
 
-import copy
 import math
 from typing import Any, Dict, List, Optional, Tuple
 
@@ -92,9 +93,20 @@ class Result:
         return tuple(self._data)
 
     def to_dict(self) -> Dict[str, Any]:
-        """A deep copy of the fields as plain Python values (JSON-ready
-        except that undefined array entries are ``nan``)."""
-        return copy.deepcopy(self._data)
+        """The fields as plain Python values, as the CLI's ``--json`` has
+        them: a deep copy with every non-finite number as ``None``
+        (``json.dumps`` gives valid JSON)."""
+        return _json_view(self._data)
+
+
+def _json_view(value: Any) -> Any:
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {k: _json_view(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_json_view(v) for v in value]
+    return value
 
 
 def _same(a: Any, b: Any) -> bool:
@@ -109,6 +121,8 @@ def _same(a: Any, b: Any) -> bool:
 
 def _column(rows: List[Dict[str, Any]], field: str) -> np.ndarray:
     """One field of every row as a float array (``None`` → ``nan``)."""
+    if rows and field not in rows[0]:
+        raise ValueError(f"unknown field {field!r}; valid: {', '.join(rows[0])}")
     return np.array([np.nan if r[field] is None else r[field] for r in rows], dtype=float)
 
 

@@ -144,10 +144,11 @@ class _Between:
 
     def feed(self, name: str, layer: nn.Module) -> Feed:
         w = layer.weight
+        lazy = isinstance(w, nn.parameter.UninitializedParameter)
         return Feed(
             name=name,
             type=type(layer).__name__,
-            fan_in=int(w[0].numel()) if w.dim() > 1 else None,
+            fan_in=None if lazy or w.dim() < 2 else int(w[0].numel()),
             activation=self.activation,
             noises=list(self.noises),
             noise_before_activation=self.noise_before_activation,
@@ -219,7 +220,10 @@ def _feeds_fx(model: nn.Module, example_input: Any) -> List[Feed]:
         from torch.fx.passes.shape_prop import ShapeProp
 
         args = example_input if isinstance(example_input, tuple) else (example_input,)
-        ShapeProp(gm).propagate(*args)
+        try:
+            ShapeProp(gm).propagate(*args)
+        except Exception as e:
+            raise _ExampleInputError(f"{type(e).__name__}: {e}") from e
     modules = dict(gm.named_modules())
     feeds: List[Feed] = []
 
@@ -235,6 +239,14 @@ def _feeds_fx(model: nn.Module, example_input: Any) -> List[Feed]:
         cur = node.args[0] if node.args else None
         between = _Between()
         while isinstance(cur, fx.Node) and not is_layer(cur) and cur.op != "placeholder":
+            reshaping = (cur.op == "call_method" and cur.target in _PASS_METHODS) or (
+                cur.op == "call_function" and cur.target in _PASS_FUNCTIONS
+            )
+            if reshaping and cur.args and isinstance(cur.args[0], fx.Node):
+                # view(x.size(0), -1): only the first argument is data.
+                chain.append(cur)
+                cur = cur.args[0]
+                continue
             tensor_args = [a for a in cur.args if isinstance(a, fx.Node)]
             if len(tensor_args) != 1:
                 between.fail(
@@ -278,6 +290,53 @@ def _feeds_fx(model: nn.Module, example_input: Any) -> List[Feed]:
     return feeds
 
 
+class _ExampleInputError(Exception):
+    """The example input failed to run through the traced model."""
+
+
+def _plain_sequential(model: nn.Module) -> bool:
+    """An nn.Sequential whose containers are all nn.Sequential (module order
+    is then the forward order)."""
+    if not isinstance(model, nn.Sequential):
+        return False
+    for m in model.modules():
+        if isinstance(m, _LAYERS) or not list(m.children()):
+            continue
+        if not isinstance(m, nn.Sequential):
+            return False
+    return True
+
+
+def _check_parameters(model: nn.Module, feeds: List[Feed]) -> List[Feed]:
+    """Leaves layers whose weights cannot or should not be drawn: lazy
+    (uninitialised), on the meta device, frozen; and layers called more than
+    once (each call has its own feed, one weight)."""
+    layers = dict(model.named_modules())
+    calls: Dict[str, int] = {}
+    for f in feeds:
+        calls[f.name] = calls.get(f.name, 0) + 1
+    out, seen = [], set()
+    for f in feeds:
+        if f.name in seen:
+            continue
+        seen.add(f.name)
+        w = getattr(layers.get(f.name), "weight", None)
+        why = None
+        if isinstance(w, nn.parameter.UninitializedParameter):
+            why = "its parameters are uninitialised (lazy): pass example_input, or run the model once"
+        elif w is not None and w.is_meta:
+            why = "its parameters are on the meta device: materialise them first (model.to_empty(device=...))"
+        elif w is not None and not w.requires_grad:
+            why = "its weight is frozen (requires_grad=False): a pretrained layer is not redrawn"
+        elif calls[f.name] > 1:
+            why = f"it is called {calls[f.name]} times in the forward pass, each with its own feed, but has one weight"
+        if why is not None and f.unsupported is None:
+            f.unsupported = f"left as it was: {why}"
+            f.fan_in = f.fan_in if not isinstance(w, nn.parameter.UninitializedParameter) else None
+        out.append(f)
+    return out
+
+
 def init_(
     model: nn.Module,
     example_input: Any = None,
@@ -304,19 +363,31 @@ def init_(
     """
     if not isinstance(model, nn.Module):
         raise ValueError(f"init_ needs a torch.nn.Module, got {type(model).__name__}")
-    if isinstance(model, nn.Sequential) and example_input is None:
+    warnings: List[str] = []
+    if _plain_sequential(model) and example_input is None:
         feeds = _feeds_sequential(model)
-        warnings: List[str] = []
     else:
+        if example_input is not None and not isinstance(example_input, (torch.Tensor, tuple)):
+            raise ValueError(
+                "example_input must be a tensor or a tuple of tensors (the model's forward "
+                f"arguments), got {type(example_input).__name__}"
+            )
         try:
             feeds = _feeds_fx(model, example_input)
-            warnings = []
+        except _ExampleInputError as e:
+            raise ValueError(f"example_input does not run through the model: {e}") from None
         except Exception as e:  # torch.fx raises many types for untraceable code
-            feeds = _feeds_sequential(model)
-            warnings = [
-                f"torch.fx could not trace {type(model).__name__} ({type(e).__name__}: {e}); "
-                "layers were read in registration order, which may not be the forward order"
+            reason = (
+                f"left as it was: torch.fx could not trace {type(model).__name__} "
+                f"({type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''}), so what "
+                "feeds this layer is unknown; make the model traceable or an nn.Sequential"
+            )
+            feeds = [
+                Feed(n, type(m).__name__, None, unsupported=reason)
+                for n, m in model.named_modules()
+                if isinstance(m, _LAYERS)
             ]
+    feeds = _check_parameters(model, feeds)
     report = plan(feeds, sigma_b2, depth_multiplier)
     report.warnings += warnings
     if not any(r.initialised for r in report) and not report.layers:

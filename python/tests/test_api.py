@@ -197,7 +197,7 @@ def test_trajectory_and_phase_arrays():
 
 
 def test_bad_argument_types_are_value_or_type_errors():
-    with pytest.raises(ValueError, match="noise must be a str or a list of str"):
+    with pytest.raises(ValueError, match="noise must be a str"):
         noisyprop.analyze("relu", [0.5])
     with pytest.raises(ValueError, match="nodes 2 is out of range"):
         noisyprop.analyze("gelu", sigma_w2=1.0, quadrature=True, nodes=2)
@@ -247,3 +247,33 @@ def test_results_pickle_and_copy():
     for b in (pickle.loads(pickle.dumps(a)), copy.deepcopy(a), copy.copy(a)):
         assert type(b) is type(a) and b == a
     json.dumps(a.to_dict())  # JSON-ready
+
+
+@needs_cli
+def test_to_dict_is_the_cli_json_exactly_even_where_numbers_overflow():
+    py = noisyprop.trajectory("relu", "none", 4.0, depth=1100).to_dict()
+    js = cli_json("trajectory", "--sigma-w2", "4", "-L", "1100")
+    assert py == js  # inf and nan are null in both
+    json.loads(json.dumps(py, allow_nan=False))
+
+
+def test_wrong_types_name_the_argument():
+    with pytest.raises(ValueError, match="noise must be a str"):
+        noisyprop.analyze("relu", 0.2)
+    with pytest.raises(ValueError, match="activation must be a str"):
+        noisyprop.analyze(None)
+    with pytest.raises(ValueError, match="depth -1 is out of range"):
+        noisyprop.trajectory(depth=-1)
+    with pytest.raises(ValueError, match="fan_in -1 is out of range"):
+        noisyprop.init(fan_in=-1)
+    with pytest.raises(ValueError, match="width -5 is out of range"):
+        noisyprop.verdict([1.0], [[1.0], [1.0]], -5)
+    with pytest.raises(ValueError, match="unknown field 'zz'; valid: layer, q"):
+        noisyprop.trajectory(depth=2).column("zz")
+    with pytest.raises(ValueError, match="theory is not finite at layer"):
+        noisyprop.verdict([float("nan"), 1.0], [[1.0, 1.0], [1.0, 1.0]], 256)
+    # A bare str is one name, not a list of letters.
+    assert noisyprop.critical_table("relu", "none", 0.0).rows[0].activation == "relu"
+    assert noisyprop.init(frameworks="pytorch").code.fields() == ("pytorch",)
+    # calculate_gain's positional form
+    assert noisyprop.gain("leaky_relu", 0.2) == noisyprop.gain("leaky_relu", param=0.2)

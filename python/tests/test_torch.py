@@ -272,3 +272,81 @@ def test_module_docstring_example():
     import doctest
 
     assert doctest.testmod(nt, optionflags=doctest.ELLIPSIS).failed == 0
+
+
+def test_what_module_order_cannot_tell_is_traced_or_left():
+    import torch.nn.functional as F
+
+    class FBlock(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.fc = nn.Linear(8, 8)
+
+        def forward(self, x):
+            return F.relu(self.fc(x))
+
+    class Residual(FBlock):
+        def forward(self, x):
+            return x + F.relu(self.fc(x))
+
+    # A custom block inside a Sequential: traced, so its functional ReLU counts.
+    r = nt.init_(nn.Sequential(nn.Linear(4, 8), nn.ReLU(), FBlock(), nn.Dropout(0.5), nn.Linear(8, 2)))
+    assert r[-1].activation == "relu" and r[-1].sigma_w2 == pytest.approx(1.0)
+    r = nt.init_(nn.Sequential(nn.Linear(4, 8), nn.ReLU(), Residual(), nn.Linear(8, 2)))
+    assert not r[-1].initialised and "merges 2 tensors" in r[-1].note
+
+    # view(x.size(0), -1) is a reshape, not a merge.
+    class Flat(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.c = nn.Conv2d(1, 4, 3)
+            self.fc = nn.Linear(4 * 6 * 6, 2)
+
+        def forward(self, x):
+            x = torch.relu(self.c(x))
+            return self.fc(x.view(x.size(0), -1))
+
+    r = nt.init_(Flat(), torch.randn(2, 1, 8, 8))
+    assert r[1].initialised and r[1].activation == "relu"
+
+    # A layer called twice has two feeds and one weight: left.
+    class Twice(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.a = nn.Linear(8, 8)
+
+        def forward(self, x):
+            return self.a(torch.relu(self.a(x)))
+
+    r = nt.init_(Twice())
+    assert len(r) == 1 and "called 2 times" in r[0].note
+
+    # Untraceable: every layer left, not guessed from registration order.
+    class Branchy(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.a = nn.Linear(4, 4)
+
+        def forward(self, x):
+            return self.a(x) if x.sum() > 0 else x
+
+    r = nt.init_(Branchy())
+    assert not r[0].initialised and "could not trace" in r[0].note
+
+    with pytest.raises(ValueError, match="example_input does not run through the model"):
+        nt.init_(Flat(), torch.randn(2, 7))
+    with pytest.raises(ValueError, match="example_input must be a tensor"):
+        nt.init_(Flat(), [torch.randn(2, 1, 8, 8)])
+
+
+def test_lazy_meta_and_frozen_weights_are_left():
+    r = nt.init_(nn.Sequential(nn.LazyLinear(8), nn.ReLU(), nn.Linear(8, 2)))
+    assert not r[0].initialised and "lazy" in r[0].note and r[1].initialised
+    with torch.device("meta"):
+        m = nn.Sequential(nn.Linear(4, 4), nn.ReLU(), nn.Linear(4, 2))
+    assert all("meta device" in row.note for row in nt.init_(m))
+    m = nn.Sequential(nn.Linear(4, 4), nn.ReLU(), nn.Linear(4, 2))
+    m[0].weight.requires_grad_(False)
+    before = m[0].weight.clone()
+    r = nt.init_(m, seed=0)
+    assert "frozen" in r[0].note and torch.equal(m[0].weight, before) and r[1].initialised
