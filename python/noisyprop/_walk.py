@@ -186,7 +186,7 @@ def plan(
 
         def left(note: str) -> LayerInit:
             return LayerInit(
-                f.name, f.type, f.fan_in, act, noise, None, None, None, None, None,
+                f.name, f.type, f.fan_in, f.activation, noise, None, None, None, None, None,
                 False, False, "; ".join([note] + f.notes),
             )
 
@@ -214,11 +214,14 @@ def plan(
         # it: σ_w² μ₂ = 1 keeps its input's second moment and the bias adds
         # σ_b² once (the linear map's critical point, found without a bias:
         # with one, a deep *linear* stack has none).
-        key = (act, tuple(noises), 0.0 if fed_raw else b2)
+        # The walker's own spellings go to the library (it reads framework
+        # spellings exactly; the canonical text is rounded for display).
+        spelled = list(f.noises) or ["none"]
+        key = (act, tuple(spelled), 0.0 if fed_raw else b2)
         if key not in cache:
             try:
                 a = _native.analyze(
-                    act, list(noises), None, key[2], 1.0, depth_multiplier, False, "legendre", None
+                    act, spelled, None, key[2], 1.0, depth_multiplier, False, "legendre", None
                 )
                 cache[key] = a
             except ValueError as e:
@@ -235,6 +238,8 @@ def plan(
         if fed_raw:
             notes.insert(0, "no activation before it: keeps its input's second moment (σ_w² μ₂ = 1)")
         notes += list(a["warnings"])  # type: ignore[arg-type]
+        if not fed_raw and a["trainable_depth"] is None and not a["trainable_depth_unbounded"]:
+            notes.append(f"trainable depth: none ({a['depth_limit']})")
         rows.append(
             LayerInit(
                 layer=f.name,
