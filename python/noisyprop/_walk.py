@@ -178,6 +178,7 @@ def plan(
     _native.analyze("relu", ["none"], 2.0, sigma_b2, 1.0, depth_multiplier, False, "legendre", None)
     cache: Dict[Tuple[str, Tuple[str, ...], float], Dict[str, object]] = {}
     rows: List[LayerInit] = []
+    cache_mu2: Dict[str, float] = {}
     for f in feeds:
         act = f.activation or "linear"
         noises, bad = _noise_text(f.noises)
@@ -234,6 +235,7 @@ def plan(
             rows.append(left(f"left as it was: {a['error']}"))
             continue
         s2 = float(a["sigma_w2"])  # type: ignore[arg-type]
+        cache_mu2[f.name] = float(a["mu2"])  # type: ignore[arg-type]
         notes = list(f.notes)
         if fed_raw:
             notes.insert(0, "no activation before it: keeps its input's second moment (σ_w² μ₂ = 1)")
@@ -258,4 +260,19 @@ def plan(
                 note="; ".join(notes),
             )
         )
-    return InitReport(rows)
+    report = InitReport(rows)
+    # The critical σ_w² is critical with the noise on (training). With it
+    # off (evaluation) a multiplicative noise's μ₂ is gone: each such layer
+    # scales the variance by 1/μ₂, compounding with depth.
+    shrink = 1.0
+    for r in rows:
+        if r.initialised and r.noise and r.noise != "none":
+            mu2 = float(cache_mu2.get(r.layer, 1.0))
+            shrink /= mu2
+    if shrink < 0.5:
+        report.warnings.append(
+            f"in evaluation mode (noise off) the variance is ×{shrink:.3g} at the last layer "
+            "instead of ×1: each noisy layer scales it by 1/μ₂ (the critical point holds while "
+            "training, as the theory assumes)"
+        )
+    return report

@@ -350,3 +350,14 @@ def test_lazy_meta_and_frozen_weights_are_left():
     before = m[0].weight.clone()
     r = nt.init_(m, seed=0)
     assert "frozen" in r[0].note and torch.equal(m[0].weight, before) and r[1].initialised
+
+
+def test_report_warns_that_evaluation_mode_shrinks_a_deep_dropout_net():
+    report = nt.init_(relu_mlp(depth=20), seed=0)
+    (w,) = [w for w in report.warnings if "evaluation mode" in w]
+    assert f"×{0.8 ** 19:.3g}" in w  # 19 dropout layers, each ×keep with dropout off
+    m = relu_mlp(depth=20)
+    nt.init_(m, seed=0)
+    x = torch.randn(256, WIDTH, generator=torch.Generator().manual_seed(0))
+    train, evaluation = nt.layer_second_moments(m, x), nt.layer_second_moments(m, x, train=False)
+    assert evaluation[-1] / train[-1] == pytest.approx(0.8**19, rel=0.5)
