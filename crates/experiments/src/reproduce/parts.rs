@@ -163,11 +163,7 @@ pub fn run_grid_shard(
             ..RunOptions::default()
         };
         run_grid(&grid, &data, run, device, &|_| tick())?;
-        Ok(Outcome {
-            claims: Vec::new(),
-            figures: Vec::new(),
-            files: Vec::new(),
-        })
+        Ok(Outcome::new(Vec::new(), Vec::new()))
     });
     part_report(
         Part::TrainableDepth,
@@ -274,6 +270,21 @@ struct Outcome {
     files: Vec<PathBuf>,
 }
 
+impl Outcome {
+    /// `claims` with the part's written `files`, the PNG figures told
+    /// apart from the data files.
+    fn new(claims: Vec<Claim>, files: Vec<PathBuf>) -> Self {
+        let (figures, files) = files
+            .into_iter()
+            .partition(|f| f.extension().is_some_and(|e| e == "png"));
+        Outcome {
+            claims,
+            figures,
+            files,
+        }
+    }
+}
+
 fn run(
     part: Part,
     opts: &ReproduceOptions,
@@ -284,11 +295,7 @@ fn run(
         Part::Tables => {
             let claims = tables()?;
             tick();
-            Ok(Outcome {
-                claims,
-                figures: Vec::new(),
-                files: Vec::new(),
-            })
+            Ok(Outcome::new(claims, Vec::new()))
         }
         Part::Fig2 | Part::Fig3 | Part::Fig4 | Part::Fig5 => {
             let n = match part {
@@ -300,15 +307,7 @@ fn run(
             let fig = fig_options(opts, part);
             let rep = figs::run(n, &fig, tick)?;
             let claims = figure_claims(&rep, fig.width);
-            let (figures, files) = rep
-                .files
-                .into_iter()
-                .partition(|f| f.extension().is_some_and(|e| e == "png"));
-            Ok(Outcome {
-                claims,
-                figures,
-                files,
-            })
+            Ok(Outcome::new(claims, rep.files))
         }
         Part::VarianceDepth => variance_depth_part(opts, tick),
         Part::TrainableDepth => {
@@ -649,20 +648,7 @@ fn variance_depth_part(
             rule: "first layer outside f32 within 3 layers + 5 % of the theory (D9)".into(),
         });
     }
-    let mut figures = Vec::new();
-    let mut other = Vec::new();
-    for f in files {
-        if f.extension().is_some_and(|e| e == "png") {
-            figures.push(f);
-        } else {
-            other.push(f);
-        }
-    }
-    Ok(Outcome {
-        claims,
-        figures,
-        files: other,
-    })
+    Ok(Outcome::new(claims, files))
 }
 
 // ---------------------------------------------------------------------------
@@ -753,21 +739,5 @@ fn trainable_depth_part(
         verdict: Verdict::of(ok),
         rule: "the same depths for every keep".into(),
     });
-    let mut figures = Vec::new();
-    let mut other = Vec::new();
-    for f in files {
-        if f.extension().is_some_and(|e| e == "png") {
-            figures.push(f);
-        } else {
-            other.push(f);
-        }
-    }
-    Ok((
-        Outcome {
-            claims,
-            figures,
-            files: other,
-        },
-        missing,
-    ))
+    Ok((Outcome::new(claims, files), missing))
 }
