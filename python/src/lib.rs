@@ -34,13 +34,6 @@ fn record<'py, T: Kind + Serialize>(py: Python<'py>, data: T) -> PyResult<Bound<
 }
 
 fn integration(quadrature: bool, rule: &str, nodes: Option<usize>) -> PyResult<Integration> {
-    if let Some(n) = nodes
-        && !(4..=1024).contains(&n)
-    {
-        return Err(value_error(format!(
-            "nodes {n} is out of range; valid range is [4, 1024]"
-        )));
-    }
     let rule = match rule {
         "legendre" => QuadratureRule::GaussLegendre,
         "hermite" => QuadratureRule::GaussHermite,
@@ -50,11 +43,13 @@ fn integration(quadrature: bool, rule: &str, nodes: Option<usize>) -> PyResult<I
             )));
         }
     };
-    Ok(Integration {
+    let integration = Integration {
         closed_form: !quadrature,
         rule,
         nodes,
-    })
+    };
+    integration.validate().map_err(value_error)?;
+    Ok(integration)
 }
 
 fn activation_and_noise(activation: &str, noise: &[String]) -> PyResult<(Activation, Noise)> {

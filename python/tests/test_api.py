@@ -199,7 +199,7 @@ def test_trajectory_and_phase_arrays():
 def test_bad_argument_types_are_value_or_type_errors():
     with pytest.raises(ValueError, match="noise must be a str"):
         noisyprop.analyze("relu", [0.5])
-    with pytest.raises(ValueError, match="nodes 2 is out of range"):
+    with pytest.raises(ValueError, match="nodes = 2 is out of range; valid range is \\[4, 1024\\]"):
         noisyprop.analyze("gelu", sigma_w2=1.0, quadrature=True, nodes=2)
     with pytest.raises(ValueError, match="unknown y axis"):
         noisyprop.phase(y="q")

@@ -51,12 +51,7 @@ impl AnalysisOptions {
             "(0, inf)",
             |x| x > 0.0,
         )?;
-        if let Some(n) = self.integration.nodes {
-            check("--nodes", "nodes", n as f64, "[4, 1024]", |x| {
-                (4.0..=1024.0).contains(&x)
-            })?;
-        }
-        Ok(())
+        self.integration.validate()
     }
 }
 

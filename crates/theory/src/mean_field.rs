@@ -151,6 +151,19 @@ impl Default for Integration {
 }
 
 impl Integration {
+    /// Checks a fixed quadrature order is in [4, 1024].
+    ///
+    /// # Errors
+    /// [`TheoryError::InvalidParameter`] naming the bad order.
+    pub fn validate(&self) -> Result<(), TheoryError> {
+        if let Some(n) = self.nodes {
+            check("--nodes", "nodes", n as f64, "[4, 1024]", |x| {
+                (4.0..=1024.0).contains(&x)
+            })?;
+        }
+        Ok(())
+    }
+
     /// Quadrature even where closed forms exist (adaptive order).
     pub fn quadrature() -> Self {
         Integration {
