@@ -19,6 +19,7 @@ critical initialisation of the activation and noise that feed it.
 from __future__ import annotations
 
 import math
+import os
 from typing import Iterable, List, Optional, Sequence, Tuple, Union
 
 from . import _native
@@ -65,51 +66,44 @@ __all__ = [
 NoiseSpec = Union[str, Sequence[str], None]
 
 
-def _noises(noise: NoiseSpec) -> List[str]:
-    if noise is None:
-        return ["none"]
-    if isinstance(noise, str):
-        return [noise]
-    if not isinstance(noise, (list, tuple)) or not all(isinstance(n, str) for n in noise):
-        raise ValueError(
-            f"noise must be a str (e.g. 'dropout:keep=0.8') or a list of str, got {noise!r}"
-        )
-    return list(noise) or ["none"]
+class _Defaults:
+    """The defaults of a command's request, read from the Rust operations
+    layer (``noisyprop-ops``): the signatures below hold none of their own."""
+
+    def __init__(self, command: str) -> None:
+        self._values = _native.defaults(command)
+
+    def __getattr__(self, name: str) -> object:
+        try:
+            return self._values[name]
+        except KeyError:
+            raise AttributeError(name) from None
 
 
-def _names(value: object, what: str) -> List[str]:
-    """A str or a list of str as a list (a bare str is one name, not its letters)."""
-    if isinstance(value, str):
-        return [value]
-    if not isinstance(value, (list, tuple)) or not all(isinstance(v, str) for v in value):
-        raise ValueError(f"{what} must be a str or a list of str, got {value!r}")
-    return list(value)
+def _run(command: str, arguments: dict) -> dict:
+    """The record of ``command`` for the function's arguments (``locals()``)."""
+    return _native.run(command, arguments)
 
 
-def _count(value: object, name: str, low: int) -> int:
-    """A whole number ≥ low, or ValueError naming it."""
-    if isinstance(value, bool) or not isinstance(value, int) or value < low:
-        raise ValueError(f"{name} {value!r} is out of range; valid range is [{low}, inf) (whole numbers)")
-    return value
-
-
-def _text(value: object, name: str) -> str:
-    if not isinstance(value, str):
-        raise ValueError(f"{name} must be a str, got {value!r}")
-    return value
+_analyze = _Defaults("analyze")
+_init = _Defaults("init")
+_critical = _Defaults("critical")
+_trajectory = _Defaults("trajectory")
+_phase = _Defaults("phase")
+_verdict = _Defaults("verdict")
 
 
 def analyze(
-    activation: str = "relu",
-    noise: NoiseSpec = "none",
-    sigma_w2: Optional[float] = None,
-    sigma_b2: float = 0.0,
+    activation: str = _analyze.activation,
+    noise: NoiseSpec = _analyze.noise,
+    sigma_w2: Optional[float] = _analyze.sigma_w2,
+    sigma_b2: float = _analyze.sigma_b2,
     *,
-    q0: float = 1.0,
-    depth_multiplier: float = 6.0,
-    quadrature: bool = False,
-    rule: str = "legendre",
-    nodes: Optional[int] = None,
+    q0: float = _analyze.q0,
+    depth_multiplier: float = _analyze.depth_multiplier,
+    quadrature: bool = _analyze.quadrature,
+    rule: str = _analyze.rule,
+    nodes: Optional[int] = _analyze.nodes,
 ) -> Analysis:
     """Variance and correlation maps, fixed points, χ₁, depth scales, the
     critical σ_w², trainable depth and float overflow depths of one network
@@ -121,169 +115,108 @@ def analyze(
     ``quadrature=True`` integrates numerically even where closed forms
     exist; ``nodes`` fixes the quadrature order (4..1024).
     """
-    if nodes is not None:
-        _count(nodes, "nodes", 0)
-    return Analysis(
-        _native.analyze(
-            _text(activation, "activation"),
-            _noises(noise),
-            sigma_w2,
-            sigma_b2,
-            q0,
-            depth_multiplier,
-            quadrature,
-            rule,
-            nodes,
-        )
-    )
+    return Analysis(_run("analyze", locals()))
 
 
 def init(
-    activation: str = "relu",
-    noise: NoiseSpec = "none",
-    sigma_b2: float = 0.0,
+    activation: str = _init.activation,
+    noise: NoiseSpec = _init.noise,
+    sigma_b2: float = _init.sigma_b2,
     *,
-    fan_in: int = 1000,
-    depth_multiplier: float = 6.0,
-    frameworks: Optional[Iterable[str]] = None,
-    quadrature: bool = False,
-    rule: str = "legendre",
-    nodes: Optional[int] = None,
+    framework: Union[str, Sequence[str]] = _init.framework,
+    fan_in: int = _init.fan_in,
+    depth_multiplier: float = _init.depth_multiplier,
+    quadrature: bool = _init.quadrature,
+    rule: str = _init.rule,
+    nodes: Optional[int] = _init.nodes,
 ) -> Init:
     """The critical initialisation with its kind, predicted trainable depth
-    and code for PyTorch, Keras, Flax, burn and candle (``noisyprop init``)."""
-    return Init(
-        _native.init(
-            _text(activation, "activation"),
-            _noises(noise),
-            sigma_b2,
-            _count(fan_in, "fan_in", 1),
-            depth_multiplier,
-            None if frameworks is None else _names(frameworks, "frameworks"),
-            quadrature,
-            rule,
-            nodes,
-        )
-    )
+    and code for PyTorch, Keras, Flax, burn and candle (``noisyprop init``;
+    ``framework`` picks some, default all)."""
+    return Init(_run("init", locals()))
 
 
 def critical_table(
-    activations: Optional[Iterable[str]] = None,
-    noises: Iterable[str] = ("none", "dropout:keep=0.8"),
-    sigma_b2s: Iterable[float] = (0.0, 0.05),
+    activations: Union[str, Sequence[str]] = _critical.activations,
+    noises: Union[str, Sequence[str]] = _critical.noises,
+    sigma_b2s: Union[float, Sequence[float]] = _critical.sigma_b2s,
     *,
-    quadrature: bool = False,
-    rule: str = "legendre",
-    nodes: Optional[int] = None,
+    quadrature: bool = _critical.quadrature,
+    rule: str = _critical.rule,
+    nodes: Optional[int] = _critical.nodes,
 ) -> CriticalTable:
     """The critical initialisation of every activation × noise × σ_b²
-    (``noisyprop critical``); a stacked noise is written ``"A, then B"``."""
-    if activations is None:
-        activations = [
-            "relu",
-            "leaky-relu:slope=0.01",
-            "elu",
-            "selu",
-            "gelu",
-            "silu",
-            "tanh",
-            "erf",
-            "softplus",
-        ]
-    return CriticalTable(
-        _native.critical(
-            _names(activations, "activations"),
-            _names(noises, "noises"),
-            [float(s) for s in ([sigma_b2s] if isinstance(sigma_b2s, (int, float)) else sigma_b2s)],
-            quadrature,
-            rule,
-            nodes,
-        )
-    )
+    (``noisyprop critical``; no activations: the table's nine); a stacked
+    noise is written ``"A, then B"``."""
+    return CriticalTable(_run("critical", locals()))
 
 
 def critical(
-    activation: str = "relu",
-    noise: str = "none",
-    sigma_b2: float = 0.0,
-    **options: object,
+    activation: str = _analyze.activation,
+    noise: NoiseSpec = _analyze.noise,
+    sigma_b2: float = _analyze.sigma_b2,
+    *,
+    quadrature: bool = _critical.quadrature,
+    rule: str = _critical.rule,
+    nodes: Optional[int] = _critical.nodes,
 ) -> CriticalRow:
     """The critical initialisation of one activation, noise and σ_b²: its
     kind (``every-q``, ``stable``, ``zero-from-above`` or ``none``), σ_w², q*
     and the reason in words; where there is none, where the edge of chaos
     starts (``edge_of_chaos_sigma_b2``). Never raises for "no critical
     point": ``kind == "none"`` says so."""
-    if not isinstance(noise, str):
-        noise = ", then ".join(_noises(noise))
-    table = critical_table([activation], [noise], [sigma_b2], **options)  # type: ignore[arg-type]
+    if isinstance(noise, (list, tuple)):
+        noise = ", then ".join(noise) if noise else "none"
+    table = critical_table(
+        [activation], [noise], [sigma_b2], quadrature=quadrature, rule=rule, nodes=nodes
+    )
     return table.rows[0]
 
 
 def trajectory(
-    activation: str = "relu",
-    noise: NoiseSpec = "none",
-    sigma_w2: Optional[float] = None,
-    sigma_b2: float = 0.0,
+    activation: str = _trajectory.activation,
+    noise: NoiseSpec = _trajectory.noise,
+    sigma_w2: Optional[float] = _trajectory.sigma_w2,
+    sigma_b2: float = _trajectory.sigma_b2,
     *,
-    depth: int = 30,
-    q0: float = 1.0,
-    c0: float = 0.5,
-    top_grad_correlation: float = 1.0,
-    quadrature: bool = False,
-    rule: str = "legendre",
-    nodes: Optional[int] = None,
+    depth: int = _trajectory.depth,
+    q0: float = _trajectory.q0,
+    c0: float = _trajectory.c0,
+    top_grad_correlation: float = _trajectory.top_grad_correlation,
+    quadrature: bool = _trajectory.quadrature,
+    rule: str = _trajectory.rule,
+    nodes: Optional[int] = _trajectory.nodes,
 ) -> Trajectory:
     """q^l and c^l layer by layer and the back-propagated gradient's second
     moment and correlation (``noisyprop trajectory``);
     ``.column("q")`` is an array over layers 0..=depth."""
-    return Trajectory(
-        _native.trajectory(
-            _text(activation, "activation"),
-            _noises(noise),
-            sigma_w2,
-            sigma_b2,
-            _count(depth, "depth", 1),
-            q0,
-            c0,
-            top_grad_correlation,
-            quadrature,
-            rule,
-            nodes,
-        )
-    )
+    return Trajectory(_run("trajectory", locals()))
 
 
 def phase(
-    activation: str = "relu",
-    noise: NoiseSpec = "none",
+    activation: str = _phase.activation,
+    noise: NoiseSpec = _phase.noise,
     *,
-    y: str = "mu2",
-    x_range: Tuple[float, float, int] = (0.1, 4.0, 200),
-    y_range: Optional[Tuple[float, float, int]] = None,
-    log_y: bool = False,
-    sigma_b2: float = 0.0,
-    q0: float = 1.0,
-    depth_multiplier: float = 6.0,
-    nodes: Optional[int] = None,
+    y: str = _phase.y,
+    x_range: Tuple[float, float, int] = _phase.x_range,
+    y_range: Optional[Tuple[float, float, int]] = _phase.y_range,
+    log_y: bool = _phase.log_y,
+    sigma_b2: float = _phase.sigma_b2,
+    q0: float = _phase.q0,
+    depth_multiplier: float = _phase.depth_multiplier,
+    contours: Sequence[float] = _phase.contours,
+    color: str = _phase.color,
+    png: Optional[str] = _phase.png,
+    nodes: Optional[int] = _phase.nodes,
 ) -> Phase:
     """A phase diagram over σ_w² (x) and μ₂ or σ_b² (``y="mu2"`` or
     ``"sigma_b2"``) (``noisyprop phase``): regime, c*, χ_c, ξ_c and trainable
-    depth per cell and the critical line. ``.grid("xi_c")`` is a
-    (len(y), len(x)) numpy array."""
-    return Phase(
-        _native.phase(
-            _text(activation, "activation"),
-            _noises(noise),
-            y,
-            tuple(x_range),
-            None if y_range is None else tuple(y_range),
-            log_y,
-            sigma_b2,
-            q0,
-            depth_multiplier,
-            nodes,
-        )
-    )
+    depth per cell and the critical line; ``png=`` also writes the heat map
+    (``color``, ``contours``). ``.grid("xi_c")`` is a (len(y), len(x)) numpy
+    array. Runs with the GIL released; Ctrl-C stops it."""
+    if png is not None:
+        png = os.fspath(png)
+    return Phase(_run("phase", locals()))
 
 
 #: PyTorch's names for ``torch.nn.init.calculate_gain`` in noisyprop's spelling.
@@ -332,7 +265,7 @@ def verdict(
     theory: Sequence[float],
     samples: Sequence[Sequence[float]],
     width: int,
-    quantity: str = "q",
+    quantity: str = _verdict.quantity,
 ) -> Verdict:
     """Does a measurement agree with the theory? The simulator's PASS/FAIL
     rule (``Verdict.rule``) for a quantity (``"q"``, ``"c"``, ``"grad_q"``,
@@ -342,17 +275,5 @@ def verdict(
     Each layer passes when |theory − mean| ≤ t·SE + a, t Bonferroni-corrected
     over the layers, a = 1/√width (relative for q)."""
     theory = [float(t) for t in theory]
-    bad = [l + 1 for l, t in enumerate(theory) if not math.isfinite(t)]
-    if bad:
-        raise ValueError(
-            f"theory is not finite at layer(s) {bad[:5]}: nothing to compare there; "
-            "drop those layers from theory and samples"
-        )
-    return Verdict(
-        _native.verdict(
-            quantity,
-            theory,
-            [[float(v) for v in s] for s in samples],
-            _count(width, "width", 1),
-        )
-    )
+    samples = [[float(v) for v in s] for s in samples]
+    return Verdict(_run("verdict", locals()))

@@ -330,6 +330,8 @@ class Verdict(Result):
     """PASS/FAIL of measured layers against the theory, by the simulator's
     rule (``rule``); ``passed`` is the JSON field ``pass``."""
 
+    kind: str
+    schema_version: int
     checks: int
     failed: int
     t: float

@@ -131,12 +131,24 @@ def test_init_critical_and_phase_equal_cli():
     ],
 )
 def test_errors_have_the_cli_message(py_call, cli_args):
+    """One message, two spellings: the CLI names `--sigma-w2 -1`, Python
+    `sigma_w2=-1`; the rest of the text is the same, and no Python message
+    names a flag."""
+    import re
+
     out = cli(*cli_args)
     assert out.returncode != 0
     message = out.stderr.strip().removeprefix("error: ").split("\n\nhint:")[0]
     with pytest.raises(ValueError) as e:
         py_call()
-    assert str(e.value).split("\n\nhint:")[0] == message
+    text = str(e.value)
+    assert "--" not in text, text
+    in_python = re.sub(
+        r"--([a-z0-9-]+)(?: (\S+))?",
+        lambda m: m.group(1).replace("-", "_") + ("=" + m.group(2) if m.group(2) else ""),
+        message,
+    )
+    assert text.split("\n\nhint:")[0] == in_python
 
 
 def test_no_critical_point_names_why_and_the_argument():
@@ -197,14 +209,16 @@ def test_trajectory_and_phase_arrays():
 
 
 def test_bad_argument_types_are_value_or_type_errors():
-    with pytest.raises(ValueError, match="noise must be a str"):
+    with pytest.raises(TypeError, match="^noise=\\[0.5\\]: expected a string or a list of strings"):
         noisyprop.analyze("relu", [0.5])
-    with pytest.raises(ValueError, match="nodes = 2 is out of range; valid range is \\[4, 1024\\]"):
+    with pytest.raises(ValueError, match="^nodes=2 is out of range; valid range is \\[4, 1024\\]"):
         noisyprop.analyze("gelu", sigma_w2=1.0, quadrature=True, nodes=2)
-    with pytest.raises(ValueError, match="unknown y axis"):
+    with pytest.raises(ValueError, match="^y='q': unknown variant `q`, expected `sigma_b2` or `mu2`"):
         noisyprop.phase(y="q")
-    with pytest.raises(ValueError, match="width 0"):
+    with pytest.raises(ValueError, match="^width=0 is out of range"):
         noisyprop.verdict([1.0], [[1.0], [1.0]], 0)
+    with pytest.raises(ValueError, match="1 point requested from 0.1 to 4"):
+        noisyprop.phase(x_range=(0.1, 4, 1))
 
 
 def test_mnist_subset():
@@ -258,22 +272,76 @@ def test_to_dict_is_the_cli_json_exactly_even_where_numbers_overflow():
 
 
 def test_wrong_types_name_the_argument():
-    with pytest.raises(ValueError, match="noise must be a str"):
+    with pytest.raises(TypeError, match="^noise=0.2: expected a string or a list of strings"):
         noisyprop.analyze("relu", 0.2)
-    with pytest.raises(ValueError, match="activation must be a str"):
+    with pytest.raises(TypeError, match="^activation=None: "):
         noisyprop.analyze(None)
-    with pytest.raises(ValueError, match="depth -1 is out of range"):
+    with pytest.raises(TypeError, match="^sigma_b2='x': "):
+        noisyprop.analyze("relu", sigma_b2="x")
+    with pytest.raises(ValueError, match="^depth=-1: "):
         noisyprop.trajectory(depth=-1)
-    with pytest.raises(ValueError, match="fan_in -1 is out of range"):
+    with pytest.raises(ValueError, match="^depth=1000001 is out of range; valid range is \\[0, 1000000\\]"):
+        noisyprop.trajectory(depth=1_000_001)
+    with pytest.raises(ValueError, match="^fan_in=-1: "):
         noisyprop.init(fan_in=-1)
-    with pytest.raises(ValueError, match="width -5 is out of range"):
+    with pytest.raises(ValueError, match="^fan_in=0 is out of range; valid range is \\[1, inf\\)"):
+        noisyprop.init(fan_in=0)
+    with pytest.raises(ValueError, match="^width=-5: "):
         noisyprop.verdict([1.0], [[1.0], [1.0]], -5)
     with pytest.raises(ValueError, match="unknown field 'zz'; valid: layer, q"):
         noisyprop.trajectory(depth=2).column("zz")
-    with pytest.raises(ValueError, match="theory is not finite at layer"):
+    with pytest.raises(ValueError, match="^theory: not finite at layer"):
         noisyprop.verdict([float("nan"), 1.0], [[1.0, 1.0], [1.0, 1.0]], 256)
+    with pytest.raises(TypeError, match="unexpected keyword argument 'sigma'"):
+        noisyprop.analyze("relu", sigma=1.0)  # type: ignore[call-arg]
     # A bare str is one name, not a list of letters.
     assert noisyprop.critical_table("relu", "none", 0.0).rows[0].activation == "relu"
-    assert noisyprop.init(frameworks="pytorch").code.fields() == ("pytorch",)
+    assert noisyprop.init(framework="pytorch").code.fields() == ("pytorch",)
     # calculate_gain's positional form
     assert noisyprop.gain("leaky_relu", 0.2) == noisyprop.gain("leaky_relu", param=0.2)
+
+
+BAD_CALLS = [
+    lambda: noisyprop.analyze("relu", sigma_w2=-1),
+    lambda: noisyprop.analyze("relu", sigma_b2=-1),
+    lambda: noisyprop.analyze("relu", q0=0),
+    lambda: noisyprop.analyze("relu", depth_multiplier=-2),
+    lambda: noisyprop.analyze("relu", nodes=2, quadrature=True),
+    lambda: noisyprop.analyze("relu", "dropout:keep=0.8, gauss-add:std=1"),
+    lambda: noisyprop.analyze("gelu", "dropout:keep=0.8"),
+    lambda: noisyprop.init("gelu"),
+    lambda: noisyprop.init(fan_in=0),
+    lambda: noisyprop.init(framework="jax"),
+    lambda: noisyprop.trajectory(c0=3),
+    lambda: noisyprop.trajectory(top_grad_correlation=2),
+    lambda: noisyprop.critical_table(["relu"], ["dropout:keep=0.8,gauss-add:std=1"]),
+    lambda: noisyprop.critical_table(sigma_b2s=[-1]),
+    lambda: noisyprop.phase(noise="dropout:keep=0.5"),
+    lambda: noisyprop.phase(y="sigma_b2", sigma_b2=0.1),
+    lambda: noisyprop.phase(x_range=(2, 1, 5)),
+    lambda: noisyprop.phase(contours=[-1]),
+    lambda: noisyprop.phase(color="rainbow"),
+    lambda: noisyprop.phase(png="/nonexistent-dir/x.png"),
+]
+
+
+@pytest.mark.parametrize("call", BAD_CALLS)
+def test_no_python_error_names_a_cli_flag(call):
+    with pytest.raises((ValueError, TypeError)) as e:
+        call()
+    assert "--" not in str(e.value), str(e.value)
+
+
+def test_signatures_hold_the_operations_defaults():
+    import inspect
+
+    from noisyprop import _native
+
+    for name, fn in [("analyze", noisyprop.analyze), ("trajectory", noisyprop.trajectory),
+                     ("init", noisyprop.init), ("phase", noisyprop.phase),
+                     ("critical", noisyprop.critical_table)]:
+        defaults = _native.defaults(name)
+        params = inspect.signature(fn).parameters
+        assert set(params) == set(defaults), (name, set(params) ^ set(defaults))
+        for p in params.values():
+            assert p.default == defaults[p.name], (name, p.name)

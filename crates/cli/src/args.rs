@@ -12,23 +12,21 @@ use noisyprop_engine::gpu_support::Precision;
 use noisyprop_experiments::training::{
     DataChoice, Device, DeviceKind, Init, OptimizerKind, RecipeOverrides, Task,
 };
-use noisyprop_theory::{
-    Activation, Integration, MeanField, Network, Noise, QuadratureRule, TheoryError,
-};
+use noisyprop_theory::{Activation, Integration, Network, Noise, QuadratureRule, TheoryError};
 
 /// Activation, noise and bias variance of a network.
 #[derive(Debug, Clone, Args)]
 pub struct NetArgs {
     /// Activation φ: relu, leaky-relu:slope=A, linear, abs, erf, tanh, sigmoid,
     /// gelu, silu, elu[:alpha=A], selu, softplus
-    #[arg(long, short = 'a', default_value = "relu", value_name = "NAME")]
+    #[arg(long, short = 'a', default_value = noisyprop_ops::ACTIVATION, value_name = "NAME")]
     pub activation: String,
 
     /// Noise on each layer's input (after φ), KIND:PARAM=VALUE, e.g.
     /// dropout:keep=0.8, dropout:drop=0.2, gauss-mult:std=0.5, gauss-add:std=1,
     /// or a framework spelling such as 'Dropout(0.2)'. Repeat to stack noises;
     /// they apply in the order given
-    #[arg(long, short = 'n', value_name = "SPEC", default_value = "none")]
+    #[arg(long, short = 'n', value_name = "SPEC", default_value = noisyprop_ops::NO_NOISE)]
     pub noise: Vec<String>,
 
     /// Bias variance σ_b²
@@ -84,7 +82,8 @@ impl NetArgs {
     /// `hint`.
     pub fn critical_network(&self, integration: Integration, hint: &str) -> Result<Network> {
         let (activation, noise) = self.activation_and_noise()?;
-        match Network::critical(activation, noise, self.sigma_b2, integration) {
+        match noisyprop_theory::Family::new(activation, noise, self.sigma_b2)?.critical(integration)
+        {
             Ok((net, _)) => Ok(net),
             Err(e @ TheoryError::NoCriticalPoint { .. }) => bail!("{e}\n\nhint: {hint}"),
             Err(e) => Err(e.into()),
@@ -93,6 +92,11 @@ impl NetArgs {
 }
 
 impl SigmaW2Args {
+    /// The σ_w² given, `None` for the critical one.
+    pub fn given(&self) -> Option<f64> {
+        self.sigma_w2.filter(|_| !self.critical)
+    }
+
     /// The network of `net` with the given σ_w², or the critical one when
     /// asked (or when --sigma-w2 is absent).
     pub fn network(
@@ -143,6 +147,14 @@ pub enum RuleArg {
 }
 
 impl IntegrationArgs {
+    /// The rule, as the operations name it.
+    pub fn rule(&self) -> noisyprop_ops::Rule {
+        match self.rule {
+            RuleArg::Legendre => noisyprop_ops::Rule::Legendre,
+            RuleArg::Hermite => noisyprop_ops::Rule::Hermite,
+        }
+    }
+
     /// The library setting.
     pub fn integration(&self) -> Result<Integration> {
         if let Some(n) = self.nodes
@@ -159,11 +171,6 @@ impl IntegrationArgs {
             nodes: self.nodes,
         })
     }
-
-    /// The mean field of `net` at a fixed order (`--nodes` or the default).
-    pub fn mean_field(&self, net: &Network) -> Result<MeanField> {
-        Ok(MeanField::at_fixed_order(net, self.integration()?))
-    }
 }
 
 /// `--depth-multiplier`: k of the trainable-depth prediction k·ξ_c.
@@ -172,7 +179,7 @@ pub struct DepthMultiplier {
     /// k in the trainable-depth prediction k·ξ_c
     #[arg(
         long = "depth-multiplier",
-        default_value_t = 6.0,
+        default_value_t = noisyprop_ops::DEPTH_MULTIPLIER,
         value_name = "K",
         allow_negative_numbers = true
     )]
@@ -196,21 +203,11 @@ pub struct Q0 {
     /// Variance q⁰ of the input (treated as a pre-activation, spec 1.2)
     #[arg(
         long,
-        default_value_t = 1.0,
+        default_value_t = noisyprop_ops::Q0,
         value_name = "Q",
         allow_negative_numbers = true
     )]
     pub q0: f64,
-}
-
-impl Q0 {
-    /// q⁰, checked.
-    pub fn get(&self) -> Result<f64> {
-        if !(self.q0 > 0.0 && self.q0.is_finite()) {
-            bail!("--q0 {} is out of range; valid range is (0, inf)", self.q0);
-        }
-        Ok(self.q0)
-    }
 }
 
 /// `--json` for commands that print one record.
@@ -391,4 +388,13 @@ impl RecipeArgs {
             seed: self.seed,
         })
     }
+}
+
+/// Runs operation `O` on `request`, its errors in the CLI's spelling
+/// (`--sigma-w2`, not `sigma_w2`).
+pub fn run_op<O: noisyprop_ops::Operation>(
+    request: &O::Request,
+    observer: &dyn noisyprop_ops::Observer,
+) -> Result<O::Record> {
+    O::run(request, observer).map_err(|e| anyhow::anyhow!(e.render(noisyprop_ops::Spelling::Cli)))
 }

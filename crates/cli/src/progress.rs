@@ -65,3 +65,41 @@ impl Progress {
         self.bar.finish_and_clear();
     }
 }
+
+/// A progress bar that an operation drives ([`noisyprop_ops::Observer`]):
+/// the operation says how much work there is and what it is called.
+pub struct Bar {
+    quiet: bool,
+    bar: std::sync::OnceLock<Progress>,
+}
+
+impl Bar {
+    /// A bar shown unless `quiet` (or stderr is not a terminal).
+    pub fn new(quiet: bool) -> Self {
+        Bar {
+            quiet,
+            bar: std::sync::OnceLock::new(),
+        }
+    }
+}
+
+impl noisyprop_ops::Observer for Bar {
+    fn start(&self, total: u64, unit: &str) {
+        let _ = self.bar.set(Progress::new(total, unit, self.quiet));
+    }
+    fn advance(&self) {
+        if let Some(b) = self.bar.get() {
+            b.inc();
+        }
+    }
+    fn stage(&self, what: &str) {
+        if let Some(b) = self.bar.get() {
+            b.stage(what);
+        }
+    }
+    fn finish(&self) {
+        if let Some(b) = self.bar.get() {
+            b.finish();
+        }
+    }
+}

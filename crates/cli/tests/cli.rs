@@ -256,13 +256,13 @@ fn bad_input_is_a_clear_error() {
         ),
         (
             &["analyze", "--sigma-w2", "-1"],
-            &["sigma_w2 = -1", "(0, inf)"],
+            &["--sigma-w2 -1 is out of range", "(0, inf)"],
         ),
-        (&["analyze", "--sigma-w2", "nan"], &["sigma_w2 = NaN"]),
-        (&["analyze", "--sigma-w2", "inf"], &["sigma_w2 = inf"]),
+        (&["analyze", "--sigma-w2", "nan"], &["--sigma-w2 NaN"]),
+        (&["analyze", "--sigma-w2", "inf"], &["--sigma-w2 inf"]),
         (
             &["analyze", "--sigma-w2", "1", "--sigma-b2", "-0.1"],
-            &["sigma_b2 = -0.1", "[0, inf)"],
+            &["--sigma-b2 -0.1", "[0, inf)"],
         ),
         (&["analyze", "--q0", "0"], &["--q0 0", "(0, inf)"]),
         (
@@ -271,7 +271,7 @@ fn bad_input_is_a_clear_error() {
         ),
         (
             &["analyze", "--sigma-w2", "1e308", "--sigma-b2", "-1e308"],
-            &["sigma_b2 = -1e308"],
+            &["--sigma-b2 -1e308"],
         ),
         (&["analyze", "--nodes", "2"], &["--nodes 2", "[4, 1024]"]),
         (
@@ -281,7 +281,7 @@ fn bad_input_is_a_clear_error() {
         (&["analyze", "--sigma-w2", "abc"], &["abc"]),
         (&["init", "--sigma-w2", "1"], &["--sigma-w2"]),
         (&["init", "--fan-in", "0"], &["--fan-in 0"]),
-        (&["trajectory", "--c0", "1.5"], &["c0 = 1.5", "[-1, 1]"]),
+        (&["trajectory", "--c0", "1.5"], &["--c0 1.5", "[-1, 1]"]),
         (&["trajectory", "--q0", "-1"], &["--q0 -1"]),
         (&["phase", "--y-range", "0.5:2:3"], &["mu2", "[1, inf)"]),
         (&["phase", "--x-range", "0:2:3"], &["sigma_w2", "(0, inf)"]),
@@ -289,7 +289,7 @@ fn bad_input_is_a_clear_error() {
         (&["phase", "--x-range", "1:2"], &["MIN:MAX:N"]),
         (
             &["phase", "--contours", "-5"],
-            &["contour = -5", "(0, inf)"],
+            &["--contours -5", "(0, inf)"],
         ),
         (
             &[

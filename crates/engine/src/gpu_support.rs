@@ -12,7 +12,7 @@
 use std::fmt;
 use std::str::FromStr;
 
-use noisyprop_theory::{Activation, Network, Noise};
+use noisyprop_theory::{Activation, Family, Noise};
 
 use crate::error::EngineError;
 use crate::noise::{NoiseSampler, Stage};
@@ -210,14 +210,15 @@ pub fn kernel_stages(noise: &Noise) -> Result<Vec<(u32, u64, f32)>, Unsupported>
     Ok(stages)
 }
 
-/// Whether the GPU trains `network` (its activation and noise; every
-/// optimiser, loss and size of the CPU engine is supported).
+/// Whether the GPU trains the networks of `family` (their activation and
+/// noise, whatever σ_w²; every optimiser, loss and size of the CPU engine is
+/// supported).
 ///
 /// # Errors
 /// [`Unsupported`] naming the first thing that is not.
-pub fn supports(network: &Network) -> Result<(), Unsupported> {
-    kernel_activation(network.activation())?;
-    kernel_stages(network.noise())?;
+pub fn supports(family: &Family) -> Result<(), Unsupported> {
+    kernel_activation(family.activation())?;
+    kernel_stages(family.noise())?;
     Ok(())
 }
 
@@ -226,14 +227,8 @@ mod tests {
     use super::*;
     use noisyprop_theory::NoiseLaw;
 
-    fn net(a: &str, noise: &[&str]) -> Network {
-        Network::new(
-            a.parse().unwrap(),
-            Noise::parse_all(noise).unwrap(),
-            1.0,
-            0.0,
-        )
-        .unwrap()
+    fn net(a: &str, noise: &[&str]) -> Family {
+        Family::new(a.parse().unwrap(), Noise::parse_all(noise).unwrap(), 0.0).unwrap()
     }
 
     #[test]

@@ -86,6 +86,10 @@ pub struct Verdict {
     pub failures: Vec<Check>,
 }
 
+impl noisyprop_theory::record::Kind for Verdict {
+    const KIND: &'static str = "verdict";
+}
+
 /// The rule in one sentence (for reports).
 pub const RULE: &str = "every layer's |theory − mean| ≤ t·SE + a, t at the Bonferroni level 1 − 0.05/(2m) over the m checks, a = 1/√width (relative for q, absolute for correlations)";
 

@@ -43,9 +43,9 @@ impl AnalysisOptions {
     /// # Errors
     /// [`TheoryError::InvalidParameter`] naming the bad value.
     pub fn validate(&self) -> Result<(), TheoryError> {
-        check("--q0", "q0", self.q0, "(0, inf)", |x| x > 0.0)?;
+        check("", "q0", self.q0, "(0, inf)", |x| x > 0.0)?;
         check(
-            "--depth-multiplier",
+            "",
             "depth_multiplier",
             self.depth_multiplier,
             "(0, inf)",

@@ -28,10 +28,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::activation::Activation;
-use crate::error::{TheoryError, check};
-use crate::mean_field::{Integration, MeanField, Network};
-use crate::noise::Noise;
+use crate::mean_field::MeanField;
 use crate::roots::brent;
 use crate::spec::fmt_short;
 
@@ -391,132 +388,6 @@ impl MeanField {
     }
 }
 
-impl Network {
-    /// The network of `activation` and `noise` at its critical σ_w² for
-    /// `sigma_b2` (χ₁ = 1 at a fixed point inputs reach), with the critical
-    /// point: the one place a critical initialisation is resolved (CLI,
-    /// training, predictions). The mean field is evaluated at a fixed order
-    /// ([`MeanField::at_fixed_order`]).
-    ///
-    /// # Errors
-    /// [`TheoryError::InvalidParameter`] for invalid parameters, and
-    /// [`TheoryError::NoCriticalPoint`] with the reason (and, where one
-    /// exists at a larger σ_b², where the edge of chaos starts) when none
-    /// exists.
-    pub fn critical(
-        activation: Activation,
-        noise: Noise,
-        sigma_b2: f64,
-        integration: Integration,
-    ) -> Result<(Network, CriticalPoint), TheoryError> {
-        let probe = Network::new(activation, noise, 1.0, sigma_b2)?;
-        let mf = MeanField::at_fixed_order(&probe, integration);
-        match mf.critical_sigma_w2() {
-            Ok(cp) => Ok((probe.with_sigma_w2(cp.sigma_w2)?, cp)),
-            Err(e) => Err(TheoryError::NoCriticalPoint {
-                network: format!("`{activation}` with noise `{}`", probe.noise()),
-                sigma_b2,
-                code: e.code,
-                reason: match mf.nearest_critical_sigma_b2() {
-                    Some(y) => format!(
-                        "{}; the edge of chaos starts at σ_b² = {} (a critical σ_w² exists from there on)",
-                        e.reason,
-                        fmt_short(y)
-                    ),
-                    None => e.reason,
-                },
-            }),
-        }
-    }
-}
-
-/// The activations of the critical-initialisation table ([`critical_table`]):
-/// the ReLU family's representatives and the smooth ones in common use.
-pub const TABLE_ACTIVATIONS: [Activation; 9] = [
-    Activation::Relu,
-    Activation::LeakyRelu { slope: 0.01 },
-    Activation::Elu { alpha: 1.0 },
-    Activation::Selu,
-    Activation::Gelu,
-    Activation::Silu,
-    Activation::Tanh,
-    Activation::Erf,
-    Activation::Softplus,
-];
-
-/// One row of the critical-initialisation table.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct CriticalRow {
-    /// φ.
-    pub activation: Activation,
-    /// The noise stack, as its canonical spec.
-    pub noise: String,
-    /// σ_b².
-    pub sigma_b2: f64,
-    /// The kind (`none` without a critical point).
-    pub kind: CriticalKind,
-    /// The critical σ_w².
-    pub sigma_w2: Option<f64>,
-    /// Its fixed point q* (0 for `zero-from-above`, `None` for `every-q`).
-    pub q_star: Option<f64>,
-    /// Where the edge of chaos starts when there is none at this σ_b².
-    pub edge_of_chaos_sigma_b2: Option<f64>,
-    /// The critical point or why there is none, in words.
-    pub reason: String,
-}
-
-/// The critical initialisation of every combination of `activations`,
-/// `noises` and `sigma_b2s` (in that nesting order), at a fixed quadrature
-/// order.
-///
-/// # Errors
-/// Invalid parameters.
-pub fn critical_table(
-    activations: &[Activation],
-    noises: &[Noise],
-    sigma_b2s: &[f64],
-    integration: Integration,
-) -> Result<Vec<CriticalRow>, TheoryError> {
-    for &sigma_b2 in sigma_b2s {
-        check("--sigma-b2s", "sigma_b2", sigma_b2, "[0, inf)", |y| {
-            y >= 0.0 && y.is_finite()
-        })?;
-    }
-    let mut rows = Vec::new();
-    for &activation in activations {
-        for noise in noises {
-            for &sigma_b2 in sigma_b2s {
-                let probe = Network::new(activation, noise.clone(), 1.0, sigma_b2)?;
-                let mf = MeanField::at_fixed_order(&probe, integration);
-                let row = match mf.critical_sigma_w2() {
-                    Ok(cp) => CriticalRow {
-                        activation,
-                        noise: noise.to_string(),
-                        sigma_b2,
-                        kind: cp.kind,
-                        sigma_w2: Some(cp.sigma_w2),
-                        q_star: cp.q_star,
-                        edge_of_chaos_sigma_b2: None,
-                        reason: cp.describe(),
-                    },
-                    Err(e) => CriticalRow {
-                        activation,
-                        noise: noise.to_string(),
-                        sigma_b2,
-                        kind: CriticalKind::None,
-                        sigma_w2: None,
-                        q_star: None,
-                        edge_of_chaos_sigma_b2: mf.nearest_critical_sigma_b2(),
-                        reason: e.reason,
-                    },
-                };
-                rows.push(row);
-            }
-        }
-    }
-    Ok(rows)
-}
-
 #[cfg(test)]
 mod tests {
     use crate::{Activation, CriticalKind, Integration, MeanField, Network, Noise, NoiseLaw};
@@ -680,7 +551,7 @@ mod tests {
     /// or q* = 0 approached from above.
     #[test]
     fn critical_points_are_reached() {
-        for act in crate::criticality::TABLE_ACTIVATIONS {
+        for act in crate::critical_table::TABLE_ACTIVATIONS {
             for noise in [vec![], vec![NoiseLaw::Dropout { keep: 0.7 }]] {
                 for sb2 in [0.0, 0.05, 0.3] {
                     let m = mf(act, &noise, sb2);

@@ -10,9 +10,10 @@ use thiserror::Error;
 #[non_exhaustive]
 pub enum TheoryError {
     /// A numeric parameter is NaN, infinite or outside its valid range.
-    #[error("`{context}`: {name} = {} is out of range; valid range is {valid}", crate::spec::fmt_num(*.value))]
+    #[error("{}", out_of_range(context, name, *value, valid))]
     InvalidParameter {
-        /// Where the parameter appeared (a noise spec, an activation, a flag).
+        /// Where the parameter appeared (a noise spec, an activation); empty
+        /// for a parameter of the call itself (`sigma_w2` of a network).
         context: String,
         /// The parameter's name.
         name: &'static str,
@@ -71,6 +72,17 @@ pub enum TheoryError {
         /// Why it is invalid.
         reason: String,
     },
+}
+
+/// "`context`: name = value is out of range; valid range is …", without
+/// the context when it is empty.
+fn out_of_range(context: &str, name: &str, value: f64, valid: &str) -> String {
+    let value = crate::spec::fmt_num(value);
+    if context.is_empty() {
+        format!("{name} = {value} is out of range; valid range is {valid}")
+    } else {
+        format!("`{context}`: {name} = {value} is out of range; valid range is {valid}")
+    }
 }
 
 /// Checks that `value` is finite and satisfies `ok`, else returns

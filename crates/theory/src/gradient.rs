@@ -114,16 +114,16 @@ impl MeanField {
         depth: usize,
         top_grad_correlation: f64,
     ) -> Result<Vec<TrajectoryLayer>, TheoryError> {
-        check("--q0", "q0", q0, "(0, inf)", |q| q > 0.0)?;
-        check("--c0", "c0", c0, "[-1, 1]", |c| (-1.0..=1.0).contains(&c))?;
+        check("", "q0", q0, "(0, inf)", |q| q > 0.0)?;
+        check("", "c0", c0, "[-1, 1]", |c| (-1.0..=1.0).contains(&c))?;
         check(
-            "--top-grad-correlation",
+            "",
             "top_grad_correlation",
             top_grad_correlation,
             "[-1, 1]",
             |c| (-1.0..=1.0).contains(&c),
         )?;
-        check("--depth", "depth", depth as f64, "[0, 1000000]", |d| {
+        check("", "depth", depth as f64, "[0, 1000000]", |d| {
             d <= MAX_TRAJECTORY_DEPTH as f64
         })?;
         let fwd = self.correlation_trajectory(q0, c0, depth);

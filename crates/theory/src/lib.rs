@@ -48,7 +48,9 @@
 //! | [`mean_field`] | [`Network`] and [`MeanField`] |
 //! | [`variance_map`] | q-map, trajectory, fixed point, regimes |
 //! | [`correlation_map`] | covariance/correlation maps, c*, χ_c, ξ_c |
+//! | [`family`] | [`Family`]: activation, noise and σ_b² with σ_w² still free |
 //! | [`criticality`] | critical σ_w² solver |
+//! | [`critical_table`] | the critical initialisation of many families |
 //! | [`gradient`] | backward-pass factors and trajectories |
 //! | [`depth`] | trainable depth, float overflow/underflow depth |
 //! | [`analysis`] | everything at once, with quadrature error estimates |
@@ -59,9 +61,11 @@
 pub mod activation;
 pub mod analysis;
 pub mod correlation_map;
+pub mod critical_table;
 pub mod criticality;
 pub mod depth;
 mod error;
+pub mod family;
 pub mod frameworks;
 pub mod gauss;
 pub mod gradient;
@@ -82,11 +86,11 @@ pub struct ReadmeDoctests;
 pub use activation::{ACTIVATION_NAMES, Activation};
 pub use analysis::{Analysis, AnalysisOptions, IntegrationReport, RangeExitDepths, analyze};
 pub use correlation_map::{CorrelationBasis, CorrelationFixedPoint, CorrelationMap, depth_scale};
-pub use criticality::{
-    CriticalKind, CriticalPoint, CriticalRow, NoCriticalPoint, TABLE_ACTIVATIONS, critical_table,
-};
+pub use critical_table::{CriticalRow, TABLE_ACTIVATIONS, critical_table};
+pub use criticality::{CriticalKind, CriticalPoint, NoCriticalPoint};
 pub use depth::{FloatFormat, RangeExit, trainable_depth};
 pub use error::TheoryError;
+pub use family::Family;
 pub use frameworks::{Framework, init_code};
 pub use gauss::{CrossMoments, GaussKernel, Method, Moments};
 pub use gradient::{GradientLayer, TrajectoryLayer};

@@ -36,8 +36,8 @@ impl Network {
         sigma_w2: f64,
         sigma_b2: f64,
     ) -> Result<Self, TheoryError> {
-        check("--sigma-w2", "sigma_w2", sigma_w2, "(0, inf)", |x| x > 0.0)?;
-        check("--sigma-b2", "sigma_b2", sigma_b2, "[0, inf)", |x| x >= 0.0)?;
+        check("", "sigma_w2", sigma_w2, "(0, inf)", |x| x > 0.0)?;
+        check("", "sigma_b2", sigma_b2, "[0, inf)", |x| x >= 0.0)?;
         activation.validate()?;
         noise.validate()?;
         Ok(Network {
@@ -157,7 +157,7 @@ impl Integration {
     /// [`TheoryError::InvalidParameter`] naming the bad order.
     pub fn validate(&self) -> Result<(), TheoryError> {
         if let Some(n) = self.nodes {
-            check("--nodes", "nodes", n as f64, "[4, 1024]", |x| {
+            check("", "nodes", n as f64, "[4, 1024]", |x| {
                 (4.0..=1024.0).contains(&x)
             })?;
         }

@@ -88,6 +88,12 @@ impl Sweep {
                 self.n
             )));
         }
+        if self.n == 1 && self.min != self.max {
+            return Err(bad(format!(
+                "1 point requested from {} to {}: a one-point sweep has min = max (ask for n ≥ 2 points to span the range)",
+                self.min, self.max
+            )));
+        }
         if !(self.min.is_finite() && self.max.is_finite()) || self.min > self.max {
             return Err(bad(format!(
                 "range {}..{} must be finite with min ≤ max",
@@ -264,9 +270,9 @@ pub fn phase_diagram_with_progress(
         PhaseAxis::SigmaB2 => spec.y.validate("sigma_b2", 0.0, false)?,
         PhaseAxis::Mu2 => spec.y.validate("mu2", 1.0, false)?,
     }
-    check("--q0", "q0", spec.q0, "(0, inf)", |x| x > 0.0)?;
+    check("", "q0", spec.q0, "(0, inf)", |x| x > 0.0)?;
     check(
-        "--depth-multiplier",
+        "",
         "depth_multiplier",
         spec.depth_multiplier,
         "(0, inf)",

@@ -6,7 +6,7 @@
 //! 4 ε, so 1e-9 only leaves room for the golden file's 15 printed digits.
 #![allow(clippy::unwrap_used)]
 
-use noisyprop_theory::{Activation, CriticalKind, Integration, Network, Noise, TheoryError};
+use noisyprop_theory::{Activation, CriticalKind, Family, Integration, Noise, TheoryError};
 
 fn kind(name: &str) -> CriticalKind {
     match name {
@@ -32,7 +32,10 @@ fn critical_points_match_mpmath() {
             Noise::none()
         };
         let what = format!("{act} keep {keep} σ_b² {sb2}");
-        match Network::critical(act, noise, sb2, Integration::default()) {
+        match Family::new(act, noise, sb2)
+            .unwrap()
+            .critical(Integration::default())
+        {
             Ok((net, cp)) => {
                 assert_eq!(cp.kind, kind(f[3]), "{what}");
                 let (sw2, q): (f64, f64) = (f[4].parse().unwrap(), f[5].parse().unwrap());
@@ -59,13 +62,10 @@ fn critical_points_match_mpmath() {
 /// Issue 9: the golden tanh edge of chaos at σ_b² = 0.05.
 #[test]
 fn tanh_edge_of_chaos_is_the_published_value() {
-    let (net, cp) = Network::critical(
-        Activation::Tanh,
-        Noise::none(),
-        0.05,
-        Integration::default(),
-    )
-    .unwrap();
+    let (net, cp) = Family::new(Activation::Tanh, Noise::none(), 0.05)
+        .unwrap()
+        .critical(Integration::default())
+        .unwrap();
     assert!(
         (net.sigma_w2() - 1.760_954_64).abs() < 5e-9,
         "{}",
@@ -87,8 +87,10 @@ fn depth_scales_match_mpmath() {
     for line in text.lines().skip(1) {
         let f: Vec<&str> = line.split(',').collect();
         let noise = Noise::parse_all(&[f[0]]).unwrap();
-        let (net, _) =
-            Network::critical(Activation::Relu, noise, 0.0, Integration::default()).unwrap();
+        let (net, _) = Family::new(Activation::Relu, noise, 0.0)
+            .unwrap()
+            .critical(Integration::default())
+            .unwrap();
         let a = analyze(&net, &AnalysisOptions::default()).unwrap();
         let golden: Vec<f64> = f[1..].iter().map(|x| x.parse().unwrap()).collect();
         let ours = [a.mu2, a.sigma_w2, a.c_star, a.chi_c, a.xi_c.unwrap()];

@@ -5,11 +5,13 @@ use std::io::Write;
 use anyhow::Result;
 use clap::Args;
 
-use noisyprop_theory::{
-    Analysis, AnalysisOptions, CorrelationBasis, Method, RangeExit, RegimeKind, analyze, fmt_layer,
-};
+use noisyprop_ops::Quiet;
+use noisyprop_ops::analyze::{Analyze, AnalyzeRequest};
+use noisyprop_theory::{Analysis, CorrelationBasis, Method, RangeExit, RegimeKind, fmt_layer};
 
-use crate::args::{DepthMultiplier, IntegrationArgs, Json, NetArgs, Q0, SigmaSource, SigmaW2Args};
+use crate::args::{
+    DepthMultiplier, IntegrationArgs, Json, NetArgs, Q0, SigmaSource, SigmaW2Args, run_op,
+};
 use crate::output::{Report, g, opt, print_record};
 
 /// Variance and correlation maps, fixed points, χ₁, depth scales, critical
@@ -36,17 +38,25 @@ pub struct AnalyzeArgs {
 }
 
 pub fn run(args: &AnalyzeArgs, out: &mut impl Write) -> Result<()> {
-    let integration = args.integration.integration()?;
-    let (net, source) = args.sigma.network(&args.net, integration)?;
-    let opts = AnalysisOptions {
-        q0: args.q0.get()?,
-        depth_multiplier: args.k.get()?,
-        integration,
+    let request = AnalyzeRequest {
+        activation: args.net.activation.clone(),
+        noise: args.net.noise.clone(),
+        sigma_b2: args.net.sigma_b2,
+        sigma_w2: args.sigma.given(),
+        q0: args.q0.q0,
+        depth_multiplier: args.k.depth_multiplier,
+        quadrature: args.integration.quadrature,
+        rule: args.integration.rule(),
+        nodes: args.integration.nodes,
     };
-    let a = analyze(&net, &opts)?;
+    let a = run_op::<Analyze>(&request, &Quiet)?;
     if args.json.json {
         return print_record(out, a);
     }
+    let source = match request.sigma_w2 {
+        Some(_) => SigmaSource::Given,
+        None => SigmaSource::Critical,
+    };
     report(&a, source).write(out)
 }
 

@@ -3,13 +3,15 @@
 
 use std::io::Write;
 
-use anyhow::{Result, bail};
+use anyhow::Result;
 use clap::Args;
 
 use noisyprop_experiments::record::CriticalTableRecord;
-use noisyprop_theory::{Activation, CriticalRow, Noise, TABLE_ACTIVATIONS, critical_table};
+use noisyprop_ops::Quiet;
+use noisyprop_ops::critical::{Critical, CriticalRequest};
+use noisyprop_theory::CriticalRow;
 
-use crate::args::{Format, IntegrationArgs};
+use crate::args::{Format, IntegrationArgs, run_op};
 use crate::output::{g, opt, print_csv, print_record};
 
 /// A table of critical initialisations: for each activation, noise and σ_b²,
@@ -26,14 +28,14 @@ pub struct CriticalArgs {
         value_delimiter = ',',
         value_name = "NAMES"
     )]
-    pub activations: Option<Vec<String>>,
+    pub activations: Vec<String>,
 
     /// Noises, separated by `;` (a stack inside one is `A, then B`)
     #[arg(
         long = "noises",
         short = 'n',
         value_delimiter = ';',
-        default_value = "none;dropout:keep=0.8",
+        default_values_t = CriticalRequest::default().noises,
         value_name = "SPECS"
     )]
     pub noises: Vec<String>,
@@ -42,7 +44,7 @@ pub struct CriticalArgs {
     #[arg(
         long = "sigma-b2s",
         value_delimiter = ',',
-        default_value = "0,0.05",
+        default_values_t = CriticalRequest::default().sigma_b2s,
         value_name = "Y"
     )]
     pub sigma_b2s: Vec<f64>,
@@ -55,26 +57,15 @@ pub struct CriticalArgs {
 }
 
 pub fn run(args: &CriticalArgs, out: &mut impl Write) -> Result<()> {
-    let activations: Vec<Activation> = match &args.activations {
-        Some(names) => names.iter().map(|n| n.parse()).collect::<Result<_, _>>()?,
-        None => TABLE_ACTIVATIONS.to_vec(),
+    let request = CriticalRequest {
+        activations: args.activations.clone(),
+        noises: args.noises.clone(),
+        sigma_b2s: args.sigma_b2s.clone(),
+        quadrature: args.integration.quadrature,
+        rule: args.integration.rule(),
+        nodes: args.integration.nodes,
     };
-    let mut noises: Vec<Noise> = Vec::with_capacity(args.noises.len());
-    for n in &args.noises {
-        match n.parse() {
-            Ok(noise) => noises.push(noise),
-            Err(e) if n.contains(',') && !n.contains(", then ") => bail!(
-                "{e}\n\nhint: noises are separated by `;`; a stack inside one is written `A, then B`"
-            ),
-            Err(e) => return Err(e.into()),
-        }
-    }
-    let rows = critical_table(
-        &activations,
-        &noises,
-        &args.sigma_b2s,
-        args.integration.integration()?,
-    )?;
+    let rows = run_op::<Critical>(&request, &Quiet)?.rows;
     if args.format.csv {
         return print_csv(out, &rows);
     }

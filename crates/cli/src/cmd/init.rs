@@ -2,13 +2,13 @@
 
 use std::io::Write;
 
-use anyhow::{Result, bail};
+use anyhow::Result;
 use clap::Args;
 
-use noisyprop_experiments::record::InitRecord;
-use noisyprop_theory::{AnalysisOptions, Framework, analyze};
+use noisyprop_ops::Quiet;
+use noisyprop_ops::init::{Init, InitRequest};
 
-use crate::args::{DepthMultiplier, IntegrationArgs, Json, NetArgs};
+use crate::args::{DepthMultiplier, IntegrationArgs, Json, NetArgs, run_op};
 use crate::output::{Report, g, opt, print_record};
 
 /// The critical initialisation for an activation and noise, as code for
@@ -19,12 +19,12 @@ pub struct InitArgs {
     pub net: NetArgs,
 
     /// Framework to write code for: pytorch, keras, flax, burn or candle
-    /// (default: all)
+    /// (repeatable; default: all)
     #[arg(long, value_name = "NAME")]
-    pub framework: Option<Framework>,
+    pub framework: Vec<String>,
 
     /// Fan-in for the printed weight standard deviation σ_w/√fan_in
-    #[arg(long = "fan-in", default_value_t = 1000, value_name = "N")]
+    #[arg(long = "fan-in", default_value_t = InitRequest::default().fan_in, value_name = "N")]
     pub fan_in: usize,
 
     #[command(flatten)]
@@ -38,27 +38,18 @@ pub struct InitArgs {
 }
 
 pub fn run(args: &InitArgs, out: &mut impl Write) -> Result<()> {
-    if args.fan_in == 0 {
-        bail!("--fan-in 0 is out of range; valid range is [1, inf)");
-    }
-    let integration = args.integration.integration()?;
-    let net = args.net.critical_network(
-        integration,
-        "`init` writes code for a critical σ_w² only; `analyze --sigma-w2 X` describes any given σ_w²",
-    )?;
-    let a = analyze(
-        &net,
-        &AnalysisOptions {
-            depth_multiplier: args.k.get()?,
-            integration,
-            ..Default::default()
-        },
-    )?;
-    let frameworks = match args.framework {
-        Some(f) => vec![f],
-        None => Framework::ALL.to_vec(),
+    let request = InitRequest {
+        activation: args.net.activation.clone(),
+        noise: args.net.noise.clone(),
+        sigma_b2: args.net.sigma_b2,
+        framework: args.framework.clone(),
+        fan_in: args.fan_in,
+        depth_multiplier: args.k.depth_multiplier,
+        quadrature: args.integration.quadrature,
+        rule: args.integration.rule(),
+        nodes: args.integration.nodes,
     };
-    let rec = InitRecord::new(&a, &net, args.fan_in, &frameworks);
+    let rec = run_op::<Init>(&request, &Quiet)?;
     if args.json.json {
         return print_record(out, rec);
     }

@@ -3,18 +3,16 @@
 use std::io::Write;
 use std::path::PathBuf;
 
-use anyhow::{Result, bail};
+use anyhow::Result;
 use clap::{Args, ValueEnum};
 
-use noisyprop_experiments::figs::phase::{ColorBy, PhaseFigure, check_png_path, write_phase_png};
-use noisyprop_experiments::record::PhaseRecord;
-use noisyprop_theory::{
-    Network, PHASE_NODES, PhaseAxis, PhaseSpec, Sweep, phase_diagram_with_progress,
-};
+use noisyprop_ops::form::Range;
+use noisyprop_ops::phase::{Phase, PhaseRequest};
+use noisyprop_theory::PhaseAxis;
 
-use crate::args::{DepthMultiplier, Format, IntegrationArgs, NetArgs, Q0, Quiet};
+use crate::args::{DepthMultiplier, Format, NetArgs, Q0, Quiet, run_op};
 use crate::output::{Report, g, print_csv, print_record};
-use crate::progress::Progress;
+use crate::progress::Bar;
 
 /// Phase diagram over σ_w² (x) and σ_b² or μ₂ (y): variance regime, c*, χ_c,
 /// ξ_c and trainable depth per cell, the critical line χ₁ = 1, and a PNG heat
@@ -32,15 +30,15 @@ pub struct PhaseArgs {
     /// σ_w² sweep, MIN:MAX:N
     #[arg(
         long = "x-range",
-        default_value = "0.1:4:200",
+        default_value_t = PhaseRequest::default().x_range,
         value_name = "MIN:MAX:N",
         allow_hyphen_values = true
     )]
-    pub x_range: Sweep,
+    pub x_range: Range,
 
     /// y sweep, MIN:MAX:N (default 1:3:200 for mu2, 0:1:200 for sigma-b2)
     #[arg(long = "y-range", value_name = "MIN:MAX:N", allow_hyphen_values = true)]
-    pub y_range: Option<Sweep>,
+    pub y_range: Option<Range>,
 
     /// Logarithmic y spacing
     #[arg(long = "log-y")]
@@ -56,7 +54,7 @@ pub struct PhaseArgs {
     #[arg(
         long,
         value_delimiter = ',',
-        default_value = "5,10,20",
+        default_values_t = PhaseRequest::default().contours,
         value_name = "L",
         allow_negative_numbers = true
     )]
@@ -64,15 +62,17 @@ pub struct PhaseArgs {
 
     /// Quantity shown in the heat map: trainable-depth (log₁₀ k·ξ_c, capped at
     /// 10⁴ layers), c-star, chi-c or chi1 (log₁₀ χ₁)
-    #[arg(long, default_value = "trainable-depth", value_name = "QUANTITY")]
-    pub color: ColorBy,
+    #[arg(long, default_value_t = PhaseRequest::default().color, value_name = "QUANTITY")]
+    pub color: String,
 
     /// Write the heat map to this PNG file
     #[arg(long, value_name = "FILE")]
     pub png: Option<PathBuf>,
 
-    #[command(flatten)]
-    pub integration: IntegrationArgs,
+    /// Quadrature nodes per cell for activations without closed forms
+    /// (4..=1024; default 32)
+    #[arg(long, value_name = "N")]
+    pub nodes: Option<usize>,
 
     #[command(flatten)]
     pub format: Format,
@@ -91,50 +91,31 @@ pub enum YAxis {
 }
 
 pub fn run(args: &PhaseArgs, out: &mut impl Write) -> Result<()> {
-    let integration = args.integration.integration()?;
-    let (activation, noise) = args.net.activation_and_noise()?;
-    let y_axis = match args.y {
-        YAxis::Mu2 => PhaseAxis::Mu2,
-        YAxis::SigmaB2 => PhaseAxis::SigmaB2,
-    };
-    let net = Network::new(activation, noise.clone(), 1.0, args.net.sigma_b2)?;
-    if let Err(e) = y_axis.check_free(&net) {
-        let hint = match y_axis {
-            PhaseAxis::Mu2 => "--y mu2 (the default) sweeps μ₂; --y sigma-b2 keeps the noise",
-            PhaseAxis::SigmaB2 => "--y sigma-b2 sweeps σ_b²: drop --sigma-b2 and set --y-range",
-        };
-        bail!("{e}\n\nhint: {hint}");
-    }
-    let fig = PhaseFigure {
-        color: args.color,
-        contours: args.contours.clone(),
-        log_y: args.log_y,
-        what: format!("{activation}, noise {noise}"),
-    };
-    fig.validate()?;
-    if let Some(p) = &args.png {
-        check_png_path(p)?;
-    }
-    let y = args.y_range.unwrap_or(y_axis.default_sweep());
-    let spec = PhaseSpec {
-        x: args.x_range,
-        y: Sweep {
-            log: args.log_y,
-            ..y
+    let request = PhaseRequest {
+        activation: args.net.activation.clone(),
+        noise: args.net.noise.clone(),
+        sigma_b2: args.net.sigma_b2,
+        y: match args.y {
+            YAxis::Mu2 => PhaseAxis::Mu2,
+            YAxis::SigmaB2 => PhaseAxis::SigmaB2,
         },
-        y_axis,
-        q0: args.q0.get()?,
-        depth_multiplier: args.k.get()?,
-        nodes: integration.nodes.unwrap_or(PHASE_NODES),
+        x_range: args.x_range,
+        y_range: args.y_range,
+        log_y: args.log_y,
+        q0: args.q0.q0,
+        depth_multiplier: args.k.depth_multiplier,
+        contours: args.contours.clone(),
+        color: args.color.clone(),
+        png: args.png.clone(),
+        nodes: args.nodes,
     };
-    let progress = Progress::new(spec.y.n as u64, "rows", args.quiet.quiet);
-    let d = phase_diagram_with_progress(&net, &spec, &|| progress.inc())?;
-    progress.finish();
-    if let Some(path) = &args.png {
-        write_phase_png(&d, &fig, path)?;
-    }
+    let rec = run_op::<Phase>(&request, &Bar::new(args.quiet.quiet))?;
+    let (d, y_axis, activation) = (&rec.diagram, request.y, &rec.activation);
     if args.format.csv {
         return print_csv(out, &d.cells);
+    }
+    if args.format.json {
+        return print_record(out, rec);
     }
     let mut r = Report::default();
     let yname = match y_axis {
@@ -143,7 +124,7 @@ pub fn run(args: &PhaseArgs, out: &mut impl Write) -> Result<()> {
     };
     r.section(&format!(
         "phase diagram of {activation} with noise {}: {} × {} cells",
-        net.noise(),
+        rec.noise,
         d.x.len(),
         d.y.len()
     ));
@@ -183,16 +164,6 @@ pub fn run(args: &PhaseArgs, out: &mut impl Write) -> Result<()> {
     }
     if let Some(path) = &args.png {
         r.section(&format!("wrote {}", path.display()));
-    }
-    if args.format.json {
-        return print_record(
-            out,
-            PhaseRecord {
-                activation: activation.spec(),
-                noise: net.noise().to_string(),
-                diagram: d,
-            },
-        );
     }
     r.write(out)
 }

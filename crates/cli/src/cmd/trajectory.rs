@@ -5,9 +5,10 @@ use std::io::Write;
 use anyhow::Result;
 use clap::Args;
 
-use noisyprop_experiments::record::TrajectoryRecord;
+use noisyprop_ops::Quiet;
+use noisyprop_ops::trajectory::{Trajectory, TrajectoryRequest};
 
-use crate::args::{Format, IntegrationArgs, NetArgs, Q0, SigmaW2Args};
+use crate::args::{Format, IntegrationArgs, NetArgs, Q0, SigmaW2Args, run_op};
 use crate::output::{g, print_csv, print_record};
 
 /// Theory trajectories of the variance q^l and the correlation c^l of two
@@ -21,7 +22,7 @@ pub struct TrajectoryArgs {
     pub sigma: SigmaW2Args,
 
     /// Number of layers
-    #[arg(long, short = 'L', default_value_t = 30, value_name = "L")]
+    #[arg(long, short = 'L', default_value_t = TrajectoryRequest::default().depth, value_name = "L")]
     pub depth: usize,
 
     #[command(flatten)]
@@ -30,7 +31,7 @@ pub struct TrajectoryArgs {
     /// Input correlation c⁰
     #[arg(
         long,
-        default_value_t = 0.5,
+        default_value_t = TrajectoryRequest::default().c0,
         value_name = "C",
         allow_negative_numbers = true
     )]
@@ -39,7 +40,7 @@ pub struct TrajectoryArgs {
     /// Correlation of the two inputs' gradients at the top layer
     #[arg(
         long = "top-grad-correlation",
-        default_value_t = 1.0,
+        default_value_t = TrajectoryRequest::default().top_grad_correlation,
         value_name = "C",
         allow_negative_numbers = true
     )]
@@ -53,29 +54,33 @@ pub struct TrajectoryArgs {
 }
 
 pub fn run(args: &TrajectoryArgs, out: &mut impl Write) -> Result<()> {
-    let (net, _) = args
-        .sigma
-        .network(&args.net, args.integration.integration()?)?;
-    let layers = args.integration.mean_field(&net)?.trajectory(
-        args.q0.get()?,
-        args.c0,
-        args.depth,
-        args.top_grad_correlation,
-    )?;
+    let request = TrajectoryRequest {
+        activation: args.net.activation.clone(),
+        noise: args.net.noise.clone(),
+        sigma_b2: args.net.sigma_b2,
+        sigma_w2: args.sigma.given(),
+        depth: args.depth,
+        q0: args.q0.q0,
+        c0: args.c0,
+        top_grad_correlation: args.top_grad_correlation,
+        quadrature: args.integration.quadrature,
+        rule: args.integration.rule(),
+        nodes: args.integration.nodes,
+    };
+    let rec = run_op::<Trajectory>(&request, &Quiet)?;
     if args.format.csv {
-        return print_csv(out, &layers);
+        return print_csv(out, &rec.layers);
     }
-    let rec = TrajectoryRecord::new(&net, args.q0.q0, args.c0, layers);
     if args.format.json {
         return print_record(out, rec);
     }
     writeln!(
         out,
         "{} with noise {}, σ_w² = {}, σ_b² = {}",
-        net.activation(),
-        net.noise(),
-        g(net.sigma_w2()),
-        g(net.sigma_b2())
+        rec.activation,
+        rec.noise,
+        g(rec.sigma_w2),
+        g(rec.sigma_b2)
     )?;
     writeln!(
         out,

@@ -76,7 +76,7 @@ impl PhaseFigure {
     /// [`ExperimentError::InvalidParameter`] naming the first bad depth.
     pub fn validate(&self) -> Result<(), ExperimentError> {
         match self.contours.iter().find(|&&l| !(l > 0.0 && l.is_finite())) {
-            Some(&l) => Err(ExperimentError::invalid("contour", l, "(0, inf)")),
+            Some(&l) => Err(ExperimentError::invalid("contours", l, "(0, inf)")),
             None => Ok(()),
         }
     }

@@ -7,7 +7,8 @@ use std::time::Instant;
 use serde::{Deserialize, Serialize};
 
 use noisyprop_theory::{
-    Activation, AnalysisOptions, Integration, Network, Noise, TheoryError, analyze, fmt_short,
+    Activation, AnalysisOptions, Family, Integration, Network, Noise, TheoryError, analyze,
+    fmt_short,
 };
 
 use super::claims::{Claim, Counts, Verdict, printed_claim, rounds_to, simulation_claim};
@@ -367,7 +368,7 @@ fn settings(part: Part, opts: &ReproduceOptions) -> String {
 
 fn critical_relu(noise: &str) -> Result<Option<Network>, ExperimentError> {
     let noise = Noise::parse_all(&[noise])?;
-    match Network::critical(Activation::Relu, noise, 0.0, Integration::default()) {
+    match Family::new(Activation::Relu, noise, 0.0)?.critical(Integration::default()) {
         Ok((net, _)) => Ok(Some(net)),
         Err(TheoryError::NoCriticalPoint { .. }) => Ok(None),
         Err(e) => Err(e.into()),

@@ -13,7 +13,7 @@ use noisyprop_engine::gpu_support::{self, Precision};
 use super::cpu::train_group;
 use super::protocol::{EpochLog, TrainResult};
 use super::spec::TrainSpec;
-use noisyprop_theory::Network;
+use noisyprop_theory::Family;
 
 use crate::ExperimentError;
 
@@ -83,8 +83,7 @@ impl Device {
             Device::Cuda(_) => {
                 // The kernels' activation and noise first (they do not
                 // depend on σ_w²), then the initialisation itself.
-                let probe = Network::new(spec.activation, spec.noise.clone(), 1.0, 0.0)?;
-                gpu_support::supports(&probe)?;
+                gpu_support::supports(&Family::new(spec.activation, spec.noise.clone(), 0.0)?)?;
                 spec.network().map(drop)
             }
         }

@@ -7,7 +7,7 @@ use std::str::FromStr;
 
 use serde::{Deserialize, Serialize};
 
-use noisyprop_theory::{Activation, Integration, Network, Noise, fmt_short};
+use noisyprop_theory::{Activation, Family, Integration, Network, Noise, fmt_short};
 
 use crate::ExperimentError;
 
@@ -160,7 +160,7 @@ pub struct TrainSpec {
 impl TrainSpec {
     /// The network the spec initialises (biases zero): σ_w² from
     /// [`TrainSpec::init`], the critical one resolved by
-    /// [`Network::critical`].
+    /// [`Family::critical`](noisyprop_theory::Family::critical).
     ///
     /// # Errors
     /// [`noisyprop_theory::TheoryError::NoCriticalPoint`] for `--init critical`
@@ -172,7 +172,9 @@ impl TrainSpec {
             Init::Xavier => Network::new(self.activation, noise, 1.0, 0.0)?,
             Init::SigmaW2 { value } => Network::new(self.activation, noise, value, 0.0)?,
             Init::Critical => {
-                Network::critical(self.activation, noise, 0.0, Integration::default())?.0
+                Family::new(self.activation, noise, 0.0)?
+                    .critical(Integration::default())?
+                    .0
             }
         })
     }

@@ -1,0 +1,154 @@
+//! `analyze`: everything the theory says about one network — variance and
+//! correlation maps, fixed points, χ₁, depth scales, the critical σ_w² and
+//! its kind, trainable depth and float overflow depths (spec 2).
+
+use serde::{Deserialize, Serialize};
+
+use noisyprop_theory::{Analysis, AnalysisOptions};
+
+use crate::network::{ACTIVATION, family, integration, network, no_noise};
+use crate::{DEPTH_MULTIPLIER, Error, Hint, Observer, Operation, Q0, Rule, form};
+
+/// What `analyze` is asked.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct AnalyzeRequest {
+    /// φ: relu, leaky-relu:slope=A, linear, abs, erf, tanh, sigmoid, gelu,
+    /// silu, elu[:alpha=A], selu, softplus.
+    pub activation: String,
+    /// The noise on each layer's input, in order (`dropout:keep=0.8`,
+    /// `Dropout(0.2)`, …).
+    #[serde(deserialize_with = "form::strings")]
+    pub noise: Vec<String>,
+    /// σ_b².
+    pub sigma_b2: f64,
+    /// σ_w²; `None` for the critical one.
+    pub sigma_w2: Option<f64>,
+    /// The input variance q⁰.
+    pub q0: f64,
+    /// k of the trainable depth k·ξ_c.
+    pub depth_multiplier: f64,
+    /// Quadrature even where closed forms exist (a cross-check).
+    pub quadrature: bool,
+    /// The quadrature rule.
+    pub rule: Rule,
+    /// A fixed quadrature order (else raised until n and 2n nodes agree).
+    pub nodes: Option<usize>,
+}
+
+impl Default for AnalyzeRequest {
+    fn default() -> Self {
+        AnalyzeRequest {
+            activation: ACTIVATION.into(),
+            noise: no_noise(),
+            sigma_b2: 0.0,
+            sigma_w2: None,
+            q0: Q0,
+            depth_multiplier: DEPTH_MULTIPLIER,
+            quadrature: false,
+            rule: Rule::Legendre,
+            nodes: None,
+        }
+    }
+}
+
+/// The `analyze` command.
+pub struct Analyze;
+
+impl Operation for Analyze {
+    const NAME: &'static str = "analyze";
+    type Request = AnalyzeRequest;
+    type Record = Analysis;
+
+    fn run(r: &AnalyzeRequest, _: &dyn Observer) -> Result<Analysis, Error> {
+        let integration = integration(r.quadrature, r.rule, r.nodes)?;
+        let family = family(&r.activation, &r.noise, r.sigma_b2)?;
+        let net = network(&family, r.sigma_w2, integration, Hint::GiveSigmaW2)?;
+        let options = AnalysisOptions {
+            q0: r.q0,
+            depth_multiplier: r.depth_multiplier,
+            integration,
+        };
+        Ok(noisyprop_theory::analyze(&net, &options)?)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{Quiet, Spelling};
+
+    #[test]
+    fn bad_parameters_are_named_before_any_work() {
+        let bad = |r: AnalyzeRequest| {
+            Analyze::run(&r, &Quiet)
+                .expect_err("bad input")
+                .render(Spelling::Python)
+        };
+        let d = AnalyzeRequest::default();
+        assert_eq!(
+            bad(AnalyzeRequest {
+                sigma_w2: Some(-1.0),
+                ..d.clone()
+            }),
+            "sigma_w2=-1 is out of range; valid range is (0, inf)"
+        );
+        assert_eq!(
+            bad(AnalyzeRequest {
+                q0: 0.0,
+                ..d.clone()
+            }),
+            "q0=0 is out of range; valid range is (0, inf)"
+        );
+        assert_eq!(
+            bad(AnalyzeRequest {
+                nodes: Some(2),
+                ..d.clone()
+            }),
+            "nodes=2 is out of range; valid range is [4, 1024]"
+        );
+        let stacked = bad(AnalyzeRequest {
+            noise: vec!["dropout:keep=0.8, gauss-add:std=1".into()],
+            ..d.clone()
+        });
+        assert!(
+            stacked.ends_with("hint: to stack noises, give them one by one: noise=[A, B]"),
+            "{stacked}"
+        );
+        let none = bad(AnalyzeRequest {
+            activation: "gelu".into(),
+            noise: vec!["dropout:keep=0.8".into()],
+            ..d
+        });
+        assert!(none.starts_with("no critical σ_w² exists"), "{none}");
+        assert!(none.ends_with("hint: give sigma_w2"), "{none}");
+    }
+
+    #[test]
+    fn a_request_reads_from_json_with_defaults_and_names_a_wrong_field() {
+        let r: AnalyzeRequest = crate::read_request(&mut serde_json::Deserializer::from_str(
+            r#"{"noise": "dropout:keep=0.6"}"#,
+        ))
+        .expect("request");
+        assert_eq!(r.noise, ["dropout:keep=0.6"]);
+        assert_eq!(r.q0, Q0);
+        let a = Analyze::run(&r, &Quiet).expect("analysis");
+        // spec 2.10: dropout keep 0.6 at the critical σ_w² = 2·0.6 has
+        // c* = 0.28391, ξ_c = 0.96553 (the paper's table).
+        assert!((a.sigma_w2 - 1.2).abs() < 1e-12);
+        assert!((a.c_star - 0.28391).abs() < 1e-5, "{}", a.c_star);
+        let e = crate::read_request::<AnalyzeRequest, _>(&mut serde_json::Deserializer::from_str(
+            r#"{"q0": "one"}"#,
+        ))
+        .expect_err("a string for q0");
+        assert_eq!(e.param(), Some("q0"));
+        let e = crate::read_request::<AnalyzeRequest, _>(&mut serde_json::Deserializer::from_str(
+            r#"{"sigma": 1}"#,
+        ))
+        .expect_err("an unknown field");
+        assert!(
+            e.render(Spelling::Python).contains("unknown field `sigma`"),
+            "{e}"
+        );
+    }
+}

@@ -1,0 +1,35 @@
+//! Progress and stopping: an operation reports finished units of work to
+//! an [`Observer`] (the CLI draws a bar, Python checks for Ctrl-C) and stops
+//! between units when the observer asks.
+
+/// Watches an operation.
+pub trait Observer: Sync {
+    /// Work of `total` units named `unit` (`rows`, `networks`, `cells`)
+    /// starts.
+    fn start(&self, total: u64, unit: &str) {
+        let _ = (total, unit);
+    }
+    /// One unit is done.
+    fn advance(&self) {}
+    /// The current stage has a name (a part of a reproduction).
+    fn stage(&self, what: &str) {
+        let _ = what;
+    }
+    /// The work is over.
+    fn finish(&self) {}
+    /// Whether the caller asks the operation to stop.
+    fn stop_requested(&self) -> bool {
+        false
+    }
+    /// One unit done; `true` to go on (the libraries' progress callbacks).
+    fn tick(&self) -> bool {
+        self.advance();
+        !self.stop_requested()
+    }
+}
+
+/// Watches nothing and never stops.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Quiet;
+
+impl Observer for Quiet {}
