@@ -25,6 +25,11 @@ from typing import Iterable, List, Optional, Sequence, Tuple, Union
 from . import _native
 from ._results import (
     Analysis,
+    Simulation,
+    Training,
+    VarianceDepth,
+    TrainableDepth,
+    Reproduction,
     Check,
     Verdict,
     CriticalRow,
@@ -46,6 +51,10 @@ __all__ = [
     "critical_table",
     "trajectory",
     "phase",
+    "simulate",
+    "train",
+    "variance_depth",
+    "trainable_depth",
     "gain",
     "verdict",
     "Analysis",
@@ -59,6 +68,11 @@ __all__ = [
     "Result",
     "Check",
     "Verdict",
+    "Simulation",
+    "Training",
+    "VarianceDepth",
+    "TrainableDepth",
+    "Reproduction",
 ]
 
 #: A noise spec (``"dropout:keep=0.8"``, ``"gauss-mult:std=0.5"``,
@@ -91,6 +105,10 @@ _critical = _Defaults("critical")
 _trajectory = _Defaults("trajectory")
 _phase = _Defaults("phase")
 _verdict = _Defaults("verdict")
+_simulate = _Defaults("simulate")
+_train = _Defaults("train")
+_variance_depth = _Defaults("variance-depth")
+_trainable_depth = _Defaults("trainable-depth")
 
 
 def analyze(
@@ -217,6 +235,125 @@ def phase(
     if png is not None:
         png = os.fspath(png)
     return Phase(_run("phase", locals()))
+
+
+def simulate(
+    activation: str = _simulate.activation,
+    noise: NoiseSpec = _simulate.noise,
+    sigma_w2: Optional[float] = _simulate.sigma_w2,
+    sigma_b2: float = _simulate.sigma_b2,
+    *,
+    width: int = _simulate.width,
+    input_dim: Optional[int] = _simulate.input_dim,
+    depth: int = _simulate.depth,
+    networks: int = _simulate.networks,
+    q0: Union[float, Sequence[float]] = _simulate.q0,
+    c0: Union[float, None, Sequence[Optional[float]]] = _simulate.c0,
+    pairs: int = _simulate.pairs,
+    partners: int = _simulate.partners,
+    raw_input: bool = _simulate.raw_input,
+    backward: bool = _simulate.backward,
+    f64: bool = _simulate.f64,
+    seed: int = _simulate.seed,
+    memory_mb: int = _simulate.memory_mb,
+    compare: bool = _simulate.compare,
+    theory_noise: NoiseSpec = _simulate.theory_noise,
+    quadrature: bool = _simulate.quadrature,
+    rule: str = _simulate.rule,
+    nodes: Optional[int] = _simulate.nodes,
+) -> Simulation:
+    """Random finite-width noisy networks, simulated and compared with the
+    theory layer by layer (``noisyprop simulate``), with the simulator's
+    PASS/FAIL verdict (``.passed``, ``.verdict``). The same seed gives the
+    same numbers as the CLI, on any number of threads. Runs with the GIL
+    released; Ctrl-C stops it."""
+    return Simulation(_run("simulate", locals()))
+
+
+def train(
+    *,
+    depth: int = _train.depth,
+    noise: NoiseSpec = _train.noise,
+    quick: bool = _train.quick,
+    dataset: str = _train.dataset,
+    data_dir: Optional[str] = _train.data_dir,
+    task: Optional[str] = _train.task,
+    width: Optional[int] = _train.width,
+    activation: Optional[str] = _train.activation,
+    init: Optional[str] = _train.init,
+    optimizer: Optional[str] = _train.optimizer,
+    lr: Optional[float] = _train.lr,
+    momentum: Optional[float] = _train.momentum,
+    batch: Optional[int] = _train.batch,
+    epochs: Optional[int] = _train.epochs,
+    examples: Optional[int] = _train.examples,
+    seed: Optional[int] = _train.seed,
+    device: str = _train.device,
+    precision: Optional[str] = _train.precision,
+) -> Training:
+    """Train one noisy MLP on real data (``noisyprop train``): the paper's
+    recipe (200 epochs), or ``quick=True`` (seconds); every other argument
+    overrides the recipe. Runs with the GIL released; Ctrl-C stops it."""
+    if data_dir is not None:
+        data_dir = os.fspath(data_dir)
+    return Training(_run("train", locals()))
+
+
+def variance_depth(
+    *,
+    noise: NoiseSpec = _variance_depth.noise,
+    sigma_w2_range: Tuple[float, float, int] = _variance_depth.sigma_w2_range,
+    max_depth: int = _variance_depth.max_depth,
+    width: int = _variance_depth.width,
+    examples: int = _variance_depth.examples,
+    seed: int = _variance_depth.seed,
+    out: str = _variance_depth.out,
+    dataset: str = _variance_depth.dataset,
+    data_dir: Optional[str] = _variance_depth.data_dir,
+) -> VarianceDepth:
+    """Real images through deep random noisy ReLU networks over a σ_w²
+    sweep: where the variance leaves the f32 range, beside the theory's L*
+    (``noisyprop variance-depth``; Figure 6a). Writes CSV, JSON and a PNG
+    under ``out``. Runs with the GIL released; Ctrl-C stops it."""
+    out = os.fspath(out)
+    if data_dir is not None:
+        data_dir = os.fspath(data_dir)
+    return VarianceDepth(_run("variance-depth", locals()))
+
+
+def trainable_depth(
+    *,
+    preset: str = _trainable_depth.preset,
+    keeps: Sequence[float] = _trainable_depth.keeps,
+    depths: Sequence[int] = _trainable_depth.depths,
+    depth_multiplier: float = _trainable_depth.depth_multiplier,
+    store: str = _trainable_depth.store,
+    shard: Optional[str] = _trainable_depth.shard,
+    recompute_corrupt: bool = _trainable_depth.recompute_corrupt,
+    dataset: str = _trainable_depth.dataset,
+    data_dir: Optional[str] = _trainable_depth.data_dir,
+    task: Optional[str] = _trainable_depth.task,
+    width: Optional[int] = _trainable_depth.width,
+    activation: Optional[str] = _trainable_depth.activation,
+    init: Optional[str] = _trainable_depth.init,
+    optimizer: Optional[str] = _trainable_depth.optimizer,
+    lr: Optional[float] = _trainable_depth.lr,
+    momentum: Optional[float] = _trainable_depth.momentum,
+    batch: Optional[int] = _trainable_depth.batch,
+    epochs: Optional[int] = _trainable_depth.epochs,
+    examples: Optional[int] = _trainable_depth.examples,
+    seed: Optional[int] = _trainable_depth.seed,
+    device: str = _trainable_depth.device,
+    precision: Optional[str] = _trainable_depth.precision,
+) -> TrainableDepth:
+    """The Figure 6(b) grid (``noisyprop trainable-depth``): networks at
+    critical initialisation over keep × depth, trained on real data, against
+    k·ξ_c. Each finished cell is one file under ``store``; a rerun (or a run
+    stopped with Ctrl-C and started again) reuses them."""
+    store = os.fspath(store)
+    if data_dir is not None:
+        data_dir = os.fspath(data_dir)
+    return TrainableDepth(_run("trainable-depth", locals()))
 
 
 #: PyTorch's names for ``torch.nn.init.calculate_gain`` in noisyprop's spelling.

@@ -26,3 +26,22 @@ def defaults(command: str) -> Dict[str, Any]:
 def canonical_noise(spec: str) -> str: ...
 def canonical_activation(spec: str) -> str: ...
 def mnist_subset() -> Dict[str, Any]: ...
+
+def describe_activation(spec: str) -> Dict[str, Any]:
+    """``{"spec": canonical spec, "positively_homogeneous": bool}`` of an
+    activation (φ(λx) = λφ(x) for λ > 0: relu, leaky-relu, linear, abs).
+    ``ValueError`` with the library's message for an unknown one."""
+    ...
+
+def describe_noise(specs: List[str]) -> Dict[str, Any]:
+    """Facts of a noise stack given stage by stage (noisyprop or framework
+    spellings): ``specs`` (canonical, ``["none"]`` for none), ``canonical``
+    (joined by ``, then ``), ``mu2``, ``additive_variance``,
+    ``multiplicative`` (no additive part), ``commutes_with_homogeneous``
+    (ε ≥ 0 at every stage: may sit before a positively homogeneous φ),
+    ``eval_variance_factor`` (1/μ₂: one layer's variance factor with the
+    noise off, exact for a positively homogeneous φ without bias; ``None``
+    with an additive part) and ``stages`` (per stage: spec, effect, mu2,
+    additive_variance, commutes_with_homogeneous, framework_convention).
+    ``ValueError`` with the library's message for a spec it cannot read."""
+    ...

@@ -30,6 +30,11 @@ __all__ = [
     "PhaseCell",
     "Check",
     "Verdict",
+    "Simulation",
+    "Training",
+    "VarianceDepth",
+    "TrainableDepth",
+    "Reproduction",
 ]
 
 
@@ -343,3 +348,116 @@ class Verdict(Result):
     @property
     def passed(self) -> bool:
         return bool(self._data["pass"])
+
+
+class Simulation(Result):
+    """Monte-Carlo networks against the theory (``noisyprop simulate``):
+    ``layers`` (the first input class's arrays: ``q_sim``, ``q_theory``, …),
+    every class under ``classes``, and the PASS/FAIL ``verdict``
+    (``passed``)."""
+
+    kind: str
+    schema_version: int
+    activation: str
+    noise: str
+    theory_noise: str
+    sigma_w2: float
+    sigma_b2: float
+    width: int
+    input_dim: int
+    depth: int
+    networks: int
+    seed: int
+    precision: str
+    input_activation: bool
+    backward: bool
+    seconds: float
+    layers: Result
+    classes: List[Result]
+    verdict: Verdict
+
+    @property
+    def passed(self) -> bool:
+        """The verdict: every check agrees."""
+        return bool(self._data["verdict"]["pass"])
+
+    def __getattr__(self, name: str) -> Any:
+        if name == "verdict":
+            return Verdict(self._data["verdict"])
+        return super().__getattr__(name)
+
+
+class Training(Result):
+    """One noisy MLP trained on real data (``noisyprop train``): per-epoch
+    ``train_loss`` (noise on) and ``val_loss`` (noise off), the run's
+    parameters, σ_w² and the device."""
+
+    kind: str
+    schema_version: int
+    dataset: str
+    data_source: str
+    examples: int
+    val_fraction: float
+    task: str
+    depth: int
+    width: int
+    activation: str
+    noise: Any
+    init: Any
+    optimizer: Any
+    batch: int
+    epochs: int
+    seed: int
+    sigma_w2: float
+    device: str
+    val_loss_init: float
+    val_loss_baseline: float
+    train_loss: List[float]
+    val_loss: List[float]
+    train_accuracy: Optional[List[float]]
+    val_accuracy: Optional[List[float]]
+    diverged: bool
+    seconds: float
+
+
+class VarianceDepth(Result):
+    """Where the variance of real images leaves the f32 range, per σ_w²,
+    beside the theory's L* (``noisyprop variance-depth``)."""
+
+    kind: str
+    schema_version: int
+    dataset: str
+    examples: int
+    noise: str
+    width: int
+    max_depth: int
+    sigma_w2: List[Result]
+    files: List[str]
+
+
+class TrainableDepth(Result):
+    """The keep × depth grid against k·ξ_c (``noisyprop trainable-depth``):
+    how the run went (``run``) and the boundary ``report``."""
+
+    kind: str
+    schema_version: int
+    activation: str
+    init: str
+    depth_multiplier: float
+    store: str
+    device: str
+    run: Result
+    report: Result
+    files: List[str]
+
+
+class Reproduction(Result):
+    """The paper judged claim by claim (``noisyprop reproduce``): counts of
+    PASS/FAIL/info, and every part with its claims."""
+
+    kind: str
+    schema_version: int
+    provenance: Result
+    counts: Result
+    failed_parts: int
+    parts: List[Result]

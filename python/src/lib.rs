@@ -34,11 +34,28 @@ fn py_error(e: &Error) -> PyErr {
 /// An argument that could not be read into the request: `TypeError` for a
 /// value of the wrong type, `ValueError` for a wrong value of the right
 /// type, both naming the argument and showing the value given.
-fn argument_error(kwargs: &Bound<'_, PyDict>, e: &Error) -> PyErr {
+fn argument_error<O: Operation>(kwargs: &Bound<'_, PyDict>, e: &Error) -> PyErr {
     let ErrorKind::Invalid { param, reason } = e.kind() else {
         return py_error(e);
     };
-    let name = param.split(['[', '.']).next().unwrap_or(param);
+    let mut name = param.split(['[', '.']).next().unwrap_or(param).to_string();
+    if name.is_empty() {
+        // A field of a flattened group (serde reports the request itself):
+        // the argument that alone fails to read is the one.
+        name = kwargs
+            .iter()
+            .find(|(k, v)| {
+                let one = PyDict::new(kwargs.py());
+                one.set_item(k, v).is_ok()
+                    && read_request::<O::Request, _>(&mut pythonize::Depythonizer::from_object(
+                        one.as_any(),
+                    ))
+                    .is_err()
+            })
+            .map(|(k, _)| k.to_string())
+            .unwrap_or_default();
+    }
+    let name = name.as_str();
     let given = kwargs
         .get_item(name)
         .ok()
@@ -56,7 +73,7 @@ fn argument_error(kwargs: &Bound<'_, PyDict>, e: &Error) -> PyErr {
     };
     let text = match given {
         Some(v) => format!("{name}={v}: {reason}"),
-        None => format!("{name}: {reason}"),
+        None => format!("{O}(): {reason}", O = O::NAME),
     };
     if is_type {
         PyTypeError::new_err(text)
@@ -84,11 +101,12 @@ where
     O::Record: Send,
 {
     if !O::LONG_RUNNING {
-        return O::run(request, &noisyprop_ops::Quiet).map_err(|e| py_error(&e));
+        return noisyprop_ops::execute::<O>(request, &noisyprop_ops::Quiet)
+            .map_err(|e| py_error(&e));
     }
     let interrupt = Interrupt::default();
     std::thread::scope(|s| {
-        let worker = s.spawn(|| O::run(request, &interrupt));
+        let worker = s.spawn(|| noisyprop_ops::execute::<O>(request, &interrupt));
         loop {
             py.detach(|| {
                 let mut waited = Duration::ZERO;
@@ -131,7 +149,7 @@ where
 {
     let request: O::Request =
         read_request(&mut pythonize::Depythonizer::from_object(kwargs.as_any()))
-            .map_err(|e| argument_error(kwargs, &e))?;
+            .map_err(|e| argument_error::<O>(kwargs, &e))?;
     let record = execute::<O>(py, &request)?;
     to_python(py, &Record::new(record))
 }
@@ -154,6 +172,14 @@ macro_rules! by_name {
             n if n == trajectory::Trajectory::NAME => $f::<trajectory::Trajectory>($($args),*),
             n if n == phase::Phase::NAME => $f::<phase::Phase>($($args),*),
             n if n == verdict::VerdictOf::NAME => $f::<verdict::VerdictOf>($($args),*),
+            n if n == simulate::Simulate::NAME => $f::<simulate::Simulate>($($args),*),
+            n if n == train::Train::NAME => $f::<train::Train>($($args),*),
+            n if n == variance_depth::VarianceDepth::NAME => {
+                $f::<variance_depth::VarianceDepth>($($args),*)
+            }
+            n if n == trainable_depth::TrainableDepth::NAME => {
+                $f::<trainable_depth::TrainableDepth>($($args),*)
+            }
             other => Err(PyValueError::new_err(format!("unknown command `{other}`"))),
         }
     }};

@@ -345,3 +345,60 @@ def test_signatures_hold_the_operations_defaults():
         assert set(params) == set(defaults), (name, set(params) ^ set(defaults))
         for p in params.values():
             assert p.default == defaults[p.name], (name, p.name)
+
+
+@needs_cli
+def test_simulate_equals_cli_field_for_field():
+    """Issue 16: the same seed gives the CLI's record, field for field (the
+    wall time aside)."""
+    kw = dict(width=64, networks=4, depth=3, seed=7, backward=True, compare=True)
+    py = noisyprop.simulate("relu", "dropout:keep=0.8", **kw).to_dict()
+    js = cli_json(
+        "simulate", "-n", "dropout:keep=0.8", "--width", "64", "--networks", "4",
+        "--depth", "3", "--seed", "7", "--backward", "--compare", "-q",
+    )
+    assert py.pop("seconds") > 0 and js.pop("seconds") > 0
+    assert py == js
+    sim = noisyprop.simulate("relu", "dropout:keep=0.8", **kw)
+    assert sim.passed is sim.verdict.passed is True
+    wrong = noisyprop.simulate("relu", "dropout:keep=0.8", theory_noise="mult:mu2=1.6", **kw)
+    assert wrong.kind == "simulation" and not wrong.passed
+
+
+def test_long_commands_release_the_gil_and_stop_on_ctrl_c():
+    """phase runs with the GIL released (another Python thread runs
+    meanwhile) and a SIGINT stops it within a fraction of its run time."""
+    import signal
+    import threading
+    import time
+
+    args = dict(x_range=(0.5, 4, 400), y_range=(0, 0.5, 400), y="sigma_b2")
+    start = time.perf_counter()
+    full = noisyprop.phase("tanh", **args)
+    full_time = time.perf_counter() - start
+    assert full_time > 0.5, f"the grid took only {full_time:.2f} s: too small to test stopping"
+
+    ticks = []
+    stop = threading.Event()
+
+    def count():
+        while not stop.is_set():
+            ticks.append(1)
+            time.sleep(0.001)
+
+    t = threading.Thread(target=count)
+    t.start()
+    noisyprop.phase("tanh", **args)
+    stop.set()
+    t.join()
+    assert len(ticks) > 10 * full_time, len(ticks)
+
+    timer = threading.Timer(0.1 * full_time, lambda: signal.raise_signal(signal.SIGINT))
+    start = time.perf_counter()
+    timer.start()
+    with pytest.raises(KeyboardInterrupt):
+        noisyprop.phase("tanh", **args)
+    stopped = time.perf_counter() - start
+    timer.cancel()
+    assert stopped < 0.6 * full_time, (stopped, full_time)
+    assert full.grid("xi_c").shape == (400, 400)

@@ -5,14 +5,10 @@ them into library values (no math and no file formats here).
 
 use std::path::PathBuf;
 
-use anyhow::{Result, bail};
+use anyhow::Result;
 use clap::{Args, ValueEnum};
 
-use noisyprop_engine::gpu_support::Precision;
-use noisyprop_experiments::training::{
-    DataChoice, Device, DeviceKind, Init, OptimizerKind, RecipeOverrides, Task,
-};
-use noisyprop_theory::{Activation, Integration, Network, Noise, QuadratureRule, TheoryError};
+use noisyprop_ops::{DataParams, DeviceParams, RecipeParams};
 
 /// Activation, noise and bias variance of a network.
 #[derive(Debug, Clone, Args)]
@@ -66,27 +62,12 @@ pub struct SigmaW2Args {
 }
 
 impl NetArgs {
-    /// Activation and noise.
-    pub fn activation_and_noise(&self) -> Result<(Activation, Noise)> {
-        let noise = match Noise::parse_all(&self.noise) {
-            Ok(n) => n,
-            Err(e) if self.noise.iter().any(|n| n.contains([';', ','])) => {
-                bail!("{e}\n\nhint: to stack noises, repeat --noise (--noise A --noise B)")
-            }
-            Err(e) => return Err(e.into()),
-        };
-        Ok((self.activation.parse()?, noise))
-    }
-
-    /// The network at its critical σ_w²; without one, the error gives
-    /// `hint`.
-    pub fn critical_network(&self, integration: Integration, hint: &str) -> Result<Network> {
-        let (activation, noise) = self.activation_and_noise()?;
-        match noisyprop_theory::Family::new(activation, noise, self.sigma_b2)?.critical(integration)
-        {
-            Ok((net, _)) => Ok(net),
-            Err(e @ TheoryError::NoCriticalPoint { .. }) => bail!("{e}\n\nhint: {hint}"),
-            Err(e) => Err(e.into()),
+    /// The operations' parameters.
+    pub fn params(&self) -> noisyprop_ops::NetworkParams {
+        noisyprop_ops::NetworkParams {
+            activation: self.activation.clone(),
+            noise: self.noise.clone(),
+            sigma_b2: self.sigma_b2,
         }
     }
 }
@@ -95,28 +76,6 @@ impl SigmaW2Args {
     /// The σ_w² given, `None` for the critical one.
     pub fn given(&self) -> Option<f64> {
         self.sigma_w2.filter(|_| !self.critical)
-    }
-
-    /// The network of `net` with the given σ_w², or the critical one when
-    /// asked (or when --sigma-w2 is absent).
-    pub fn network(
-        &self,
-        net: &NetArgs,
-        integration: Integration,
-    ) -> Result<(Network, SigmaSource)> {
-        match self.sigma_w2 {
-            Some(x) if !self.critical => {
-                let (activation, noise) = net.activation_and_noise()?;
-                Ok((
-                    Network::new(activation, noise, x, net.sigma_b2)?,
-                    SigmaSource::Given,
-                ))
-            }
-            _ => Ok((
-                net.critical_network(integration, "give --sigma-w2")?,
-                SigmaSource::Critical,
-            )),
-        }
     }
 }
 
@@ -147,29 +106,16 @@ pub enum RuleArg {
 }
 
 impl IntegrationArgs {
-    /// The rule, as the operations name it.
-    pub fn rule(&self) -> noisyprop_ops::Rule {
-        match self.rule {
-            RuleArg::Legendre => noisyprop_ops::Rule::Legendre,
-            RuleArg::Hermite => noisyprop_ops::Rule::Hermite,
-        }
-    }
-
-    /// The library setting.
-    pub fn integration(&self) -> Result<Integration> {
-        if let Some(n) = self.nodes
-            && !(4..=1024).contains(&n)
-        {
-            bail!("--nodes {n} is out of range; valid range is [4, 1024]");
-        }
-        Ok(Integration {
-            closed_form: !self.quadrature,
+    /// The operations' parameters.
+    pub fn params(&self) -> noisyprop_ops::IntegrationParams {
+        noisyprop_ops::IntegrationParams {
+            quadrature: self.quadrature,
             rule: match self.rule {
-                RuleArg::Legendre => QuadratureRule::GaussLegendre,
-                RuleArg::Hermite => QuadratureRule::GaussHermite,
+                RuleArg::Legendre => noisyprop_ops::Rule::Legendre,
+                RuleArg::Hermite => noisyprop_ops::Rule::Hermite,
             },
             nodes: self.nodes,
-        })
+        }
     }
 }
 
@@ -184,17 +130,6 @@ pub struct DepthMultiplier {
         allow_negative_numbers = true
     )]
     pub depth_multiplier: f64,
-}
-
-impl DepthMultiplier {
-    /// k, checked.
-    pub fn get(&self) -> Result<f64> {
-        let k = self.depth_multiplier;
-        if !(k > 0.0 && k.is_finite()) {
-            bail!("--depth-multiplier {k} is out of range; valid range is (0, inf)");
-        }
-        Ok(k)
-    }
 }
 
 /// `--q0`: the input variance of the theory commands.
@@ -247,21 +182,13 @@ pub struct Seed {
     pub seed: u64,
 }
 
-/// `--width` of a simulated network.
-#[derive(Debug, Clone, Copy, Args)]
-pub struct Width {
-    /// Width of every hidden layer
-    #[arg(long, default_value_t = 1000, value_name = "N")]
-    pub width: usize,
-}
-
 /// Which data, from where.
 #[derive(Debug, Clone, Args)]
 pub struct DataArgs {
     /// mnist (the embedded 10 000-image subset unless --data-dir has a full
     /// copy), fashion-mnist (Debian's dataset-fashion-mnist or --data-dir),
     /// cifar10 (--data-dir)
-    #[arg(long, default_value = "mnist", value_name = "NAME")]
+    #[arg(long, default_value_t = DataParams::default().dataset, value_name = "NAME")]
     pub dataset: String,
 
     /// Directory with the dataset's files (IDX for (Fashion-)MNIST, the
@@ -271,12 +198,12 @@ pub struct DataArgs {
 }
 
 impl DataArgs {
-    /// The library's data choice.
-    pub fn choice(&self) -> Result<DataChoice> {
-        Ok(DataChoice {
-            name: self.dataset.parse()?,
-            dir: self.data_dir.clone(),
-        })
+    /// The operations' parameters.
+    pub fn params(&self) -> DataParams {
+        DataParams {
+            dataset: self.dataset.clone(),
+            data_dir: self.data_dir.clone(),
+        }
     }
 }
 
@@ -284,19 +211,22 @@ impl DataArgs {
 #[derive(Debug, Clone, Args)]
 pub struct DeviceArgs {
     /// Device: cpu, or cuda (an NVIDIA GPU; a binary built with --features cuda)
-    #[arg(long, default_value = "cpu", value_name = "DEVICE")]
-    pub device: DeviceKind,
+    #[arg(long, default_value_t = DeviceParams::default().device, value_name = "DEVICE")]
+    pub device: String,
 
     /// GPU arithmetic of the products, with --device cuda only: fp32 (default),
     /// tf32 or bf16 (the CPU engine computes in fp32)
     #[arg(long, value_name = "P")]
-    pub precision: Option<Precision>,
+    pub precision: Option<String>,
 }
 
 impl DeviceArgs {
-    /// The device (checked before any data is loaded).
-    pub fn device(&self) -> Result<Device> {
-        Ok(Device::new(self.device, self.precision)?)
+    /// The operations' parameters.
+    pub fn params(&self) -> DeviceParams {
+        DeviceParams {
+            device: self.device.clone(),
+            precision: self.precision.clone(),
+        }
     }
 }
 
@@ -310,7 +240,7 @@ pub struct RecipeArgs {
     /// Task: reconstruction (MSE, the paper's) or classification [default:
     /// reconstruction]
     #[arg(long, value_name = "TASK")]
-    pub task: Option<Task>,
+    pub task: Option<String>,
 
     /// Hidden layer width [default: 1000; quick 256]
     #[arg(long, value_name = "N")]
@@ -324,11 +254,11 @@ pub struct RecipeArgs {
     /// Initialisation: critical, he, xavier, or a σ_w² value [default:
     /// critical]
     #[arg(long, value_name = "INIT")]
-    pub init: Option<Init>,
+    pub init: Option<String>,
 
-    /// Optimiser [default: sgd; quick adam]
-    #[arg(long, value_enum)]
-    pub optimizer: Option<OptimizerArg>,
+    /// Optimiser: sgd (with --momentum) or adam [default: sgd; quick adam]
+    #[arg(long, value_name = "NAME")]
+    pub optimizer: Option<String>,
 
     /// Learning rate [default: 1e-3]
     #[arg(long, value_name = "LR")]
@@ -359,34 +289,22 @@ pub struct RecipeArgs {
     pub device: DeviceArgs,
 }
 
-/// The optimiser.
-#[derive(Debug, Clone, Copy, ValueEnum)]
-pub enum OptimizerArg {
-    /// SGD (with --momentum)
-    Sgd,
-    /// Adam
-    Adam,
-}
-
 impl RecipeArgs {
     /// The user's changes to the preset.
-    pub fn overrides(&self) -> Result<RecipeOverrides> {
-        Ok(RecipeOverrides {
-            task: self.task,
+    pub fn params(&self) -> RecipeParams {
+        RecipeParams {
+            task: self.task.clone(),
             width: self.width,
-            activation: self.activation.as_deref().map(str::parse).transpose()?,
-            init: self.init,
-            optimizer: self.optimizer.map(|o| match o {
-                OptimizerArg::Sgd => OptimizerKind::Sgd,
-                OptimizerArg::Adam => OptimizerKind::Adam,
-            }),
+            activation: self.activation.clone(),
+            init: self.init.clone(),
+            optimizer: self.optimizer.clone(),
             lr: self.lr,
             momentum: self.momentum,
             batch: self.batch,
             epochs: self.epochs,
             examples: self.examples,
             seed: self.seed,
-        })
+        }
     }
 }
 
@@ -396,5 +314,6 @@ pub fn run_op<O: noisyprop_ops::Operation>(
     request: &O::Request,
     observer: &dyn noisyprop_ops::Observer,
 ) -> Result<O::Record> {
-    O::run(request, observer).map_err(|e| anyhow::anyhow!(e.render(noisyprop_ops::Spelling::Cli)))
+    noisyprop_ops::execute::<O>(request, observer)
+        .map_err(|e| anyhow::anyhow!(e.render(noisyprop_ops::Spelling::Cli)))
 }

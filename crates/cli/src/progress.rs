@@ -17,17 +17,9 @@ impl Progress {
     pub fn new(total: u64, what: &str, quiet: bool) -> Self {
         Self::with_template(
             total,
-            &format!("{{elapsed_precise}} [{{bar:40}}] {{pos}}/{{len}} {what} (eta {{eta}})"),
-            quiet,
-        )
-    }
-
-    /// A bar over `total` units of work whose message names the current
-    /// stage (see [`Progress::stage`]).
-    pub fn staged(total: u64, quiet: bool) -> Self {
-        Self::with_template(
-            total,
-            "{elapsed_precise} [{bar:40}] {percent:>3}% {msg} (eta {eta})",
+            &format!(
+                "{{elapsed_precise}} [{{bar:40}}] {{pos}}/{{len}} {what} {{msg}} (eta {{eta}})"
+            ),
             quiet,
         )
     }
@@ -48,11 +40,6 @@ impl Progress {
             bar.set_style(style.progress_chars("=> "));
         }
         Progress { bar }
-    }
-
-    /// One more item done (thread-safe).
-    pub fn inc(&self) {
-        self.bar.inc(1);
     }
 
     /// Names the current stage.
@@ -88,8 +75,11 @@ impl noisyprop_ops::Observer for Bar {
         let _ = self.bar.set(Progress::new(total, unit, self.quiet));
     }
     fn advance(&self) {
+        self.advance_by(1);
+    }
+    fn advance_by(&self, n: u64) {
         if let Some(b) = self.bar.get() {
-            b.inc();
+            b.bar.inc(n);
         }
     }
     fn stage(&self, what: &str) {

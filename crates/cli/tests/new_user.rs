@@ -203,7 +203,10 @@ fn critical_table_flags_and_columns() {
     let lines: Vec<&str> = out.lines().skip(1).take(2).collect();
     assert_eq!(col(lines[0]), col(lines[1]), "{out}");
     let (_, _, err) = run(&["analyze", "--noise", "dropout:keep=0.5;gauss-add:std=1"]);
-    assert!(err.contains("give them one by one: --noise A --noise B"), "{err}");
+    assert!(
+        err.contains("give them one by one: --noise A --noise B"),
+        "{err}"
+    );
 }
 
 /// Training needs a validation example: fewer than 10 examples is refused

@@ -381,11 +381,17 @@ fn training_commands_reject_bad_input() {
         (vec!["train", "--dataset", "imagenet"], "imagenet"),
         (vec!["train", "--init", "sideways"], "sideways"),
         (vec!["train", "--init", "-1"], "-1"),
-        (vec!["train", "--lr", "0", "--examples", "50"], "lr = 0"),
-        (vec!["train", "--examples", "0"], "examples = 0"),
+        (
+            vec!["train", "--lr", "0", "--examples", "50"],
+            "--lr 0 is out of range",
+        ),
+        (
+            vec!["train", "--examples", "0"],
+            "--examples 0 is out of range",
+        ),
         (
             vec!["train", "--depth", "0", "--examples", "50"],
-            "depth = 0 is out of range; valid range is [1, 10000]",
+            "--depth 0 is out of range; valid range is [1, 10000]",
         ),
         (vec!["train", "--dataset", "cifar10"], "cifar10"),
         (
@@ -408,7 +414,10 @@ fn training_commands_reject_bad_input() {
                 "cargo build --release -p noisyprop --features cuda"
             },
         ),
-        (vec!["train", "--precision", "tf32"], "--precision tf32"),
+        (
+            vec!["train", "--precision", "tf32"],
+            "--precision: `tf32` applies to the GPU only",
+        ),
         (
             vec!["trainable-depth", "--precision", "bf16"],
             "--device cuda",

@@ -51,5 +51,5 @@ pub use idx::{
     parse_idx_images, parse_idx_labels, read_idx_images, read_idx_labels, read_idx_pair,
 };
 pub use prepare::{
-    DEFAULT_VAL_FRACTION, Examples, PrepareOptions, Prepared, prepare, prepare_with,
+    DEFAULT_VAL_FRACTION, Examples, PrepareOptions, Prepared, prepare, prepare_with, split_sizes,
 };

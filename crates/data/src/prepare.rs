@@ -82,6 +82,15 @@ pub fn prepare(raw: &RawDataset, seed: u64, val_fraction: f64) -> Result<Prepare
     )
 }
 
+/// The (training, validation) sizes of `m` examples split at
+/// `val_fraction` ∈ [0, 1): `n_val = round(m · val_fraction)`, the rest
+/// train.
+pub fn split_sizes(m: usize, val_fraction: f64) -> (usize, usize) {
+    // round() of a value in [0, m): the cast cannot overflow or go negative.
+    let n_val = ((m as f64) * val_fraction).round() as usize;
+    (m.saturating_sub(n_val), n_val)
+}
+
 /// Flattens, scales by 1/255, shuffles and splits a raw data set.
 ///
 /// The example order is a Fisher–Yates shuffle ([`SliceRandom::shuffle`]) of
@@ -111,9 +120,7 @@ pub fn prepare_with(raw: &RawDataset, opts: &PrepareOptions) -> Result<Prepared,
     }
 
     let m = order.len();
-    // round() of a value in [0, m): the cast cannot overflow or go negative.
-    let n_val = ((m as f64) * vf).round() as usize;
-    let n_train = m.saturating_sub(n_val);
+    let (n_train, _) = split_sizes(m, vf);
     if n_train == 0 {
         return Err(DataError::EmptyTrainingSet {
             n: m,

@@ -36,7 +36,7 @@ pub enum ExperimentError {
     },
     /// A stored grid cell cannot be read back.
     #[error(
-        "corrupt cell file `{}`: {reason}; rerun with --recompute-corrupt to compute it again (the file is replaced)",
+        "corrupt cell file `{}`: {reason}",
         .path.display()
     )]
     CorruptCell {
@@ -56,24 +56,27 @@ pub enum ExperimentError {
         /// Its error.
         reason: String,
     },
-    /// A simulation failed.
+    /// A simulation failed. (A simulation stopped by its callback converts
+    /// to [`ExperimentError::Cancelled`] instead.)
     #[error(transparent)]
-    Sim(#[from] noisyprop_sim::SimError),
+    Sim(noisyprop_sim::SimError),
     /// Loading data failed.
     #[error(transparent)]
     Data(#[from] noisyprop_data::DataError),
     /// The engine refused something.
     #[error(transparent)]
     Engine(#[from] noisyprop_engine::EngineError),
-    /// The theory refused a parameter (or found no critical point).
+    /// The theory refused a parameter (or found no critical point). (A
+    /// computation stopped by its callback converts to
+    /// [`ExperimentError::Cancelled`] instead.)
     #[error(transparent)]
-    Theory(#[from] noisyprop_theory::TheoryError),
+    Theory(noisyprop_theory::TheoryError),
     /// Something the GPU (`--device cuda`) does not implement.
     #[error(transparent)]
     GpuUnsupported(#[from] noisyprop_engine::gpu_support::Unsupported),
     /// `--device cuda` in a build without the `cuda` feature.
     #[error(
-        "--device cuda: this binary was built without CUDA support; rebuild it with `cargo build --release -p noisyprop --features cuda`"
+        "device `cuda`: this build has no CUDA support; rebuild with the `cuda` feature (the CLI: `cargo build --release -p noisyprop --features cuda`)"
     )]
     CudaNotBuilt,
     /// The CUDA backend failed.
@@ -82,7 +85,7 @@ pub enum ExperimentError {
     Cuda(#[from] noisyprop_engine::cuda::CudaError),
     /// `--precision` with the CPU.
     #[error(
-        "--precision {precision} applies to --device cuda only; the CPU engine computes in fp32"
+        "precision `{precision}` applies to device `cuda` only; the CPU engine computes in fp32"
     )]
     PrecisionOnCpu {
         /// The precision asked for.
@@ -98,6 +101,28 @@ pub enum ExperimentError {
         /// The valid range.
         valid: &'static str,
     },
+    /// The caller's progress callback asked the work to stop (work finished
+    /// before, such as grid cells and reproduction parts, stays stored).
+    #[error("stopped before it finished (interrupted)")]
+    Cancelled,
+}
+
+impl From<noisyprop_sim::SimError> for ExperimentError {
+    fn from(e: noisyprop_sim::SimError) -> Self {
+        match e {
+            noisyprop_sim::SimError::Cancelled => ExperimentError::Cancelled,
+            e => ExperimentError::Sim(e),
+        }
+    }
+}
+
+impl From<noisyprop_theory::TheoryError> for ExperimentError {
+    fn from(e: noisyprop_theory::TheoryError) -> Self {
+        match e {
+            noisyprop_theory::TheoryError::Cancelled => ExperimentError::Cancelled,
+            e => ExperimentError::Theory(e),
+        }
+    }
 }
 
 impl ExperimentError {

@@ -321,6 +321,27 @@ impl TrainingRecord {
     }
 }
 
+impl TrainingRecord {
+    /// The (training, validation) examples of the run.
+    pub fn split(&self) -> (usize, usize) {
+        noisyprop_data::split_sizes(self.spec.examples, self.spec.val_fraction)
+    }
+
+    /// The run epoch by epoch (the CSV of `train`).
+    pub fn epochs(&self) -> Vec<EpochLog> {
+        let at = |v: &Option<Vec<f64>>, i: usize| v.as_ref().and_then(|v| v.get(i).copied());
+        (0..self.train_loss.len())
+            .map(|i| EpochLog {
+                epoch: i + 1,
+                train_loss: self.train_loss[i],
+                val_loss: self.val_loss.get(i).copied().unwrap_or(f64::NAN),
+                train_accuracy: at(&self.train_accuracy, i),
+                val_accuracy: at(&self.val_accuracy, i),
+            })
+            .collect()
+    }
+}
+
 impl Kind for TrainingRecord {
     const KIND: &'static str = "training";
 }
@@ -328,6 +349,21 @@ impl Kind for TrainingRecord {
 /// `trainable-depth`: the run, the boundary report and the files written.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct TrainableDepthRecord {
+    /// φ of every cell.
+    #[serde(default)]
+    pub activation: String,
+    /// The initialisation of every cell.
+    #[serde(default)]
+    pub init: String,
+    /// k of the prediction k·ξ_c.
+    #[serde(default)]
+    pub depth_multiplier: f64,
+    /// The cell store.
+    #[serde(default)]
+    pub store: PathBuf,
+    /// Where the cells ran (`cpu`, or the GPU and its precision).
+    #[serde(default)]
+    pub device: String,
     /// How the run went.
     pub run: GridRun,
     /// The boundary report.

@@ -26,6 +26,7 @@
 //! "out of range", not "not computed" (spec D10).
 
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
@@ -146,15 +147,20 @@ const F32_MAX: f64 = f32::MAX as f64;
 const F32_TINY: f64 = f32::MIN_POSITIVE as f64;
 
 /// Runs the experiment on `x` (n × dim pixels scaled to [0, 1]), σ_w² values
-/// in parallel, calling `progress` after each one.
+/// in parallel, calling `progress` after each one (from the worker threads):
+/// `true` goes on, `false` stops the run. Once any call returned `false`,
+/// σ_w² values not yet started are skipped and the result is
+/// [`ExperimentError::Cancelled`]; rows of a run that is not stopped do not
+/// depend on the callback.
 ///
 /// # Errors
-/// Invalid settings.
+/// Invalid settings; [`ExperimentError::Cancelled`] when `progress`
+/// returned `false`.
 pub fn variance_depth(
     spec: &VarianceDepthSpec,
     x: &[f32],
     dim: usize,
-    progress: &(dyn Fn() + Sync),
+    progress: &(dyn Fn() -> bool + Sync),
 ) -> Result<Vec<VarianceDepthRow>, ExperimentError> {
     spec.validate()?;
     let bad =
@@ -172,17 +178,28 @@ pub fn variance_depth(
     let sampler = NoiseSampler::new(&spec.noise)?;
     let mu2 = spec.noise.mu2();
     let ex2 = x.iter().map(|&v| (v as f64) * (v as f64)).sum::<f64>() / x.len() as f64;
-    let rows = spec
+    // Set once a `progress` returned false: σ_w² values not yet started are
+    // skipped.
+    let stop = AtomicBool::new(false);
+    let rows: Vec<Option<VarianceDepthRow>> = spec
         .sigma_w2
         .par_iter()
         .enumerate()
         .map(|(i, &sw2)| {
+            if stop.load(Ordering::Relaxed) {
+                return None;
+            }
             let r = run_one(spec, &sampler, x, dim, sw2, mu2, ex2, i as u64);
-            progress();
-            r
+            if !progress() {
+                stop.store(true, Ordering::Relaxed);
+            }
+            Some(r)
         })
         .collect();
-    Ok(rows)
+    if stop.into_inner() {
+        return Err(ExperimentError::Cancelled);
+    }
+    Ok(rows.into_iter().flatten().collect())
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -525,7 +542,7 @@ mod tests {
             batch: 16,
             ..Default::default()
         };
-        let rows = variance_depth(&spec, &x, dim, &|| {}).unwrap();
+        let rows = variance_depth(&spec, &x, dim, &|| true).unwrap();
         // Critical: no exit, variance constant ≈ q¹ = 2E[x²].
         assert_eq!(rows[1].first_unstable_layer, None);
         assert_eq!(rows[1].depth_run, 400);
@@ -550,6 +567,6 @@ mod tests {
             noise: Noise::from_law(NoiseLaw::GaussAdd { std: 1.0 }),
             ..spec
         };
-        assert!(variance_depth(&additive, &x, dim, &|| {}).is_err());
+        assert!(variance_depth(&additive, &x, dim, &|| true).is_err());
     }
 }

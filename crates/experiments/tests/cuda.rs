@@ -117,7 +117,7 @@ fn cells(store: &std::path::Path) -> HashMap<String, CellRecord> {
 
 /// The CPU trains one network as `train` does (all cores in the products).
 fn train_cpu(s: &TrainSpec, data: &noisyprop_data::Prepared) -> TrainResult {
-    training::train(&OpenDevice::cpu(), s, data, &mut |_| {}).unwrap()
+    training::train(&OpenDevice::cpu(), s, data, &mut |_| true).unwrap()
 }
 
 /// The emulated GPU in `precision`.
@@ -140,7 +140,7 @@ fn gpu_grid_matches_the_cpu_grid_and_resumes() {
         &data,
         RunOptions::default(),
         &OpenDevice::cpu(),
-        &|_| {},
+        &|_| true,
     )
     .unwrap();
     assert_eq!(cpu.computed, 4);
@@ -148,8 +148,11 @@ fn gpu_grid_matches_the_cpu_grid_and_resumes() {
     // Shard 0/2 (cells 0 and 2: both keeps at depth 1, one grid of two), then
     // the rest (depth 2), then nothing.
     let seen = std::sync::atomic::AtomicUsize::new(0);
-    let count = |_: &CellRecord| {
-        seen.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+    let count = |r: Option<&CellRecord>| {
+        if r.is_some() {
+            seen.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        }
+        true
     };
     let device = on_gpu(&dev, Precision::Fp32);
     let run = |opts| run_grid(&gpu_grid, &data, opts, &device, &count);
@@ -229,7 +232,8 @@ fn train_cuda_matches_train_for_one_network() {
     let cpu = train_cpu(&s, &data);
     let mut logs = Vec::new();
     let gpu = training::train(&on_gpu(&dev, Precision::Fp32), &s, &data, &mut |e| {
-        logs.push(e.clone())
+        logs.push(e.clone());
+        true
     })
     .unwrap();
     assert_eq!(logs, gpu.epochs);
@@ -249,7 +253,7 @@ fn train_cuda_matches_train_for_one_network() {
             ..s.clone()
         },
         &data,
-        &mut |_| {},
+        &mut |_| true,
     )
     .unwrap();
     let d = rel(tf32.epochs[0].val_loss, cpu.epochs[0].val_loss)
@@ -289,7 +293,8 @@ fn adam_and_classification_match_the_cpu() {
         },
     ] {
         let cpu = train_cpu(&s, &data);
-        let gpu = training::train(&on_gpu(&dev, Precision::Fp32), &s, &data, &mut |_| {}).unwrap();
+        let gpu =
+            training::train(&on_gpu(&dev, Precision::Fp32), &s, &data, &mut |_| true).unwrap();
         let d = max_rel_diff(&cpu, &gpu);
         eprintln!(
             "{:?} {:?}: val {:.6} (cpu) vs {:.6} (gpu), max rel diff {d:.2e}",
@@ -354,7 +359,9 @@ fn unsupported_specs_are_refused_with_what_is_supported() {
         noise: "poisson:rate=4".parse().unwrap(),
         ..base
     };
-    let e =
-        training::train(&on_gpu(&dev, Precision::Fp32), &poisson, &data, &mut |_| {}).unwrap_err();
+    let e = training::train(&on_gpu(&dev, Precision::Fp32), &poisson, &data, &mut |_| {
+        true
+    })
+    .unwrap_err();
     assert!(e.to_string().contains("poisson"), "{e}");
 }

@@ -14,7 +14,7 @@ fn figures_2_to_5_write_png_and_csv() {
         seed: 1,
     };
     for fig in 2..=5u8 {
-        let r = run(fig, &opts, &|| {}).unwrap();
+        let r = run(fig, &opts, &|| true).unwrap();
         assert!(
             r.files
                 .iter()
@@ -30,13 +30,13 @@ fn figures_2_to_5_write_png_and_csv() {
     let csv = std::fs::read_to_string(dir.path().join("fig5b.csv")).unwrap();
     assert!(csv.starts_with("noise,param,mu2,c_star,c_sim_last,xi_theory,xi_fit,xi_fit_se,points"));
     assert_eq!(csv.lines().count(), 1 + 9 + 13);
-    assert!(run(6, &opts, &|| {}).is_err());
+    assert!(run(6, &opts, &|| true).is_err());
     let bad = FigOptions {
         networks: 1,
         ..opts
     };
     assert!(
-        run(2, &bad, &|| {})
+        run(2, &bad, &|| true)
             .unwrap_err()
             .to_string()
             .contains("networks = 1")

@@ -45,7 +45,8 @@ fn reconstruction_on_the_embedded_mnist_subset_lowers_the_loss() {
     let data = mnist(600);
     let mut seen = 0;
     let r = train(&OpenDevice::cpu(), &spec(2, 64, 4), &data, &mut |_| {
-        seen += 1
+        seen += 1;
+        true
     })
     .unwrap();
     assert_eq!(seen, 4);
@@ -73,7 +74,7 @@ fn classification_reports_accuracy() {
         task: Task::Classification,
         ..spec(1, 64, 3)
     };
-    let r = train(&OpenDevice::cpu(), &s, &data, &mut |_| {}).unwrap();
+    let r = train(&OpenDevice::cpu(), &s, &data, &mut |_| true).unwrap();
     let acc = r.epochs.last().unwrap().val_accuracy.unwrap();
     assert!(acc > 0.5, "{acc}");
 }
@@ -124,7 +125,7 @@ fn an_interrupted_grid_resumes_without_redoing_finished_cells() {
             ..Default::default()
         },
         &cpu,
-        &|_| {},
+        &|_| true,
     )
     .unwrap();
     assert_eq!(
@@ -139,13 +140,13 @@ fn an_interrupted_grid_resumes_without_redoing_finished_cells() {
         .collect();
     assert_eq!(before.len(), 2);
     // The rerun computes only the two missing cells and leaves the others alone.
-    let second = run_grid(&grid, &data, RunOptions::default(), &cpu, &|_| {}).unwrap();
+    let second = run_grid(&grid, &data, RunOptions::default(), &cpu, &|_| true).unwrap();
     assert_eq!((second.computed, second.skipped, second.missing), (2, 2, 0));
     for (p, bytes) in &before {
         assert_eq!(&std::fs::read(p).unwrap(), bytes);
     }
     // A third run has nothing to do; a sharded run sees its half.
-    let third = run_grid(&grid, &data, RunOptions::default(), &cpu, &|_| {}).unwrap();
+    let third = run_grid(&grid, &data, RunOptions::default(), &cpu, &|_| true).unwrap();
     assert_eq!(third.computed, 0);
     let shard = run_grid(
         &grid,
@@ -155,7 +156,7 @@ fn an_interrupted_grid_resumes_without_redoing_finished_cells() {
             ..Default::default()
         },
         &cpu,
-        &|_| {},
+        &|_| true,
     )
     .unwrap();
     assert_eq!((shard.in_shard, shard.computed), (2, 0));
@@ -179,4 +180,108 @@ fn an_interrupted_grid_resumes_without_redoing_finished_cells() {
             .all(|c| c.predicted_trainable == Some(true))
     );
     assert!(Shard::new(2, 2).is_err());
+}
+
+/// The cell files of a store, with their bytes, sorted by name.
+fn cell_files(store: &std::path::Path) -> Vec<(std::path::PathBuf, Vec<u8>)> {
+    let mut files: Vec<_> = std::fs::read_dir(store.join("cells"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .map(|p| (p.clone(), std::fs::read(p).unwrap()))
+        .collect();
+    files.sort();
+    files
+}
+
+#[test]
+fn a_stopped_grid_keeps_its_finished_cells_and_a_rerun_reuses_them() {
+    use noisyprop_experiments::ExperimentError;
+    use noisyprop_experiments::grid::{CellRecord, CellStatus, read_cell};
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    let data = mnist(200);
+    let dir = tempfile::tempdir().unwrap();
+    // 4 cells of 2 epochs.
+    let grid = GridSpec::new(spec(1, 16, 2), &[0.5, 1.0], &[1, 3], 6.0, dir.path()).unwrap();
+    let cpu = OpenDevice::cpu();
+    let one_thread = rayon::ThreadPoolBuilder::new()
+        .num_threads(1)
+        .build()
+        .unwrap();
+    // Stop when the first cell is stored: one cell at a time, so exactly it
+    // stays, and the callback is not asked again.
+    let (epochs, records) = (AtomicUsize::new(0), AtomicUsize::new(0));
+    let stop_after_first_cell = |r: Option<&CellRecord>| match r {
+        None => {
+            epochs.fetch_add(1, Ordering::SeqCst);
+            true
+        }
+        Some(_) => {
+            records.fetch_add(1, Ordering::SeqCst);
+            false
+        }
+    };
+    let e = one_thread
+        .install(|| {
+            run_grid(
+                &grid,
+                &data,
+                RunOptions::default(),
+                &cpu,
+                &stop_after_first_cell,
+            )
+        })
+        .unwrap_err();
+    assert!(matches!(e, ExperimentError::Cancelled), "{e}");
+    assert_eq!(e.to_string(), "stopped before it finished (interrupted)");
+    assert_eq!(
+        (
+            epochs.load(Ordering::SeqCst),
+            records.load(Ordering::SeqCst)
+        ),
+        (2, 1)
+    );
+    let first = cell_files(dir.path());
+    assert_eq!(first.len(), 1);
+    let done = grid
+        .cells()
+        .unwrap()
+        .into_iter()
+        .filter(|c| {
+            matches!(
+                read_cell(&grid.cell_path(&c.key), &c.key),
+                Ok(CellStatus::Done(_))
+            )
+        })
+        .count();
+    assert_eq!(done, 1);
+    // A stop inside a cell's training (after its first epoch of two) writes
+    // nothing for it.
+    let e = one_thread
+        .install(|| run_grid(&grid, &data, RunOptions::default(), &cpu, &|r| r.is_some()))
+        .unwrap_err();
+    assert!(matches!(e, ExperimentError::Cancelled), "{e}");
+    assert_eq!(cell_files(dir.path()), first);
+    // A rerun computes only the three missing cells and leaves the first alone.
+    let again = run_grid(&grid, &data, RunOptions::default(), &cpu, &|_| true).unwrap();
+    assert_eq!((again.computed, again.skipped, again.missing), (3, 1, 0));
+    let all = cell_files(dir.path());
+    assert_eq!(all.len(), 4);
+    assert!(all.contains(&first[0]));
+
+    // In parallel: the cells in training when the stop comes stop at their
+    // next epoch; what is stored is whole cells only, and a rerun does the rest.
+    let dir = tempfile::tempdir().unwrap();
+    let grid = GridSpec::new(spec(1, 16, 2), &[0.5, 1.0], &[1, 3], 6.0, dir.path()).unwrap();
+    let e = run_grid(&grid, &data, RunOptions::default(), &cpu, &|r| r.is_none()).unwrap_err();
+    assert!(matches!(e, ExperimentError::Cancelled), "{e}");
+    let stored = cell_files(dir.path()).len();
+    let threads = rayon::current_num_threads();
+    assert!(
+        (1..=threads.min(4)).contains(&stored),
+        "{stored} cells, {threads} threads"
+    );
+    let rep = report(&grid).unwrap();
+    assert_eq!(rep.done, stored);
+    let again = run_grid(&grid, &data, RunOptions::default(), &cpu, &|_| true).unwrap();
+    assert_eq!((again.computed, again.skipped), (4 - stored, stored));
 }

@@ -6,48 +6,35 @@ use serde::{Deserialize, Serialize};
 
 use noisyprop_theory::{Analysis, AnalysisOptions};
 
-use crate::network::{ACTIVATION, family, integration, network, no_noise};
-use crate::{DEPTH_MULTIPLIER, Error, Hint, Observer, Operation, Q0, Rule, form};
+use crate::network::{IntegrationParams, NetworkParams, network};
+use crate::{DEPTH_MULTIPLIER, Error, Hint, Observer, Operation, Q0};
 
 /// What `analyze` is asked.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(default, deny_unknown_fields)]
+#[serde(default)]
 pub struct AnalyzeRequest {
-    /// φ: relu, leaky-relu:slope=A, linear, abs, erf, tanh, sigmoid, gelu,
-    /// silu, elu[:alpha=A], selu, softplus.
-    pub activation: String,
-    /// The noise on each layer's input, in order (`dropout:keep=0.8`,
-    /// `Dropout(0.2)`, …).
-    #[serde(deserialize_with = "form::strings")]
-    pub noise: Vec<String>,
-    /// σ_b².
-    pub sigma_b2: f64,
+    /// φ, the noise and σ_b².
+    #[serde(flatten)]
+    pub network: NetworkParams,
     /// σ_w²; `None` for the critical one.
     pub sigma_w2: Option<f64>,
     /// The input variance q⁰.
     pub q0: f64,
     /// k of the trainable depth k·ξ_c.
     pub depth_multiplier: f64,
-    /// Quadrature even where closed forms exist (a cross-check).
-    pub quadrature: bool,
-    /// The quadrature rule.
-    pub rule: Rule,
-    /// A fixed quadrature order (else raised until n and 2n nodes agree).
-    pub nodes: Option<usize>,
+    /// How Gaussian expectations are integrated.
+    #[serde(flatten)]
+    pub integration: IntegrationParams,
 }
 
 impl Default for AnalyzeRequest {
     fn default() -> Self {
         AnalyzeRequest {
-            activation: ACTIVATION.into(),
-            noise: no_noise(),
-            sigma_b2: 0.0,
+            network: NetworkParams::default(),
             sigma_w2: None,
             q0: Q0,
             depth_multiplier: DEPTH_MULTIPLIER,
-            quadrature: false,
-            rule: Rule::Legendre,
-            nodes: None,
+            integration: IntegrationParams::default(),
         }
     }
 }
@@ -61,8 +48,8 @@ impl Operation for Analyze {
     type Record = Analysis;
 
     fn run(r: &AnalyzeRequest, _: &dyn Observer) -> Result<Analysis, Error> {
-        let integration = integration(r.quadrature, r.rule, r.nodes)?;
-        let family = family(&r.activation, &r.noise, r.sigma_b2)?;
+        let integration = r.integration.integration()?;
+        let family = r.network.family()?;
         let net = network(&family, r.sigma_w2, integration, Hint::GiveSigmaW2)?;
         let options = AnalysisOptions {
             q0: r.q0,
@@ -102,13 +89,22 @@ mod tests {
         );
         assert_eq!(
             bad(AnalyzeRequest {
-                nodes: Some(2),
+                integration: IntegrationParams {
+                    quadrature: true,
+                    nodes: Some(2),
+                    ..Default::default()
+                },
                 ..d.clone()
             }),
             "nodes=2 is out of range; valid range is [4, 1024]"
         );
+        let net = |activation: &str, noise: &str| NetworkParams {
+            activation: activation.into(),
+            noise: vec![noise.into()],
+            sigma_b2: 0.0,
+        };
         let stacked = bad(AnalyzeRequest {
-            noise: vec!["dropout:keep=0.8, gauss-add:std=1".into()],
+            network: net("relu", "dropout:keep=0.8, gauss-add:std=1"),
             ..d.clone()
         });
         assert!(
@@ -116,8 +112,7 @@ mod tests {
             "{stacked}"
         );
         let none = bad(AnalyzeRequest {
-            activation: "gelu".into(),
-            noise: vec!["dropout:keep=0.8".into()],
+            network: net("gelu", "dropout:keep=0.8"),
             ..d
         });
         assert!(none.starts_with("no critical σ_w² exists"), "{none}");
@@ -130,7 +125,7 @@ mod tests {
             r#"{"noise": "dropout:keep=0.6"}"#,
         ))
         .expect("request");
-        assert_eq!(r.noise, ["dropout:keep=0.6"]);
+        assert_eq!(r.network.noise, ["dropout:keep=0.6"]);
         assert_eq!(r.q0, Q0);
         let a = Analyze::run(&r, &Quiet).expect("analysis");
         // spec 2.10: dropout keep 0.6 at the critical σ_w² = 2·0.6 has

@@ -6,12 +6,12 @@ use serde::{Deserialize, Serialize};
 use noisyprop_theory::record::CriticalTableRecord;
 use noisyprop_theory::{Activation, Noise, TABLE_ACTIVATIONS, critical_table};
 
-use crate::network::{activation, integration};
-use crate::{Error, Hint, Observer, Operation, Rule, form};
+use crate::network::{IntegrationParams, activation};
+use crate::{Error, Hint, Observer, Operation, form};
 
 /// What `critical` is asked.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(default, deny_unknown_fields)]
+#[serde(default)]
 pub struct CriticalRequest {
     /// Activations; empty for the table's nine (ReLU family, ELU, SELU,
     /// GELU, SiLU, tanh, erf, softplus).
@@ -23,12 +23,9 @@ pub struct CriticalRequest {
     /// Bias variances σ_b².
     #[serde(deserialize_with = "form::numbers")]
     pub sigma_b2s: Vec<f64>,
-    /// Quadrature even where closed forms exist.
-    pub quadrature: bool,
-    /// The quadrature rule.
-    pub rule: Rule,
-    /// A fixed quadrature order.
-    pub nodes: Option<usize>,
+    /// How Gaussian expectations are integrated.
+    #[serde(flatten)]
+    pub integration: IntegrationParams,
 }
 
 impl Default for CriticalRequest {
@@ -37,9 +34,7 @@ impl Default for CriticalRequest {
             activations: Vec::new(),
             noises: vec!["none".into(), "dropout:keep=0.8".into()],
             sigma_b2s: vec![0.0, 0.05],
-            quadrature: false,
-            rule: Rule::Legendre,
-            nodes: None,
+            integration: IntegrationParams::default(),
         }
     }
 }
@@ -75,7 +70,7 @@ impl Operation for Critical {
                 })
             })
             .collect::<Result<Vec<_>, _>>()?;
-        let integration = integration(r.quadrature, r.rule, r.nodes)?;
+        let integration = r.integration.integration()?;
         let rows = critical_table(&activations, &noises, &r.sigma_b2s, integration)?;
         Ok(CriticalTableRecord { rows })
     }

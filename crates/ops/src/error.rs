@@ -97,6 +97,10 @@ pub enum Hint {
     PhaseSigmaB2Axis,
     /// A stored grid cell is corrupt.
     RecomputeCorrupt,
+    /// A GPU precision without the GPU.
+    PrecisionNeedsCuda,
+    /// Slurm scripts without the Slurm executor.
+    DryRunNeedsSlurm,
 }
 
 impl Hint {
@@ -139,6 +143,12 @@ impl Hint {
                 "rerun with {} to compute it again (the file is replaced)",
                 s.switch("recompute_corrupt")
             ),
+            Hint::DryRunNeedsSlurm => format!("add {}", s.assign("executor", &s.choice("slurm"))),
+            Hint::PrecisionNeedsCuda => format!(
+                "with {}, or without {}",
+                s.assign("device", &s.choice("cuda")),
+                s.param("precision")
+            ),
         }
     }
 }
@@ -171,6 +181,8 @@ pub enum ErrorKind {
     Experiment(ExperimentError),
     /// The caller asked to stop (Ctrl-C).
     Cancelled,
+    /// A library's message about one of its own names.
+    Library(String),
 }
 
 /// An error of an operation: what went wrong and, maybe, a [`Hint`].
@@ -220,6 +232,29 @@ impl Error {
         self.hint
     }
 
+    /// The same error about a name that is not a request parameter: worded
+    /// as the library words it (`keep = 1.5 is out of range`), with no
+    /// front-end spelling.
+    pub(crate) fn unnamed(self) -> Self {
+        let kind = match self.kind {
+            ErrorKind::OutOfRange {
+                param,
+                value,
+                valid,
+            } => ErrorKind::Library(format!(
+                "{param} = {value} is out of range; valid range is {valid}"
+            )),
+            ErrorKind::Invalid { param, reason } => {
+                ErrorKind::Library(format!("{param}: {reason}"))
+            }
+            other => other,
+        };
+        Error {
+            kind,
+            hint: self.hint,
+        }
+    }
+
     /// Whether the caller stopped the operation.
     pub fn is_cancelled(&self) -> bool {
         matches!(self.kind, ErrorKind::Cancelled)
@@ -250,6 +285,7 @@ impl Error {
             ErrorKind::Sim(e) => e.to_string(),
             ErrorKind::Experiment(e) => e.to_string(),
             ErrorKind::Cancelled => "stopped before it finished (interrupted)".into(),
+            ErrorKind::Library(m) => m.clone(),
         };
         match self.hint {
             Some(h) => format!("{main}\n\nhint: {}", h.render(s)),
@@ -287,7 +323,7 @@ impl From<TheoryError> for Error {
             } if context.is_empty() => {
                 Error::out_of_range(name, noisyprop_theory::fmt_num(value), valid)
             }
-            // TODO(cancel): TheoryError::Cancelled => ErrorKind::Cancelled.into(),
+            TheoryError::Cancelled => ErrorKind::Cancelled.into(),
             e => ErrorKind::Theory(e).into(),
         }
     }
@@ -299,7 +335,7 @@ impl From<SimError> for Error {
             SimError::InvalidParameter { name, value, valid } => {
                 Error::out_of_range(name, noisyprop_theory::fmt_num(value), valid)
             }
-            SimError::Interrupted => ErrorKind::Cancelled.into(),
+            SimError::Cancelled => ErrorKind::Cancelled.into(),
             e => ErrorKind::Sim(e).into(),
         }
     }
@@ -313,11 +349,24 @@ impl From<ExperimentError> for Error {
             }
             ExperimentError::Theory(t) => t.into(),
             ExperimentError::Sim(s) => s.into(),
+            ExperimentError::Cancelled => ErrorKind::Cancelled.into(),
             e @ ExperimentError::CorruptCell { .. } => {
                 Error::from(ErrorKind::Experiment(e)).with_hint(Hint::RecomputeCorrupt)
             }
             e => ErrorKind::Experiment(e).into(),
         }
+    }
+}
+
+impl From<noisyprop_data::DataError> for Error {
+    fn from(e: noisyprop_data::DataError) -> Self {
+        ExperimentError::from(e).into()
+    }
+}
+
+impl From<noisyprop_engine::EngineError> for Error {
+    fn from(e: noisyprop_engine::EngineError) -> Self {
+        ExperimentError::from(e).into()
     }
 }
 
@@ -348,6 +397,8 @@ mod tests {
             Hint::PhaseMu2Axis,
             Hint::PhaseSigmaB2Axis,
             Hint::RecomputeCorrupt,
+            Hint::PrecisionNeedsCuda,
+            Hint::DryRunNeedsSlurm,
         ] {
             let py = h.render(Spelling::Python);
             assert!(!py.contains("--"), "{h:?}: {py}");

@@ -92,3 +92,67 @@ impl<'de> Deserialize<'de> for Range {
         }
     }
 }
+
+/// A number or nothing: `0.5`, or `none` (written so on a command line,
+/// `None` in Python).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[serde(transparent)]
+pub struct MaybeNumber(pub Option<f64>);
+
+impl std::fmt::Display for MaybeNumber {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.0 {
+            Some(x) => write!(f, "{x}"),
+            None => f.write_str("none"),
+        }
+    }
+}
+
+impl std::str::FromStr for MaybeNumber {
+    type Err = String;
+    /// A number, or `none`.
+    fn from_str(s: &str) -> Result<Self, String> {
+        if s.trim().eq_ignore_ascii_case("none") {
+            return Ok(MaybeNumber(None));
+        }
+        s.trim()
+            .parse()
+            .map(|x| MaybeNumber(Some(x)))
+            .map_err(|_| format!("`{s}` is not a number or `none`"))
+    }
+}
+
+impl<'de> Deserialize<'de> for MaybeNumber {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        #[serde(untagged, expecting = "expected a number, None or `none`")]
+        enum Form {
+            Number(Option<f64>),
+            Text(String),
+        }
+        match Form::deserialize(d)? {
+            Form::Number(x) => Ok(MaybeNumber(x)),
+            Form::Text(t) => t.parse().map_err(serde::de::Error::custom),
+        }
+    }
+}
+
+/// Several [`MaybeNumber`]s, given as one or a list.
+///
+/// # Errors
+/// Neither a [`MaybeNumber`] nor a list of them.
+pub fn maybe_numbers<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<MaybeNumber>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(
+        untagged,
+        expecting = "expected a number, None, `none` or a list of them"
+    )]
+    enum OneOrMany {
+        Many(Vec<MaybeNumber>),
+        One(MaybeNumber),
+    }
+    Ok(match OneOrMany::deserialize(d)? {
+        OneOrMany::One(x) => vec![x],
+        OneOrMany::Many(v) => v,
+    })
+}

@@ -6,20 +6,16 @@ use serde::{Deserialize, Serialize};
 use noisyprop_theory::record::InitRecord;
 use noisyprop_theory::{AnalysisOptions, Framework, analyze};
 
-use crate::network::{ACTIVATION, family, integration, network, no_noise};
-use crate::{DEPTH_MULTIPLIER, Error, Hint, Observer, Operation, Rule, form};
+use crate::network::{IntegrationParams, NetworkParams, network};
+use crate::{DEPTH_MULTIPLIER, Error, Hint, Observer, Operation, form};
 
 /// What `init` is asked.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(default, deny_unknown_fields)]
+#[serde(default)]
 pub struct InitRequest {
-    /// φ.
-    pub activation: String,
-    /// The noise on each layer's input, in order.
-    #[serde(deserialize_with = "form::strings")]
-    pub noise: Vec<String>,
-    /// σ_b².
-    pub sigma_b2: f64,
+    /// φ, the noise and σ_b².
+    #[serde(flatten)]
+    pub network: NetworkParams,
     /// Frameworks to write code for (pytorch, keras, flax, burn, candle);
     /// empty for all.
     #[serde(deserialize_with = "form::strings")]
@@ -28,26 +24,19 @@ pub struct InitRequest {
     pub fan_in: usize,
     /// k of the trainable depth k·ξ_c.
     pub depth_multiplier: f64,
-    /// Quadrature even where closed forms exist.
-    pub quadrature: bool,
-    /// The quadrature rule.
-    pub rule: Rule,
-    /// A fixed quadrature order.
-    pub nodes: Option<usize>,
+    /// How Gaussian expectations are integrated.
+    #[serde(flatten)]
+    pub integration: IntegrationParams,
 }
 
 impl Default for InitRequest {
     fn default() -> Self {
         InitRequest {
-            activation: ACTIVATION.into(),
-            noise: no_noise(),
-            sigma_b2: 0.0,
+            network: NetworkParams::default(),
             framework: Vec::new(),
             fan_in: 1000,
             depth_multiplier: DEPTH_MULTIPLIER,
-            quadrature: false,
-            rule: Rule::Legendre,
-            nodes: None,
+            integration: IntegrationParams::default(),
         }
     }
 }
@@ -72,8 +61,8 @@ impl Operation for Init {
                 .map(|f| f.parse())
                 .collect::<Result<_, _>>()?
         };
-        let integration = integration(r.quadrature, r.rule, r.nodes)?;
-        let family = family(&r.activation, &r.noise, r.sigma_b2)?;
+        let integration = r.integration.integration()?;
+        let family = r.network.family()?;
         let net = network(&family, None, integration, Hint::InitIsCritical)?;
         let a = analyze(
             &net,

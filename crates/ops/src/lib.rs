@@ -16,7 +16,8 @@
 //! ```
 //! use noisyprop_ops::{Operation, Quiet, analyze::{Analyze, AnalyzeRequest}};
 //!
-//! let req = AnalyzeRequest { noise: vec!["dropout:keep=0.6".into()], ..Default::default() };
+//! let mut req = AnalyzeRequest::default();
+//! req.network.noise = vec!["dropout:keep=0.6".into()];
 //! let a = Analyze::run(&req, &Quiet)?;
 //! assert!((a.sigma_w2 - 1.2).abs() < 1e-12); // the critical σ_w² = 2/μ₂
 //! # Ok::<(), noisyprop_ops::Error>(())
@@ -29,6 +30,12 @@
 //! | [`critical`] | the table of critical initialisations |
 //! | [`trajectory`] | q, c and gradients layer by layer |
 //! | [`phase`] | phase diagrams |
+//! | [`figures`] | the paper's simulated Figures 2–5 |
+//! | [`simulate`] | Monte-Carlo networks against the theory, with a verdict |
+//! | [`variance_depth`] | Figure 6(a): real images through deep random networks vs L* |
+//! | [`train`] | one noisy MLP trained on real data |
+//! | [`trainable_depth`] | Figure 6(b): the keep × depth grid, resumable, against k·ξ_c |
+//! | [`reproduce`] | the paper judged claim by claim: here, as a shard, or on Slurm |
 //! | [`verdict`] | the simulator's PASS/FAIL rule for someone else's measurements |
 //! | [`form`] | how requests read values written in several forms |
 //! | [`observe`] | progress and stopping |
@@ -38,20 +45,30 @@
 pub mod analyze;
 pub mod critical;
 mod error;
+pub mod figures;
 pub mod form;
 pub mod init;
 mod network;
 pub mod observe;
 pub mod phase;
+mod recipe;
+pub mod reproduce;
+pub mod simulate;
+pub mod train;
+pub mod trainable_depth;
 pub mod trajectory;
+pub mod variance_depth;
 pub mod verdict;
 
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 pub use error::{Error, ErrorKind, Hint, Spelling};
-pub use network::{ACTIVATION, DEPTH_MULTIPLIER, NO_NOISE, Q0, Rule};
+pub use network::{
+    ACTIVATION, DEPTH_MULTIPLIER, IntegrationParams, NO_NOISE, NetworkParams, Q0, Rule,
+};
 pub use observe::{Observer, Quiet};
+pub use recipe::{DataParams, DeviceParams, RecipeParams};
 
 use noisyprop_theory::record::Kind;
 
@@ -73,6 +90,31 @@ pub trait Operation {
     /// # Errors
     /// Bad parameters (named), or what the library refused.
     fn run(request: &Self::Request, observer: &dyn Observer) -> Result<Self::Record, Error>;
+}
+
+/// Runs `O` on `request`: what front-ends call. An error about a parameter
+/// that is not one of the request's own (a library's inner name, such as
+/// `keep` of one grid cell) keeps the library's wording, so no front-end
+/// spells it as a flag or keyword that does not exist.
+///
+/// # Errors
+/// As [`Operation::run`].
+pub fn execute<O: Operation>(
+    request: &O::Request,
+    observer: &dyn Observer,
+) -> Result<O::Record, Error> {
+    O::run(request, observer).map_err(|e| match e.param() {
+        Some(p) if !is_field::<O::Request>(p) => e.unnamed(),
+        _ => e,
+    })
+}
+
+/// Whether `name` is a top-level field of requests of type `R`.
+fn is_field<R: Default + Serialize>(name: &str) -> bool {
+    serde_json::to_value(R::default())
+        .ok()
+        .and_then(|v| v.as_object().map(|o| o.contains_key(name)))
+        .unwrap_or(false)
 }
 
 /// A request read from any serde source (a Python dict, JSON): a field of

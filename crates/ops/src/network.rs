@@ -21,7 +21,7 @@ pub const Q0: f64 = 1.0;
 
 /// k of the trainable-depth prediction k·ξ_c unless asked otherwise (spec
 /// 2.9: networks deeper than about 6ξ_c do not train).
-pub const DEPTH_MULTIPLIER: f64 = 6.0;
+pub const DEPTH_MULTIPLIER: f64 = noisyprop_theory::DEPTH_MULTIPLIER;
 
 /// The quadrature rule for activations without closed forms.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
@@ -32,6 +32,65 @@ pub enum Rule {
     Legendre,
     /// Tensor Gauss–Hermite (for cross-checks; slow to converge for steep φ).
     Hermite,
+}
+
+/// The network family most commands ask about: φ, the noise and σ_b²
+/// (σ_w² is each command's own: given, or the critical one).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct NetworkParams {
+    /// φ: relu, leaky-relu:slope=A, linear, abs, erf, tanh, sigmoid, gelu,
+    /// silu, elu[:alpha=A], selu, softplus.
+    pub activation: String,
+    /// The noise on each layer's input, in order (`dropout:keep=0.8`,
+    /// `Dropout(0.2)`, …).
+    #[serde(deserialize_with = "crate::form::strings")]
+    pub noise: Vec<String>,
+    /// σ_b².
+    pub sigma_b2: f64,
+}
+
+impl Default for NetworkParams {
+    fn default() -> Self {
+        NetworkParams {
+            activation: ACTIVATION.into(),
+            noise: no_noise(),
+            sigma_b2: 0.0,
+        }
+    }
+}
+
+impl NetworkParams {
+    /// The family.
+    ///
+    /// # Errors
+    /// An unknown activation, a malformed noise, σ_b² out of range.
+    pub fn family(&self) -> Result<Family, Error> {
+        family(&self.activation, &self.noise, self.sigma_b2)
+    }
+}
+
+/// How Gaussian expectations are integrated.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(default)]
+pub struct IntegrationParams {
+    /// Quadrature even where closed forms exist (a cross-check).
+    pub quadrature: bool,
+    /// The quadrature rule for activations without closed forms.
+    pub rule: Rule,
+    /// A fixed quadrature order, 4..=1024 (else raised until n and 2n nodes
+    /// agree to 1e-10).
+    pub nodes: Option<usize>,
+}
+
+impl IntegrationParams {
+    /// The theory's setting, checked.
+    ///
+    /// # Errors
+    /// `nodes` outside [4, 1024].
+    pub fn integration(&self) -> Result<Integration, Error> {
+        integration(self.quadrature, self.rule, self.nodes)
+    }
 }
 
 /// How Gaussian expectations are integrated: closed forms unless

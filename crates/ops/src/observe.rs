@@ -11,6 +11,12 @@ pub trait Observer: Sync {
     }
     /// One unit is done.
     fn advance(&self) {}
+    /// `n` units are done (all of a part reused from an earlier run).
+    fn advance_by(&self, n: u64) {
+        for _ in 0..n {
+            self.advance();
+        }
+    }
     /// The current stage has a name (a part of a reproduction).
     fn stage(&self, what: &str) {
         let _ = what;

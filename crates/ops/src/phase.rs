@@ -11,21 +11,17 @@ use noisyprop_theory::record::PhaseRecord;
 use noisyprop_theory::{PHASE_NODES, PhaseAxis, PhaseSpec, phase_diagram_with_progress};
 
 use crate::form::Range;
-use crate::network::{ACTIVATION, family, integration, no_noise};
+use crate::network::{NetworkParams, integration};
 use crate::{DEPTH_MULTIPLIER, Error, Hint, Observer, Operation, Q0, Rule, form};
 
 /// What `phase` is asked.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(default, deny_unknown_fields)]
+#[serde(default)]
 pub struct PhaseRequest {
-    /// φ.
-    pub activation: String,
-    /// The noise on each layer's input, in order (only additive noise with
-    /// `y = mu2`, which sweeps the multiplicative part).
-    #[serde(deserialize_with = "form::strings")]
-    pub noise: Vec<String>,
-    /// σ_b² (0 with `y = sigma_b2`, which sweeps it).
-    pub sigma_b2: f64,
+    /// φ, the noise (only additive noise with `y = mu2`, which sweeps the
+    /// multiplicative part) and σ_b² (0 with `y = sigma_b2`, which sweeps it).
+    #[serde(flatten)]
+    pub network: NetworkParams,
     /// What the y axis varies.
     pub y: PhaseAxis,
     /// The σ_w² sweep.
@@ -52,9 +48,7 @@ pub struct PhaseRequest {
 impl Default for PhaseRequest {
     fn default() -> Self {
         PhaseRequest {
-            activation: ACTIVATION.into(),
-            noise: no_noise(),
-            sigma_b2: 0.0,
+            network: NetworkParams::default(),
             y: PhaseAxis::Mu2,
             x_range: Range(0.1, 4.0, 200),
             y_range: None,
@@ -80,9 +74,8 @@ impl Operation for Phase {
 
     fn run(r: &PhaseRequest, observer: &dyn Observer) -> Result<PhaseRecord, Error> {
         integration(false, Rule::Legendre, r.nodes)?;
-        let family = family(&r.activation, &r.noise, r.sigma_b2)?;
-        let net = family.at(1.0)?;
-        r.y.check_free(&net).map_err(|e| {
+        let family = r.network.family()?;
+        r.y.check_free(&family).map_err(|e| {
             Error::from(e).with_hint(match r.y {
                 PhaseAxis::Mu2 => Hint::PhaseMu2Axis,
                 PhaseAxis::SigmaB2 => Hint::PhaseSigmaB2Axis,
@@ -109,7 +102,7 @@ impl Operation for Phase {
             nodes: r.nodes.unwrap_or(PHASE_NODES),
         };
         observer.start(spec.y.n as u64, "rows");
-        let diagram = phase_diagram_with_progress(&net, &spec, &|| observer.advance()); // TODO(cancel)
+        let diagram = phase_diagram_with_progress(&family, &spec, &|| observer.tick());
         observer.finish();
         let diagram = diagram?;
         if let Some(path) = &r.png {

@@ -7,20 +7,16 @@ use serde::{Deserialize, Serialize};
 use noisyprop_theory::MeanField;
 use noisyprop_theory::record::TrajectoryRecord;
 
-use crate::network::{ACTIVATION, family, integration, network, no_noise};
-use crate::{Error, Hint, Observer, Operation, Q0, Rule, form};
+use crate::network::{IntegrationParams, NetworkParams, network};
+use crate::{Error, Hint, Observer, Operation, Q0};
 
 /// What `trajectory` is asked.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(default, deny_unknown_fields)]
+#[serde(default)]
 pub struct TrajectoryRequest {
-    /// φ.
-    pub activation: String,
-    /// The noise on each layer's input, in order.
-    #[serde(deserialize_with = "form::strings")]
-    pub noise: Vec<String>,
-    /// σ_b².
-    pub sigma_b2: f64,
+    /// φ, the noise and σ_b².
+    #[serde(flatten)]
+    pub network: NetworkParams,
     /// σ_w²; `None` for the critical one.
     pub sigma_w2: Option<f64>,
     /// Number of layers.
@@ -31,28 +27,21 @@ pub struct TrajectoryRequest {
     pub c0: f64,
     /// Correlation of the two inputs' gradients at the top layer.
     pub top_grad_correlation: f64,
-    /// Quadrature even where closed forms exist.
-    pub quadrature: bool,
-    /// The quadrature rule.
-    pub rule: Rule,
-    /// A fixed quadrature order.
-    pub nodes: Option<usize>,
+    /// How Gaussian expectations are integrated.
+    #[serde(flatten)]
+    pub integration: IntegrationParams,
 }
 
 impl Default for TrajectoryRequest {
     fn default() -> Self {
         TrajectoryRequest {
-            activation: ACTIVATION.into(),
-            noise: no_noise(),
-            sigma_b2: 0.0,
+            network: NetworkParams::default(),
             sigma_w2: None,
             depth: 30,
             q0: Q0,
             c0: 0.5,
             top_grad_correlation: 1.0,
-            quadrature: false,
-            rule: Rule::Legendre,
-            nodes: None,
+            integration: IntegrationParams::default(),
         }
     }
 }
@@ -66,8 +55,8 @@ impl Operation for Trajectory {
     type Record = TrajectoryRecord;
 
     fn run(r: &TrajectoryRequest, _: &dyn Observer) -> Result<TrajectoryRecord, Error> {
-        let integration = integration(r.quadrature, r.rule, r.nodes)?;
-        let family = family(&r.activation, &r.noise, r.sigma_b2)?;
+        let integration = r.integration.integration()?;
+        let family = r.network.family()?;
         let net = network(&family, r.sigma_w2, integration, Hint::GiveSigmaW2)?;
         let layers = MeanField::at_fixed_order(&net, integration).trajectory(
             r.q0,

@@ -10,7 +10,7 @@ use crate::{Error, Observer, Operation};
 
 /// What `verdict` is asked.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(default, deny_unknown_fields)]
+#[serde(default)]
 pub struct VerdictRequest {
     /// The theory at layers 1..=L.
     pub theory: Vec<f64>,

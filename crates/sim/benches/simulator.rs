@@ -68,7 +68,7 @@ fn main() {
     let before = peak_rss_mib();
     let cfg = config(500, 1000, 1, NoiseLaw::Dropout { keep: 0.8 });
     let t = Instant::now();
-    simulate(&cfg, &|| {}).unwrap();
+    simulate(&cfg, &|| true).unwrap();
     println!(
         "  depth 1000 × width 1000 × 1000 inputs: {:.1} s, peak RSS {:.0} MiB (before the run {:.0} MiB)",
         t.elapsed().as_secs_f64(),
@@ -119,7 +119,7 @@ fn main() {
         let networks = 2 * threads;
         let cfg = config(pairs, depth, networks, NoiseLaw::Dropout { keep: 0.8 });
         let t_sim = best_of(2, || {
-            simulate(&cfg, &|| {}).unwrap();
+            simulate(&cfg, &|| true).unwrap();
         });
         let sim_rate = flop_layer * (depth * networks) as f64 / t_sim / 1e9;
         let per_layer = t_sim * threads as f64 / (depth * networks) as f64;
@@ -158,8 +158,8 @@ fn main() {
         .num_threads(1)
         .build()
         .unwrap()
-        .install(|| simulate(&cfg, &|| {}).unwrap());
-    let all = simulate(&cfg, &|| {}).unwrap();
+        .install(|| simulate(&cfg, &|| true).unwrap());
+    let all = simulate(&cfg, &|| true).unwrap();
     println!(
         "\n  1 thread vs {threads} threads bit-identical: {}",
         format!("{:?}", one.classes) == format!("{:?}", all.classes)

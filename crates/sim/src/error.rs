@@ -20,7 +20,7 @@ pub enum SimError {
     /// The engine refused something (e.g. a noise law that cannot be sampled).
     #[error(transparent)]
     Engine(#[from] EngineError),
-    /// The run was stopped by its caller.
-    #[error("simulation interrupted")]
-    Interrupted,
+    /// The caller's progress callback asked the simulation to stop.
+    #[error("stopped before it finished (interrupted)")]
+    Cancelled,
 }

@@ -29,6 +29,8 @@ pub mod stats;
 pub mod theory;
 pub mod verdict;
 
+use std::sync::atomic::{AtomicBool, Ordering};
+
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
@@ -76,11 +78,18 @@ pub struct SimResult {
 }
 
 /// Runs `cfg.networks` random networks, in parallel over networks, calling
-/// `progress` after each one.
+/// `progress` after each one (from the worker threads): `true` goes on,
+/// `false` stops the run. Once any call returned `false`, networks not yet
+/// started are skipped and the result is [`SimError::Cancelled`]; a run that
+/// is not stopped is the same, bit for bit, whatever the callback.
 ///
 /// # Errors
-/// Invalid configuration ([`SimConfig::validate`]).
-pub fn simulate(cfg: &SimConfig, progress: &(dyn Fn() + Sync)) -> Result<SimResult, SimError> {
+/// Invalid configuration ([`SimConfig::validate`]); [`SimError::Cancelled`]
+/// when `progress` returned `false`.
+pub fn simulate(
+    cfg: &SimConfig,
+    progress: &(dyn Fn() -> bool + Sync),
+) -> Result<SimResult, SimError> {
     let sampler = cfg.validate()?;
     let pool = rayon::current_num_threads().max(1);
     // Few networks: give each one's products several threads (gemm's results
@@ -90,17 +99,29 @@ pub fn simulate(cfg: &SimConfig, progress: &(dyn Fn() + Sync)) -> Result<SimResu
     } else {
         Threads::Many(pool / cfg.networks)
     };
-    let runs: Vec<net::NetworkStats> = (0..cfg.networks)
+    // Set once a `progress` returned false: networks not yet started are
+    // skipped.
+    let stop = AtomicBool::new(false);
+    let runs: Vec<Option<net::NetworkStats>> = (0..cfg.networks)
         .into_par_iter()
         .map(|i| {
+            if stop.load(Ordering::Relaxed) {
+                return None;
+            }
             let s = match cfg.precision {
                 Precision::F32 => net::run::<f32>(cfg, &sampler, i, threads),
                 Precision::F64 => net::run::<f64>(cfg, &sampler, i, threads),
             };
-            progress();
-            s
+            if !progress() {
+                stop.store(true, Ordering::Relaxed);
+            }
+            Some(s)
         })
         .collect();
+    if stop.into_inner() {
+        return Err(SimError::Cancelled);
+    }
+    let runs: Vec<net::NetworkStats> = runs.into_iter().flatten().collect();
     let has_pairs = |ci: usize| cfg.inputs[ci].pairs() > 0;
     let classes = cfg
         .inputs

@@ -43,7 +43,7 @@ fn config(network: Network, q0: f64, c0: Option<f64>) -> SimConfig {
 }
 
 fn run(cfg: &SimConfig) -> SimResult {
-    simulate(cfg, &|| {}).unwrap()
+    simulate(cfg, &|| true).unwrap()
 }
 
 /// Runs `cfg` and asserts that it passes against the theory of `net`.
@@ -195,7 +195,7 @@ fn bad_configs_are_rejected() {
     let mut c = good.clone();
     c.width = 0;
     assert!(
-        simulate(&c, &|| {})
+        simulate(&c, &|| true)
             .unwrap_err()
             .to_string()
             .contains("width = 0")
@@ -209,13 +209,13 @@ fn bad_configs_are_rejected() {
     ] {
         let mut c = good.clone();
         (c.inputs[0].groups, c.inputs[0].partners) = edit;
-        let err = simulate(&c, &|| {}).unwrap_err().to_string();
+        let err = simulate(&c, &|| true).unwrap_err().to_string();
         assert!(err.contains(needle), "{edit:?}: {err}");
     }
     let mut c = good.clone();
     c.inputs[0].c0 = Some(1.5);
     assert!(
-        simulate(&c, &|| {})
+        simulate(&c, &|| true)
             .unwrap_err()
             .to_string()
             .contains("c0 = 1.5")
@@ -227,7 +227,7 @@ fn bad_configs_are_rejected() {
         .with_noise(Noise::from_law(NoiseLaw::Mult { mu2: 2.0 }))
         .unwrap();
     assert!(
-        simulate(&c, &|| {})
+        simulate(&c, &|| true)
             .unwrap_err()
             .to_string()
             .contains("mult:mu2=2")
@@ -285,4 +285,43 @@ fn intervals_stay_in_each_quantitys_range() {
         }
     }
     assert!(clamped > 0, "no interval needed clamping: {sim:?}");
+}
+
+#[test]
+fn a_simulation_stops_when_its_callback_says_so() {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    let cfg = SimConfig {
+        width: 64,
+        input_dim: 64,
+        networks: 64,
+        ..config(critical_dropout(), 1.0, Some(0.5))
+    };
+    // Stop after the first network.
+    let calls = AtomicUsize::new(0);
+    let err = simulate(&cfg, &|| {
+        calls.fetch_add(1, Ordering::SeqCst);
+        false
+    })
+    .unwrap_err();
+    assert_eq!(err, noisyprop_sim::SimError::Cancelled);
+    assert_eq!(err.to_string(), "stopped before it finished (interrupted)");
+    // Networks already running when the stop came finish; no other starts.
+    let (done, threads) = (calls.load(Ordering::SeqCst), rayon::current_num_threads());
+    assert!(
+        (1..=threads).contains(&done) && done < cfg.networks,
+        "{done} of {} networks with {threads} threads",
+        cfg.networks
+    );
+    // A callback that goes on changes nothing, bit for bit.
+    let counted = AtomicUsize::new(0);
+    let a = simulate(&cfg, &|| {
+        counted.fetch_add(1, Ordering::SeqCst);
+        true
+    })
+    .unwrap();
+    assert_eq!(counted.load(Ordering::SeqCst), cfg.networks);
+    assert_eq!(
+        format!("{:?}", a.classes),
+        format!("{:?}", run(&cfg).classes)
+    );
 }

@@ -41,7 +41,7 @@ fn config(network: Network) -> SimConfig {
 /// The simulation of `simulated` judged against the theory of `claimed`.
 fn judge(simulated: Network, claimed: &Network) -> Verdict {
     let cfg = config(simulated);
-    let sim = simulate(&cfg, &|| {}).unwrap();
+    let sim = simulate(&cfg, &|| true).unwrap();
     verdict(
         &sim.classes,
         &theory(&cfg, claimed),

@@ -70,7 +70,7 @@ fn relu_phase(c: &mut Criterion) {
     let mut g = c.benchmark_group("phase");
     g.sample_size(10);
     g.bench_function("relu_phase_1000x1000_sigma_w2_mu2", |b| {
-        b.iter(|| black_box(phase_diagram(&net, &spec).unwrap()))
+        b.iter(|| black_box(phase_diagram(&net.family(), &spec).unwrap()))
     });
     let spec_b = PhaseSpec {
         y: Sweep {
@@ -86,7 +86,7 @@ fn relu_phase(c: &mut Criterion) {
         .with_noise(Noise::from_law(NoiseLaw::Dropout { keep: 0.8 }))
         .unwrap();
     g.bench_function("relu_phase_1000x1000_sigma_w2_sigma_b2", |b| {
-        b.iter(|| black_box(phase_diagram(&noisy, &spec_b).unwrap()))
+        b.iter(|| black_box(phase_diagram(&noisy.family(), &spec_b).unwrap()))
     });
     g.finish();
 }

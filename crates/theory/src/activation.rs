@@ -31,7 +31,8 @@ use std::fmt;
 use std::str::FromStr;
 
 use crate::error::{TheoryError, check};
-use crate::spec::{Spec, fmt_num};
+use crate::number::fmt_num;
+use crate::spec::Spec;
 
 /// SELU scale λ (Klambauer et al. 2017).
 pub const SELU_LAMBDA: f64 = 1.050_700_987_355_480_5;
@@ -139,18 +140,54 @@ impl Activation {
             Activation::LeakyRelu { slope } => Some(slope),
             Activation::Linear => Some(1.0),
             Activation::Abs => Some(-1.0),
-            _ => None,
+            Activation::Erf
+            | Activation::Tanh
+            | Activation::Sigmoid
+            | Activation::Gelu
+            | Activation::Silu
+            | Activation::Elu { .. }
+            | Activation::Selu
+            | Activation::Softplus => None,
         }
     }
 
     /// Whether the Gaussian expectations have closed forms here.
     pub fn has_closed_form(&self) -> bool {
-        self.negative_slope().is_some() || matches!(self, Activation::Erf)
+        match *self {
+            // The ReLU family (every activation with a `negative_slope`) and erf.
+            Activation::Relu
+            | Activation::LeakyRelu { .. }
+            | Activation::Linear
+            | Activation::Abs
+            | Activation::Erf => true,
+            Activation::Tanh
+            | Activation::Sigmoid
+            | Activation::Gelu
+            | Activation::Silu
+            | Activation::Elu { .. }
+            | Activation::Selu
+            | Activation::Softplus => false,
+        }
     }
 
     /// Whether φ or φ′ has a kink at x = 0 (quadrature is split there).
     pub fn is_kinked(&self) -> bool {
-        self.negative_slope().is_some() || matches!(self, Activation::Elu { .. } | Activation::Selu)
+        match *self {
+            // The ReLU family (every activation with a `negative_slope`,
+            // the identity included), ELU and SELU.
+            Activation::Relu
+            | Activation::LeakyRelu { .. }
+            | Activation::Linear
+            | Activation::Abs
+            | Activation::Elu { .. }
+            | Activation::Selu => true,
+            Activation::Erf
+            | Activation::Tanh
+            | Activation::Sigmoid
+            | Activation::Gelu
+            | Activation::Silu
+            | Activation::Softplus => false,
+        }
     }
 
     /// Whether φ(λx) = λφ(x) for λ > 0, which makes the noiseless maps
@@ -170,7 +207,10 @@ impl Activation {
                 Some((1.0, 0.0))
             }
             Activation::Selu => Some((SELU_LAMBDA, 0.0)),
-            _ => self.negative_slope().map(|a| (1.0, a)),
+            Activation::Relu
+            | Activation::LeakyRelu { .. }
+            | Activation::Linear
+            | Activation::Abs => self.negative_slope().map(|a| (1.0, a)),
         }
     }
 
@@ -192,7 +232,16 @@ impl Activation {
                 libm::erf(x),
                 std::f64::consts::FRAC_2_SQRT_PI * (-x * x).exp(),
             ),
-            _ => {
+            Activation::Relu
+            | Activation::LeakyRelu { .. }
+            | Activation::Linear
+            | Activation::Abs
+            | Activation::Sigmoid
+            | Activation::Gelu
+            | Activation::Silu
+            | Activation::Elu { .. }
+            | Activation::Selu
+            | Activation::Softplus => {
                 let (f, d, _) = self.eval_d2(x);
                 (f, d)
             }
@@ -382,6 +431,31 @@ mod tests {
         Activation::Selu,
         Activation::Softplus,
     ];
+
+    /// `ALL` holds every variant: a new one fails to compile here until it is
+    /// given an index, then fails this test until it is listed in `ALL`.
+    #[test]
+    fn all_lists_every_variant() {
+        let index = |a: Activation| match a {
+            Activation::Relu => 0,
+            Activation::LeakyRelu { .. } => 1,
+            Activation::Linear => 2,
+            Activation::Abs => 3,
+            Activation::Erf => 4,
+            Activation::Tanh => 5,
+            Activation::Sigmoid => 6,
+            Activation::Gelu => 7,
+            Activation::Silu => 8,
+            Activation::Elu { .. } => 9,
+            Activation::Selu => 10,
+            Activation::Softplus => 11,
+        };
+        let mut seen = [false; ALL.len()];
+        for a in ALL {
+            seen[index(a)] = true;
+        }
+        assert!(seen.iter().all(|&s| s), "ALL misses a variant: {seen:?}");
+    }
 
     #[test]
     fn derivatives_match_finite_differences() {

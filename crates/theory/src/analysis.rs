@@ -10,7 +10,7 @@ use crate::error::{TheoryError, check};
 use crate::gauss::Method;
 use crate::mean_field::{Integration, MAX_NODES, MeanField, Network};
 use crate::noise::NoiseStage;
-use crate::spec::{fmt_layer, fmt_short};
+use crate::number::{fmt_layer, fmt_short};
 use crate::variance_map::{RegimeKind, VarianceRegime};
 
 /// Relative n vs 2n difference below which adaptive quadrature stops.
@@ -31,7 +31,7 @@ impl Default for AnalysisOptions {
     fn default() -> Self {
         AnalysisOptions {
             q0: 1.0,
-            depth_multiplier: 6.0,
+            depth_multiplier: crate::depth::DEPTH_MULTIPLIER,
             integration: Integration::default(),
         }
     }

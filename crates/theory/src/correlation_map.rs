@@ -83,9 +83,10 @@ pub struct CorrelationFixedPoint {
     pub xi_c: Option<f64>,
 }
 
-/// χ within this of 1 counts as 1 (an infinite depth scale): beyond it ξ
-/// would exceed 10¹⁰ layers, where quadrature error, not the map, decides.
-pub const CHI_ONE_TOL: f64 = 1e-10;
+/// χ within this of 1 counts as 1 (an infinite depth scale); defined with the
+/// variance map, whose ξ_q uses it too, so that the dependency between the two
+/// maps runs one way (this module on `variance_map`).
+pub use crate::variance_map::CHI_ONE_TOL;
 
 /// ξ = −1/ln χ for 0 < χ < 1 − [`CHI_ONE_TOL`]; `None` (infinite) above; 0
 /// for χ ≤ 0.

@@ -29,8 +29,8 @@
 use serde::{Deserialize, Serialize};
 
 use crate::mean_field::MeanField;
+use crate::number::fmt_short;
 use crate::roots::brent;
-use crate::spec::fmt_short;
 
 /// What kind of critical point a network has.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -470,20 +470,20 @@ mod tests {
 
     #[test]
     fn elu_with_additive_noise_has_none() {
-        let e = mf(
+        let result = mf(
             Activation::Elu { alpha: 1.0 },
             &[NoiseLaw::GaussAdd { std: 0.5 }],
             0.0,
         )
         .critical_sigma_w2();
-        // ELU behaves like ReLU for large q: χ₁ → 1 only as q* → ∞.
-        if let Err(e) = e {
-            assert!(
-                e.code == "no-crossing" || e.code == "unstable-fixed-points",
-                "{}",
-                e.code
-            );
-        }
+        // ELU behaves like ReLU for large q: χ₁ → 1 only as q* → ∞, so there
+        // is no finite critical point.
+        let e = result.expect_err("ELU with additive noise has no critical σ_w²");
+        assert!(
+            e.code == "no-crossing" || e.code == "unstable-fixed-points",
+            "{}",
+            e.code
+        );
     }
 
     /// Issue 9: GELU and SiLU at q* = 0 are not critical (the map bends

@@ -7,6 +7,10 @@ use std::fmt;
 use crate::mean_field::MeanField;
 use crate::variance_map::{CRITICAL_TOL, VarianceRegime};
 
+/// k of the trainable-depth prediction k·ξ_c unless asked otherwise: networks
+/// deeper than about 6ξ_c do not train (spec 2.9; Schoenholz et al. 2017).
+pub const DEPTH_MULTIPLIER: f64 = 6.0;
+
 /// Predicted trainable depth k·ξ_c (Schoenholz et al.'s k = 6 by default);
 /// `None` when ξ_c is infinite.
 pub fn trainable_depth(xi_c: Option<f64>, k: f64) -> Option<f64> {

@@ -53,7 +53,7 @@ pub enum TheoryError {
         hint: String,
     },
     /// A critical initialisation was asked for where none exists.
-    #[error("no critical σ_w² exists for {network} at σ_b² = {}: {reason}", crate::spec::fmt_short(*sigma_b2))]
+    #[error("no critical σ_w² exists for {network} at σ_b² = {}: {reason}", crate::number::fmt_short(*sigma_b2))]
     NoCriticalPoint {
         /// Activation and noise, as text.
         network: String,
@@ -72,12 +72,15 @@ pub enum TheoryError {
         /// Why it is invalid.
         reason: String,
     },
+    /// The caller's progress callback asked the computation to stop.
+    #[error("stopped before it finished (interrupted)")]
+    Cancelled,
 }
 
 /// "`context`: name = value is out of range; valid range is …", without
 /// the context when it is empty.
 fn out_of_range(context: &str, name: &str, value: f64, valid: &str) -> String {
-    let value = crate::spec::fmt_num(value);
+    let value = crate::number::fmt_num(value);
     if context.is_empty() {
         format!("{name} = {value} is out of range; valid range is {valid}")
     } else {

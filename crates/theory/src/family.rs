@@ -10,7 +10,7 @@ use crate::criticality::CriticalPoint;
 use crate::error::{TheoryError, check};
 use crate::mean_field::{Integration, MeanField, Network};
 use crate::noise::Noise;
-use crate::spec::fmt_short;
+use crate::number::fmt_short;
 
 /// The networks `h^l = W^l (φ(h^{l−1}) ⊙ ε) + b^l` (spec 1.1) of one
 /// activation φ, one noise stack ε and one bias variance σ_b², over every

@@ -9,136 +9,19 @@
 //! | Flax (linen) | `nn.Dropout(rate)`: DROP probability | `variance_scaling(σ_w², "fan_in", "normal")` |
 //! | burn | `DropoutConfig::new(prob)`: DROP probability | `Initializer::Normal` |
 //! | candle | `Dropout::new(drop_p)`: DROP probability | `Init::Randn` |
+//!
+//! The reading side lives in [`crate::noise`] ([`crate::Noise::parse_stage`],
+//! with [`FrameworkReading`] re-exported here), so that this module depends on
+//! `noise` and not the other way round.
 
 use serde::{Deserialize, Serialize};
 use std::fmt;
 use std::str::FromStr;
 
-use crate::error::{TheoryError, check};
-use crate::noise::{NoiseEffect, NoiseLaw, NoiseStage};
-use crate::spec::{canonical, fmt_num, fmt_short};
-
-/// How a framework spelling such as `Dropout(0.2)` was read.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct FrameworkReading {
-    /// The text as given.
-    pub text: String,
-    /// The convention applied, in words.
-    pub convention: String,
-}
-
-/// Reads `Name(args)` as written in PyTorch, Keras, Flax, burn or candle code.
-pub(crate) fn parse_framework(text: &str) -> Result<NoiseStage, TheoryError> {
-    let t = text.trim();
-    let malformed = |hint: &str| TheoryError::Malformed {
-        what: "noise",
-        text: t.to_string(),
-        hint: hint.to_string(),
-    };
-    let (head, rest) = t
-        .split_once('(')
-        .ok_or_else(|| malformed("expected Name(value)"))?;
-    let args = rest
-        .strip_suffix(')')
-        .ok_or_else(|| malformed("missing closing `)`"))?;
-    // `torch.nn.Dropout`, `keras.layers.GaussianNoise`, `DropoutConfig::new`.
-    let path: Vec<&str> = head.split(['.', ':']).filter(|s| !s.is_empty()).collect();
-    let (name, ctor) = match path.as_slice() {
-        [.., n, "new"] => (*n, true),
-        [.., n] => (*n, false),
-        [] => return Err(malformed("missing layer name before `(`")),
-    };
-    // The value: first positional argument, or the documented keyword.
-    let mut value: Option<(String, &str)> = None;
-    for arg in args.split(',').map(str::trim).filter(|a| !a.is_empty()) {
-        match arg.split_once('=') {
-            Some((k, v)) => {
-                let k = k.trim();
-                if matches!(k, "p" | "rate" | "stddev" | "prob") {
-                    value = Some((k.to_string(), v.trim()));
-                } else if !matches!(
-                    k,
-                    "inplace"
-                        | "seed"
-                        | "noise_shape"
-                        | "name"
-                        | "deterministic"
-                        | "rng_collection"
-                ) {
-                    return Err(malformed(&format!(
-                        "unsupported argument `{k}`; give the rate as the first argument"
-                    )));
-                }
-            }
-            None if value.is_none() => value = Some(("value".to_string(), arg)),
-            None => {}
-        }
-    }
-    let (vname, vtext) = value.ok_or_else(|| malformed("no rate given"))?;
-    let v: f64 = vtext.parse().map_err(|_| TheoryError::NotANumber {
-        context: t.to_string(),
-        name: vname.clone(),
-        text: vtext.to_string(),
-    })?;
-    let (law, convention) = match name {
-        "Dropout" | "DropoutConfig" | "dropout" => {
-            let r = check(t, "drop rate", v, "[0, 1)", |r| (0.0..1.0).contains(&r))?;
-            let keep = 1.0 - r;
-            let who = if name == "DropoutConfig" {
-                "burn `DropoutConfig::new(prob)`"
-            } else if ctor {
-                "candle `Dropout::new(drop_p)`"
-            } else {
-                "PyTorch/Keras/Flax `Dropout(p)`"
-            };
-            (
-                NoiseLaw::Dropout { keep },
-                format!(
-                    "{who}: {} is the DROP probability, so keep p = {} and μ₂ = 1/p = {}",
-                    fmt_num(r),
-                    fmt_num(keep),
-                    fmt_num(1.0 / keep)
-                ),
-            )
-        }
-        "GaussianDropout" => {
-            let r = check(t, "rate", v, "[0, 1)", |r| (0.0..1.0).contains(&r))?;
-            let std = (r / (1.0 - r)).sqrt();
-            (
-                NoiseLaw::GaussMult { std },
-                format!(
-                    "Keras `GaussianDropout(rate)`: multiplicative N(1, rate/(1 − rate)), std = {}, μ₂ = 1/(1 − rate) = {}",
-                    fmt_num(std),
-                    fmt_num(1.0 / (1.0 - r))
-                ),
-            )
-        }
-        "GaussianNoise" => {
-            let s = check(t, "stddev", v, "[0, inf)", |s| s >= 0.0)?;
-            (
-                NoiseLaw::GaussAdd { std: s },
-                format!(
-                    "Keras `GaussianNoise(stddev)`: additive N(0, stddev²), σ_ε² = {}",
-                    fmt_num(s * s)
-                ),
-            )
-        }
-        other => {
-            return Err(TheoryError::Unknown {
-                what: "framework noise layer".into(),
-                name: other.to_string(),
-                valid: "Dropout(R), nn.Dropout(p=R), keras.layers.Dropout(rate=R), DropoutConfig::new(R), Dropout::new(R), GaussianDropout(R), GaussianNoise(S)".into(),
-            });
-        }
-    };
-    Ok(NoiseStage {
-        law,
-        framework: Some(FrameworkReading {
-            text: t.to_string(),
-            convention,
-        }),
-    })
-}
+use crate::error::TheoryError;
+pub use crate::noise::FrameworkReading;
+use crate::noise::{NoiseEffect, NoiseLaw};
+use crate::number::{canonical, fmt_short};
 
 /// A framework that [`init_code`] writes code for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]

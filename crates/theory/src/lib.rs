@@ -71,6 +71,7 @@ pub mod gauss;
 pub mod gradient;
 pub mod mean_field;
 pub mod noise;
+mod number;
 pub mod phase;
 pub mod quadrature;
 pub mod record;
@@ -88,7 +89,7 @@ pub use analysis::{Analysis, AnalysisOptions, IntegrationReport, RangeExitDepths
 pub use correlation_map::{CorrelationBasis, CorrelationFixedPoint, CorrelationMap, depth_scale};
 pub use critical_table::{CriticalRow, TABLE_ACTIVATIONS, critical_table};
 pub use criticality::{CriticalKind, CriticalPoint, NoCriticalPoint};
-pub use depth::{FloatFormat, RangeExit, trainable_depth};
+pub use depth::{DEPTH_MULTIPLIER, FloatFormat, RangeExit, trainable_depth};
 pub use error::TheoryError;
 pub use family::Family;
 pub use frameworks::{Framework, init_code};
@@ -96,9 +97,9 @@ pub use gauss::{CrossMoments, GaussKernel, Method, Moments};
 pub use gradient::{GradientLayer, TrajectoryLayer};
 pub use mean_field::{FIXED_NODES, Integration, MeanField, Network, QuadratureRule};
 pub use noise::{FrameworkReading, NOISE_KINDS, Noise, NoiseEffect, NoiseLaw, NoiseStage};
+pub use number::{canonical, fmt_layer, fmt_num, fmt_short};
 pub use phase::{
     PHASE_NODES, PhaseAxis, PhaseCell, PhaseDiagram, PhaseSpec, Sweep, phase_diagram,
     phase_diagram_with_progress,
 };
-pub use spec::{canonical, fmt_layer, fmt_num, fmt_short};
 pub use variance_map::{RegimeKind, VarianceRegime};

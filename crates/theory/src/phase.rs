@@ -1,6 +1,8 @@
 //! Phase diagrams over (σ_w², σ_b²) or (σ_w², μ₂) grids, computed in
 //! parallel (rayon), with the critical line χ₁ = 1 of every row.
 
+use std::sync::atomic::{AtomicBool, Ordering};
+
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
@@ -8,7 +10,8 @@ use crate::analysis::signal_survives;
 use crate::correlation_map::CorrelationBasis;
 use crate::depth::trainable_depth;
 use crate::error::{TheoryError, check};
-use crate::mean_field::{Integration, MeanField, Network};
+use crate::family::Family;
+use crate::mean_field::Integration;
 use crate::variance_map::RegimeKind;
 
 /// A sweep of `n` values from `min` to `max`, linear or logarithmic: one axis
@@ -146,28 +149,28 @@ impl PhaseAxis {
         }
     }
 
-    /// Checks that `net` leaves this axis to the sweep rather than having it
+    /// Checks that `family` leaves this axis to the sweep rather than having it
     /// silently replaced: no multiplicative noise for a μ₂ axis (additive
     /// noise is kept), σ_b² = 0 for a σ_b² axis.
     ///
     /// # Errors
     /// [`TheoryError::InvalidGrid`] naming what would be replaced.
-    pub fn check_free(self, net: &Network) -> Result<(), TheoryError> {
+    pub fn check_free(self, family: &Family) -> Result<(), TheoryError> {
         match self {
-            PhaseAxis::Mu2 if net.noise().mu2() != 1.0 => Err(TheoryError::InvalidGrid {
+            PhaseAxis::Mu2 if family.noise().mu2() != 1.0 => Err(TheoryError::InvalidGrid {
                 axis: "mu2".into(),
                 reason: format!(
                     "a μ₂ sweep would replace the multiplicative noise `{}`; give only \
                      additive noise, or sweep sigma_b2 to keep it",
-                    net.noise()
+                    family.noise()
                 ),
             }),
-            PhaseAxis::SigmaB2 if net.sigma_b2() != 0.0 => Err(TheoryError::InvalidGrid {
+            PhaseAxis::SigmaB2 if family.sigma_b2() != 0.0 => Err(TheoryError::InvalidGrid {
                 axis: "sigma_b2".into(),
                 reason: format!(
                     "σ_b² is swept on the y axis, so σ_b² = {} would be replaced; leave \
                      it at 0 and set the y range",
-                    crate::fmt_short(net.sigma_b2())
+                    crate::fmt_short(family.sigma_b2())
                 ),
             }),
             _ => Ok(()),
@@ -245,25 +248,29 @@ pub struct PhaseSpec {
     pub nodes: usize,
 }
 
-/// Computes a phase diagram of `net`'s activation and noise (its σ_w² and σ_b²
+/// Computes a phase diagram of `family`'s activation and noise (σ_w² and σ_b²
 /// are replaced by the grid values), rows in parallel.
 ///
 /// # Errors
 /// [`TheoryError::InvalidGrid`] / [`TheoryError::InvalidParameter`] for bad
 /// grids, q⁰ or k.
-pub fn phase_diagram(net: &Network, spec: &PhaseSpec) -> Result<PhaseDiagram, TheoryError> {
-    phase_diagram_with_progress(net, spec, &|| {})
+pub fn phase_diagram(family: &Family, spec: &PhaseSpec) -> Result<PhaseDiagram, TheoryError> {
+    phase_diagram_with_progress(family, spec, &|| true)
 }
 
 /// [`phase_diagram`], calling `row_done` after each row (from the worker
-/// threads) so a caller can show progress.
+/// threads) so a caller can show progress and stop the work: `true` goes on,
+/// `false` stops it. Once any call returned `false`, rows not yet started are
+/// skipped and the result is [`TheoryError::Cancelled`]; a diagram that is
+/// not stopped is the same, bit for bit, as [`phase_diagram`]'s.
 ///
 /// # Errors
-/// As [`phase_diagram`].
+/// As [`phase_diagram`]; [`TheoryError::Cancelled`] when `row_done`
+/// returned `false`.
 pub fn phase_diagram_with_progress(
-    net: &Network,
+    family: &Family,
     spec: &PhaseSpec,
-    row_done: &(dyn Fn() + Sync),
+    row_done: &(dyn Fn() -> bool + Sync),
 ) -> Result<PhaseDiagram, TheoryError> {
     spec.x.validate("sigma_w2", 0.0, true)?;
     match spec.y_axis {
@@ -278,14 +285,12 @@ pub fn phase_diagram_with_progress(
         "(0, inf)",
         |x| x > 0.0,
     )?;
-    let base = MeanField::new(
-        net,
-        Integration {
-            nodes: Some(spec.nodes),
-            ..Integration::default()
-        },
-    );
-    let additive = net.noise().with_mu2(1.0).additive_variance();
+    // The grid replaces σ_w² (and σ_b² or μ₂) cell by cell.
+    let base = family.mean_field(Integration {
+        nodes: Some(spec.nodes),
+        ..Integration::default()
+    });
+    let additive = family.noise().with_mu2(1.0).additive_variance();
     let cells = spec.x.n.saturating_mul(spec.y.n);
     if cells > MAX_CELLS {
         return Err(TheoryError::InvalidGrid {
@@ -304,9 +309,14 @@ pub fn phase_diagram_with_progress(
         PhaseAxis::SigmaB2 => base.with_sigma_b2(y),
         PhaseAxis::Mu2 => base.with_mu2(y, additive),
     };
-    let rows: Vec<(Vec<PhaseCell>, Option<f64>)> = ys
+    // Set once a `row_done` returned false: rows not yet started are skipped.
+    let stop = AtomicBool::new(false);
+    let rows: Vec<Option<(Vec<PhaseCell>, Option<f64>)>> = ys
         .par_iter()
         .map(|&y| {
+            if stop.load(Ordering::Relaxed) {
+                return None;
+            }
             let row = row_field(y);
             let cells = xs
                 .iter()
@@ -337,13 +347,18 @@ pub fn phase_diagram_with_progress(
                 })
                 .collect();
             let critical = row.critical_sigma_w2().ok().map(|c| c.sigma_w2);
-            row_done();
-            (cells, critical)
+            if !row_done() {
+                stop.store(true, Ordering::Relaxed);
+            }
+            Some((cells, critical))
         })
         .collect();
+    if stop.into_inner() {
+        return Err(TheoryError::Cancelled);
+    }
     let mut cells = Vec::with_capacity(xs.len() * ys.len());
     let mut critical_line = Vec::with_capacity(ys.len());
-    for (row, crit) in rows {
+    for (row, crit) in rows.into_iter().flatten() {
         cells.extend(row);
         critical_line.push(crit);
     }
@@ -380,7 +395,7 @@ mod tests {
 
     #[test]
     fn relu_mu2_diagram_has_the_critical_line_two_over_mu2() {
-        let net = Network::new(Activation::Relu, Noise::none(), 1.0, 0.0).unwrap();
+        let net = Family::new(Activation::Relu, Noise::none(), 0.0).unwrap();
         let d = phase_diagram(
             &net,
             &spec(
@@ -415,7 +430,7 @@ mod tests {
 
     #[test]
     fn tanh_sigma_b2_diagram() {
-        let net = Network::new(Activation::Tanh, Noise::none(), 1.0, 0.0).unwrap();
+        let net = Family::new(Activation::Tanh, Noise::none(), 0.0).unwrap();
         let d = phase_diagram(
             &net,
             &spec(
@@ -436,7 +451,7 @@ mod tests {
 
     #[test]
     fn bad_grids_are_rejected() {
-        let net = Network::new(Activation::Relu, Noise::none(), 1.0, 0.0).unwrap();
+        let net = Family::new(Activation::Relu, Noise::none(), 0.0).unwrap();
         let e = phase_diagram(
             &net,
             &spec(
@@ -479,5 +494,39 @@ mod tests {
         );
         s.x.min = 0.0;
         assert!(phase_diagram(&net, &s).is_err());
+    }
+
+    #[test]
+    fn a_phase_diagram_stops_when_its_callback_says_so() {
+        use std::sync::atomic::{AtomicUsize, Ordering};
+        let net = Family::new(Activation::Tanh, Noise::none(), 0.0).unwrap();
+        let s = spec(
+            PhaseAxis::SigmaB2,
+            Sweep {
+                min: 0.0,
+                max: 1.0,
+                n: 400,
+                log: false,
+            },
+        );
+        // Go on for 2 rows, then stop.
+        let rows = AtomicUsize::new(0);
+        let e = phase_diagram_with_progress(&net, &s, &|| rows.fetch_add(1, Ordering::SeqCst) < 2)
+            .unwrap_err();
+        assert_eq!(e, TheoryError::Cancelled);
+        assert_eq!(e.to_string(), "stopped before it finished (interrupted)");
+        // Rows already running when the stop came finish; no other row starts.
+        let done = rows.load(Ordering::SeqCst);
+        let threads = rayon::current_num_threads();
+        assert!(
+            (3..=3 + threads).contains(&done) && done < 400,
+            "{done} of 400 rows with {threads} threads"
+        );
+        // A callback that always goes on gives phase_diagram's diagram.
+        let small = spec(PhaseAxis::SigmaB2, Sweep { n: 4, ..s.y });
+        let a = phase_diagram(&net, &small).unwrap();
+        let b = phase_diagram_with_progress(&net, &small, &|| true).unwrap();
+        // (Debug prints every f64 exactly, and NaN equal to NaN.)
+        assert_eq!(format!("{a:?}"), format!("{b:?}"));
     }
 }

@@ -9,8 +9,14 @@
 use serde::{Deserialize, Serialize};
 
 use crate::mean_field::MeanField;
+use crate::number::fmt_short;
 use crate::roots::brent;
-use crate::spec::fmt_short;
+
+/// χ within this of 1 counts as 1 (an infinite depth scale): beyond it ξ
+/// would exceed 10¹⁰ layers, where quadrature error, not the map, decides.
+/// Shared by ξ_q here and ξ_c of the correlation map, which depends on this
+/// module (not the other way round).
+pub const CHI_ONE_TOL: f64 = 1e-10;
 
 /// |a − 1| below this counts as exactly critical for the piecewise-linear
 /// (ReLU-family) map q ↦ a·q + β.
@@ -124,9 +130,7 @@ impl VarianceRegime {
     /// Variance depth scale ξ_q = −1/ln|slope| at a stable fixed point.
     pub fn depth_scale(&self) -> Option<f64> {
         match *self {
-            VarianceRegime::FixedPoint { slope, .. }
-                if slope.abs() < 1.0 - crate::correlation_map::CHI_ONE_TOL =>
-            {
+            VarianceRegime::FixedPoint { slope, .. } if slope.abs() < 1.0 - CHI_ONE_TOL => {
                 Some(-1.0 / slope.abs().ln())
             }
             _ => None,

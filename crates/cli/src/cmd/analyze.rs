@@ -39,15 +39,11 @@ pub struct AnalyzeArgs {
 
 pub fn run(args: &AnalyzeArgs, out: &mut impl Write) -> Result<()> {
     let request = AnalyzeRequest {
-        activation: args.net.activation.clone(),
-        noise: args.net.noise.clone(),
-        sigma_b2: args.net.sigma_b2,
+        network: args.net.params(),
         sigma_w2: args.sigma.given(),
         q0: args.q0.q0,
         depth_multiplier: args.k.depth_multiplier,
-        quadrature: args.integration.quadrature,
-        rule: args.integration.rule(),
-        nodes: args.integration.nodes,
+        integration: args.integration.params(),
     };
     let a = run_op::<Analyze>(&request, &Quiet)?;
     if args.json.json {

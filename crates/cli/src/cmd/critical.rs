@@ -61,9 +61,7 @@ pub fn run(args: &CriticalArgs, out: &mut impl Write) -> Result<()> {
         activations: args.activations.clone(),
         noises: args.noises.clone(),
         sigma_b2s: args.sigma_b2s.clone(),
-        quadrature: args.integration.quadrature,
-        rule: args.integration.rule(),
-        nodes: args.integration.nodes,
+        integration: args.integration.params(),
     };
     let rows = run_op::<Critical>(&request, &Quiet)?.rows;
     if args.format.csv {

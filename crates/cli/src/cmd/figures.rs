@@ -3,15 +3,14 @@
 use std::io::Write;
 use std::path::PathBuf;
 
-use anyhow::{Result, bail};
+use anyhow::Result;
 use clap::Args;
 
-use noisyprop_experiments::figs::{self, FigOptions};
-use noisyprop_experiments::record::FiguresRecord;
+use noisyprop_ops::figures::{Figures, FiguresRequest};
 
-use crate::args::{Json, Quiet, Seed, Width};
+use crate::args::{Json, Quiet, Seed, run_op};
 use crate::output::print_record;
-use crate::progress::Progress;
+use crate::progress::Bar;
 
 /// Regenerate the data (CSV) and PNG of the paper's Figures 2, 3, 4 and 5
 /// with the original settings: theory as lines, simulation as points with
@@ -22,24 +21,25 @@ pub struct FiguresArgs {
     #[arg(
         long = "fig",
         value_delimiter = ',',
-        default_value = "2,3,4,5",
+        default_values_t = FiguresRequest::default().fig,
         value_name = "N"
     )]
     pub figures: Vec<u8>,
 
     /// Output directory
-    #[arg(long, short = 'o', default_value = "figures", value_name = "DIR")]
+    #[arg(long, short = 'o', default_value_os_t = FiguresRequest::default().out, value_name = "DIR")]
     pub out: PathBuf,
 
-    #[command(flatten)]
-    pub width: Width,
+    /// Width of every layer (paper: 1000)
+    #[arg(long, default_value_t = FiguresRequest::default().width, value_name = "N")]
+    pub width: usize,
 
     /// Networks per setting (paper: 50)
-    #[arg(long, default_value_t = 50, value_name = "N")]
+    #[arg(long, default_value_t = FiguresRequest::default().networks, value_name = "N")]
     pub networks: usize,
 
     /// Partners per base input in Figures 4(b) and 5 (paper: 100)
-    #[arg(long, default_value_t = 100, value_name = "N")]
+    #[arg(long, default_value_t = FiguresRequest::default().partners, value_name = "N")]
     pub partners: usize,
 
     #[command(flatten)]
@@ -53,36 +53,20 @@ pub struct FiguresArgs {
 }
 
 pub fn run(args: &FiguresArgs, out: &mut impl Write) -> Result<()> {
-    for &f in &args.figures {
-        if !(2..=5).contains(&f) {
-            bail!(
-                "--fig {f} is out of range; valid figures are 2, 3, 4, 5 (Figure 6 is `variance-depth` and `trainable-depth`)"
-            );
-        }
-    }
-    let opts = FigOptions {
-        out_dir: args.out.clone(),
-        width: args.width.width,
+    let request = FiguresRequest {
+        fig: args.figures.clone(),
+        out: args.out.clone(),
+        width: args.width,
         networks: args.networks,
         partners: args.partners,
         seed: args.seed.seed,
     };
-    opts.validate()?;
-    let total: u64 = args
-        .figures
-        .iter()
-        .map(|&f| figs::simulation_count(f, &opts))
-        .sum();
-    let progress = Progress::new(total, "networks", args.quiet.quiet);
-    let mut reports = Vec::new();
-    for &f in &args.figures {
-        reports.push(figs::run(f, &opts, &|| progress.inc())?);
-    }
-    progress.finish();
+    let rec = run_op::<Figures>(&request, &Bar::new(args.quiet.quiet))?;
     if args.json.json {
-        return print_record(out, FiguresRecord { figures: reports });
+        return print_record(out, rec);
     }
-    for r in &reports {
+    let reports = &rec.figures;
+    for r in reports {
         writeln!(out, "Figure {}", r.figure)?;
         for n in &r.notes {
             writeln!(out, "  {n}")?;

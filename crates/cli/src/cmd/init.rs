@@ -39,15 +39,11 @@ pub struct InitArgs {
 
 pub fn run(args: &InitArgs, out: &mut impl Write) -> Result<()> {
     let request = InitRequest {
-        activation: args.net.activation.clone(),
-        noise: args.net.noise.clone(),
-        sigma_b2: args.net.sigma_b2,
+        network: args.net.params(),
         framework: args.framework.clone(),
         fan_in: args.fan_in,
         depth_multiplier: args.k.depth_multiplier,
-        quadrature: args.integration.quadrature,
-        rule: args.integration.rule(),
-        nodes: args.integration.nodes,
+        integration: args.integration.params(),
     };
     let rec = run_op::<Init>(&request, &Quiet)?;
     if args.json.json {

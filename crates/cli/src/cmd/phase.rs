@@ -92,9 +92,7 @@ pub enum YAxis {
 
 pub fn run(args: &PhaseArgs, out: &mut impl Write) -> Result<()> {
     let request = PhaseRequest {
-        activation: args.net.activation.clone(),
-        noise: args.net.noise.clone(),
-        sigma_b2: args.net.sigma_b2,
+        network: args.net.params(),
         y: match args.y {
             YAxis::Mu2 => PhaseAxis::Mu2,
             YAxis::SigmaB2 => PhaseAxis::SigmaB2,

@@ -4,21 +4,19 @@
 use std::io::Write;
 use std::path::PathBuf;
 
-use anyhow::{Result, bail};
+use anyhow::Result;
 use clap::{Args, ValueEnum};
 
-use noisyprop_experiments::grid::Shard;
-use noisyprop_experiments::reproduce::slurm::{SlurmOptions, render, submit};
-use noisyprop_experiments::reproduce::{
-    Hooks, Mode, Part, ReproduceOptions, Verdict, fmt_seconds, pending, reproduce, units,
+use noisyprop_experiments::reproduce::{Verdict, fmt_seconds};
+use noisyprop_ops::Spelling;
+use noisyprop_ops::reproduce::{
+    Reproduce, ReproduceRequest, SlurmOutcome, run_shard, submit_slurm,
 };
-use noisyprop_experiments::training::Device;
-use noisyprop_experiments::training::Preset;
 
 use crate::Outcome;
-use crate::args::{DataArgs, DeviceArgs, Json, Quiet, Seed};
+use crate::args::{DataArgs, DeviceArgs, Json, Quiet, Seed, run_op};
 use crate::output::print_record;
-use crate::progress::Progress;
+use crate::progress::Bar;
 
 /// Reproduce the paper: the critical-initialisation and depth-scale tables,
 /// Figures 2–5 by simulation and Figure 6 on real data, each claim checked
@@ -29,17 +27,17 @@ use crate::progress::Progress;
 pub struct ReproduceArgs {
     /// quick (small widths, the embedded MNIST subset: minutes on 2 cores)
     /// or paper (the paper's settings: hours)
-    #[arg(long, default_value = "quick", value_name = "NAME")]
-    pub preset: Preset,
+    #[arg(long, default_value_t = ReproduceRequest::default().preset, value_name = "NAME")]
+    pub preset: String,
 
     /// Output directory
-    #[arg(long, short = 'o', default_value = "reproduction", value_name = "DIR")]
+    #[arg(long, short = 'o', default_value_os_t = ReproduceRequest::default().out, value_name = "DIR")]
     pub out: PathBuf,
 
     /// Parts to run, comma separated: tables, fig2, fig3, fig4, fig5,
     /// variance-depth, trainable-depth [default: all]
     #[arg(long, value_delimiter = ',', value_name = "PARTS")]
-    pub parts: Option<Vec<Part>>,
+    pub parts: Vec<String>,
 
     /// Where the work runs: local (this machine) or slurm (an sbatch job
     /// array of --slurm-array-size shards into the shared --out directory,
@@ -48,7 +46,7 @@ pub struct ReproduceArgs {
     pub executor: Executor,
 
     /// Array tasks of a Slurm run (each takes about 1/N of the work)
-    #[arg(long = "slurm-array-size", default_value_t = 8, value_name = "N")]
+    #[arg(long = "slurm-array-size", default_value_t = ReproduceRequest::default().slurm_array_size, value_name = "N")]
     pub slurm_array_size: usize,
 
     /// Slurm partition
@@ -69,7 +67,7 @@ pub struct ReproduceArgs {
 
     /// Run one shard's share and no report (what each array task runs)
     #[arg(long, value_name = "I/N", conflicts_with_all = ["assemble", "dry_run"])]
-    pub shard: Option<Shard>,
+    pub shard: Option<String>,
 
     /// Assemble the report of a run of N shards from what they stored,
     /// computing nothing (what the report job runs)
@@ -106,60 +104,54 @@ pub enum Executor {
 }
 
 pub fn run(args: &ReproduceArgs, out: &mut impl Write) -> Result<Outcome> {
-    let mut parts = args.parts.clone().unwrap_or_else(|| Part::ALL.to_vec());
-    parts.sort();
-    parts.dedup();
-    let opts = ReproduceOptions {
-        preset: args.preset,
+    let request = ReproduceRequest {
+        preset: args.preset.clone(),
         out: args.out.clone(),
-        data: args.data.choice()?,
-        parts,
+        parts: args.parts.clone(),
+        executor: match args.executor {
+            Executor::Local => "local".into(),
+            Executor::Slurm => "slurm".into(),
+        },
+        slurm_array_size: args.slurm_array_size,
+        slurm_partition: args.slurm_partition.clone(),
+        slurm_time: args.slurm_time.clone(),
+        slurm_gres: args.slurm_gres.clone(),
+        dry_run: args.dry_run,
+        shard: args.shard.clone(),
+        assemble: args.assemble,
+        array_job: args.array_job.clone(),
+        data: args.data.params(),
+        device: args.device.params(),
         seed: args.seed.seed,
     };
-    let device_choice = args.device.device()?;
-    let mode = match (args.shard, args.assemble) {
-        (Some(s), _) => Mode::Shard(s),
-        (None, Some(0)) => bail!("--assemble 0 is out of range; valid range is [1, inf)"),
-        (None, Some(n)) => Mode::Assemble {
-            shards: n,
-            array_job: args.array_job.clone(),
-        },
-        (None, None) => Mode::Full,
-    };
+    let cli = |e: noisyprop_ops::Error| anyhow::anyhow!(e.render(Spelling::Cli));
+    let bar = Bar::new(args.quiet.quiet);
     if args.executor == Executor::Slurm {
-        if mode != Mode::Full {
-            bail!(
-                "--executor slurm submits the shards and the report itself; drop --shard/--assemble"
-            );
+        let exe = std::env::current_exe()?;
+        match submit_slurm(&request, &exe).map_err(cli)? {
+            SlurmOutcome::NothingToDo => writeln!(
+                out,
+                "nothing to submit: every part and grid cell is done; assembling the report here"
+            )?,
+            done => {
+                slurm_report(args, &done, out)?;
+                return Ok(Outcome::Success);
+            }
         }
-        if let Some(done) = slurm(args, &opts, device_choice, out)? {
-            return Ok(done);
-        }
-    } else if args.dry_run {
-        bail!("--dry-run prints the Slurm scripts; add --executor slurm");
-    }
-    let device = device_choice.open()?;
-    let total: u64 = opts.parts.iter().map(|&p| units(p, &opts)).sum();
-    let progress = Progress::staged(total, args.quiet.quiet);
-    let report = reproduce(
-        &opts,
-        &mode,
-        &device,
-        &Hooks {
-            part: &|p| progress.stage(p.title()),
-            tick: &|| progress.inc(),
-        },
-    )?;
-    progress.finish();
-    let Some(report) = report else {
+    } else if request.shard.is_some() {
+        let shard = run_shard(&request, &bar).map_err(cli)?;
         writeln!(
             out,
-            "shard {} done: its parts stored under {}",
-            args.shard.map(|s| s.to_string()).unwrap_or_default(),
+            "shard {shard} done: its parts stored under {}",
             args.out.join("parts").display()
         )?;
         return Ok(Outcome::Success);
+    }
+    let local = ReproduceRequest {
+        executor: "local".into(),
+        ..request
     };
+    let report = run_op::<Reproduce>(&local, &bar)?;
     let outcome = if report.counts.fail > 0 || report.failed_parts > 0 {
         Outcome::Negative
     } else {
@@ -216,75 +208,43 @@ pub fn run(args: &ReproduceArgs, out: &mut impl Write) -> Result<Outcome> {
     Ok(outcome)
 }
 
-/// `--executor slurm`: prints (--dry-run) or submits the scripts; when
-/// nothing is left to compute, submits nothing and returns `None` so the
-/// report is assembled here.
-fn slurm(
-    args: &ReproduceArgs,
-    opts: &ReproduceOptions,
-    device: Device,
-    out: &mut impl Write,
-) -> Result<Option<Outcome>> {
-    if args.slurm_array_size == 0 {
-        bail!("--slurm-array-size 0 is out of range; valid range is [1, 1000]");
+/// What the Slurm executor did, in words.
+fn slurm_report(args: &ReproduceArgs, done: &SlurmOutcome, out: &mut impl Write) -> Result<()> {
+    match done {
+        SlurmOutcome::Scripts(scripts) => {
+            writeln!(out, "# {}/slurm/reproduce-array.sbatch", args.out.display())?;
+            write!(out, "{}", scripts.array)?;
+            writeln!(
+                out,
+                "\n# {}/slurm/reproduce-report.sbatch (submitted with --dependency=afterany:<array job> and the array job id as $1)",
+                args.out.display()
+            )?;
+            write!(out, "{}", scripts.report)?;
+        }
+        SlurmOutcome::Submitted { jobs, pending } => {
+            writeln!(
+                out,
+                "submitted array job {} ({} tasks: {} part(s), {} grid cell(s) to compute) and report job {} (after it)",
+                jobs.array_job,
+                args.slurm_array_size,
+                pending.parts.len(),
+                pending.cells,
+                jobs.report_job
+            )?;
+            writeln!(
+                out,
+                "scripts: {}, {}",
+                jobs.scripts[0].display(),
+                jobs.scripts[1].display()
+            )?;
+            writeln!(
+                out,
+                "logs in {}; the report will be {}",
+                args.out.join("slurm").join("logs").display(),
+                args.out.join("report.html").display()
+            )?;
+        }
+        SlurmOutcome::NothingToDo => {}
     }
-    if args.slurm_array_size > 1000 {
-        bail!(
-            "--slurm-array-size {} is out of range; valid range is [1, 1000] (Slurm's default MaxArraySize is 1001)",
-            args.slurm_array_size
-        );
-    }
-    let scripts = render(
-        opts,
-        &SlurmOptions {
-            array_size: args.slurm_array_size,
-            partition: args.slurm_partition.clone(),
-            time: args.slurm_time.clone(),
-            gres: args.slurm_gres.clone(),
-        },
-        device,
-        &std::env::current_exe()?,
-    );
-    if args.dry_run {
-        writeln!(out, "# {}/slurm/reproduce-array.sbatch", args.out.display())?;
-        write!(out, "{}", scripts.array)?;
-        writeln!(
-            out,
-            "\n# {}/slurm/reproduce-report.sbatch (submitted with --dependency=afterany:<array job> and the array job id as $1)",
-            args.out.display()
-        )?;
-        write!(out, "{}", scripts.report)?;
-        return Ok(Some(Outcome::Success));
-    }
-    let left = pending(opts)?;
-    if left.is_empty() {
-        writeln!(
-            out,
-            "nothing to submit: every part and grid cell is done; assembling the report here"
-        )?;
-        return Ok(None);
-    }
-    let s = submit(opts, &scripts)?;
-    writeln!(
-        out,
-        "submitted array job {} ({} tasks: {} part(s), {} grid cell(s) to compute) and report job {} (after it)",
-        s.array_job,
-        args.slurm_array_size,
-        left.parts.len(),
-        left.cells,
-        s.report_job
-    )?;
-    writeln!(
-        out,
-        "scripts: {}, {}",
-        s.scripts[0].display(),
-        s.scripts[1].display()
-    )?;
-    writeln!(
-        out,
-        "logs in {}; the report will be {}",
-        args.out.join("slurm").join("logs").display(),
-        args.out.join("report.html").display()
-    )?;
-    Ok(Some(Outcome::Success))
+    Ok(())
 }

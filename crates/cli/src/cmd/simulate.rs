@@ -2,17 +2,17 @@
 
 use std::io::Write;
 
-use anyhow::{Result, bail};
+use anyhow::Result;
 use clap::Args;
 
-use noisyprop_experiments::record::{ClassRecord, LayerArrays, SimulationRecord};
-use noisyprop_sim::{ClassResult, InputClass, Precision, SimConfig, simulate, theory, verdict};
-use noisyprop_theory::{Network, Noise};
+use noisyprop_experiments::record::ClassRecord;
+use noisyprop_ops::form::MaybeNumber;
+use noisyprop_ops::simulate::{Simulate, SimulateRequest};
 
 use crate::Outcome;
-use crate::args::{Format, IntegrationArgs, NetArgs, Quiet, Seed, SigmaW2Args, Width};
+use crate::args::{Format, IntegrationArgs, NetArgs, Quiet, Seed, SigmaW2Args, run_op};
 use crate::output::{g, print_csv, print_record};
-use crate::progress::Progress;
+use crate::progress::Bar;
 
 /// Simulate random finite-width noisy networks and compare them with the
 /// theory layer by layer: variance q^l, correlation c^l of input pairs and,
@@ -26,8 +26,9 @@ pub struct SimulateArgs {
     #[command(flatten)]
     pub sigma: SigmaW2Args,
 
-    #[command(flatten)]
-    pub width: Width,
+    /// Width of every hidden layer
+    #[arg(long, default_value_t = SimulateRequest::default().width, value_name = "N")]
+    pub width: usize,
 
     /// Dimension of the inputs (default: the width, at least 2 so two inputs
     /// can be correlated)
@@ -35,18 +36,18 @@ pub struct SimulateArgs {
     pub input_dim: Option<usize>,
 
     /// Number of weight layers
-    #[arg(long, short = 'L', default_value_t = 15, value_name = "L")]
+    #[arg(long, short = 'L', default_value_t = SimulateRequest::default().depth, value_name = "L")]
     pub depth: usize,
 
     /// Independent random networks
-    #[arg(long, default_value_t = 50, value_name = "N")]
+    #[arg(long, default_value_t = SimulateRequest::default().networks, value_name = "N")]
     pub networks: usize,
 
     /// Input variance q⁰ (comma-separated for several input classes)
     #[arg(
         long,
         value_delimiter = ',',
-        default_value = "1",
+        default_values_t = SimulateRequest::default().q0,
         value_name = "Q",
         allow_negative_numbers = true
     )]
@@ -57,18 +58,18 @@ pub struct SimulateArgs {
     #[arg(
         long,
         value_delimiter = ',',
-        default_value = "0.5",
+        default_values_t = SimulateRequest::default().c0,
         value_name = "C",
         allow_negative_numbers = true
     )]
-    pub c0: Vec<String>,
+    pub c0: Vec<MaybeNumber>,
 
     /// Base inputs per class
-    #[arg(long, default_value_t = 10, value_name = "N")]
+    #[arg(long, default_value_t = SimulateRequest::default().pairs, value_name = "N")]
     pub pairs: usize,
 
     /// Partners per base input
-    #[arg(long, default_value_t = 1, value_name = "N")]
+    #[arg(long, default_value_t = SimulateRequest::default().partners, value_name = "N")]
     pub partners: usize,
 
     /// Feed the raw input to the first weight layer (no φ and no noise on it;
@@ -89,7 +90,7 @@ pub struct SimulateArgs {
 
     /// Memory the backward pass may keep per network (MiB) before it
     /// recomputes from checkpoints
-    #[arg(long = "memory-mb", default_value_t = 64, value_name = "MiB")]
+    #[arg(long = "memory-mb", default_value_t = SimulateRequest::default().memory_mb, value_name = "MiB")]
     pub memory_mb: usize,
 
     /// Print theory next to simulation and a PASS/FAIL verdict (exit 1 on FAIL)
@@ -111,114 +112,32 @@ pub struct SimulateArgs {
     pub quiet: Quiet,
 }
 
-/// Builds the simulation config from the flags.
-pub fn config(args: &SimulateArgs, net: &Network) -> Result<SimConfig> {
-    if !(1..=1_000_000).contains(&args.pairs) {
-        bail!(
-            "--pairs {} is out of range; valid range is [1, 1000000]",
-            args.pairs
-        );
-    }
-    let mut c0s = Vec::new();
-    for s in &args.c0 {
-        if s.eq_ignore_ascii_case("none") {
-            c0s.push(None);
-        } else {
-            let v: f64 = s
-                .trim()
-                .parse()
-                .map_err(|_| anyhow::anyhow!("--c0 `{s}` is not a number or `none`"))?;
-            c0s.push(Some(v));
-        }
-    }
-    let mut inputs = Vec::new();
-    for &q0 in &args.q0 {
-        for &c0 in &c0s {
-            inputs.push(InputClass {
-                q0,
-                c0,
-                groups: args.pairs,
-                partners: if c0.is_some() { args.partners } else { 0 },
-            });
-        }
-    }
-    Ok(SimConfig {
-        network: net.clone(),
-        width: args.width.width,
-        input_dim: args.input_dim.unwrap_or(args.width.width.max(2)),
+pub fn run(args: &SimulateArgs, out: &mut impl Write) -> Result<Outcome> {
+    let request = SimulateRequest {
+        network: args.net.params(),
+        sigma_w2: args.sigma.given(),
+        width: args.width,
+        input_dim: args.input_dim,
         depth: args.depth,
         networks: args.networks,
-        inputs,
-        input_activation: !args.raw_input,
+        q0: args.q0.clone(),
+        c0: args.c0.clone(),
+        pairs: args.pairs,
+        partners: args.partners,
+        raw_input: args.raw_input,
         backward: args.backward,
-        precision: if args.f64 {
-            Precision::F64
-        } else {
-            Precision::F32
-        },
+        f64: args.f64,
         seed: args.seed.seed,
-        memory_limit: args.memory_mb.saturating_mul(1 << 20),
-    })
-}
-
-pub fn run(args: &SimulateArgs, out: &mut impl Write) -> Result<Outcome> {
-    let integration = args.integration.integration()?;
-    let (net, _) = args.sigma.network(&args.net, integration)?;
-    let cfg = config(args, &net)?;
-    cfg.validate()?;
-    if args.compare && args.networks < 2 {
-        bail!(
-            "--networks {} is too few for --compare; valid range is [2, inf)",
-            args.networks
-        );
-    }
-    let theory_net = if args.theory_noise.is_empty() {
-        net.clone()
-    } else {
-        net.with_noise(Noise::parse_all(&args.theory_noise)?)?
+        memory_mb: args.memory_mb,
+        compare: args.compare,
+        theory_noise: args.theory_noise.clone(),
+        integration: args.integration.params(),
     };
-    let progress = Progress::new(args.networks as u64, "networks", args.quiet.quiet);
-    let start = std::time::Instant::now();
-    let result = simulate(&cfg, &|| progress.inc())?;
-    progress.finish();
-    let seconds = start.elapsed().as_secs_f64();
-    let th = theory(&cfg, &theory_net);
-    let v = verdict(&result.classes, &th, cfg.width, cfg.precision);
-    let classes: Vec<ClassRecord> = result
-        .classes
-        .iter()
-        .zip(&th)
-        .map(|(c, t)| ClassRecord {
-            q0: c.class.q0,
-            c0: c.class.c0,
-            groups: c.class.groups,
-            partners: c.class.partners,
-            layers: LayerArrays::new(c, t, cfg.backward),
-        })
-        .collect();
-    let outcome = if args.compare && !v.pass {
+    let rec = run_op::<Simulate>(&request, &Bar::new(args.quiet.quiet))?;
+    let outcome = if args.compare && !rec.verdict.pass {
         Outcome::Negative
     } else {
         Outcome::Success
-    };
-    let rec = SimulationRecord {
-        activation: net.activation().spec(),
-        noise: net.noise().to_string(),
-        theory_noise: theory_net.noise().to_string(),
-        sigma_w2: net.sigma_w2(),
-        sigma_b2: net.sigma_b2(),
-        width: cfg.width,
-        input_dim: cfg.input_dim,
-        depth: cfg.depth,
-        networks: cfg.networks,
-        seed: cfg.seed,
-        precision: cfg.precision,
-        input_activation: cfg.input_activation,
-        backward: cfg.backward,
-        seconds,
-        layers: classes[0].layers.clone(),
-        classes,
-        verdict: v,
     };
     if args.format.csv {
         print_csv(out, &rec.rows())?;
@@ -232,20 +151,20 @@ pub fn run(args: &SimulateArgs, out: &mut impl Write) -> Result<Outcome> {
     writeln!(
         out,
         "{} with noise {}, σ_w² = {}, σ_b² = {}: {} networks of width {}, {} layers, {}",
-        net.activation(),
-        net.noise(),
-        g(net.sigma_w2()),
-        g(net.sigma_b2()),
-        cfg.networks,
-        cfg.width,
-        cfg.depth,
+        rec.activation,
+        rec.noise,
+        g(rec.sigma_w2),
+        g(rec.sigma_b2),
+        rec.networks,
+        rec.width,
+        rec.depth,
         if args.f64 { "f64" } else { "f32" },
     )?;
     if !args.theory_noise.is_empty() {
-        writeln!(out, "theory computed with noise {}", theory_net.noise())?;
+        writeln!(out, "theory computed with noise {}", rec.theory_noise)?;
     }
-    for (c, class) in result.classes.iter().zip(&rec.classes) {
-        table(out, c, &class.layers, args.compare, cfg.backward)?;
+    for class in &rec.classes {
+        table(out, class, args.compare, rec.backward)?;
     }
     if args.compare {
         writeln!(out)?;
@@ -292,14 +211,8 @@ pub fn run(args: &SimulateArgs, out: &mut impl Write) -> Result<Outcome> {
     Ok(outcome)
 }
 
-fn table(
-    out: &mut impl Write,
-    c: &ClassResult,
-    a: &LayerArrays,
-    compare: bool,
-    backward: bool,
-) -> Result<()> {
-    let class = c.class;
+fn table(out: &mut impl Write, class: &ClassRecord, compare: bool, backward: bool) -> Result<()> {
+    let a = &class.layers;
     writeln!(
         out,
         "\ninputs: q⁰ = {}{}, {} base inputs × {} partners",

@@ -5,13 +5,12 @@ use std::io::Write;
 use anyhow::Result;
 use clap::Args;
 
-use noisyprop_experiments::record::TrainingRecord;
-use noisyprop_experiments::training::{EpochLog, Preset, Task, train};
-use noisyprop_theory::Noise;
+use noisyprop_experiments::training::Task;
+use noisyprop_ops::train::{Train, TrainRequest};
 
-use crate::args::{Format, Quiet, RecipeArgs};
+use crate::args::{Format, Quiet, RecipeArgs, run_op};
 use crate::output::{g, print_csv, print_record};
-use crate::progress::Progress;
+use crate::progress::Bar;
 
 /// Train one noisy MLP on real data: per-epoch training loss (noise on) and
 /// validation loss (noise off), as a table, JSON or CSV. Without --quick this
@@ -25,14 +24,14 @@ pub struct TrainArgs {
     pub recipe: RecipeArgs,
 
     /// Hidden layers
-    #[arg(long, short = 'L', default_value_t = 6, value_name = "L")]
+    #[arg(long, short = 'L', default_value_t = TrainRequest::default().depth, value_name = "L")]
     pub depth: usize,
 
     /// Noise on every layer's input (repeatable)
     #[arg(
         long,
         short = 'n',
-        default_value = "dropout:keep=0.9",
+        default_values_t = TrainRequest::default().noise,
         value_name = "SPEC"
     )]
     pub noise: Vec<String>,
@@ -50,55 +49,39 @@ pub struct TrainArgs {
 }
 
 pub fn run(args: &TrainArgs, out: &mut impl Write) -> Result<()> {
-    let device = args.recipe.device.device()?;
-    let preset = if args.quick {
-        Preset::Quick
-    } else {
-        Preset::Paper
+    let request = TrainRequest {
+        data: args.recipe.data.params(),
+        recipe: args.recipe.params(),
+        device: args.recipe.device.params(),
+        depth: args.depth,
+        noise: args.noise.clone(),
+        quick: args.quick,
     };
-    let recipe = preset.recipe().with(&args.recipe.overrides()?)?;
-    let noise = Noise::parse_all(&args.noise)?;
-    // Check what can be checked before loading data or opening a device.
-    let data_choice = args.recipe.data.choice()?;
-    let data = data_choice.prepare(&recipe)?;
-    let spec = recipe.spec(&data, args.depth, noise)?;
-    device.supports(&spec)?;
-    let open = device.open()?;
-    let progress = Progress::new(spec.epochs as u64, "epochs", args.quiet.quiet);
-    let human = !args.format.json && !args.format.csv;
-    if human {
-        writeln!(
-            out,
-            "training {} on {} ({} train / {} validation images), depth {}, width {}, {}, noise {}",
-            spec.task,
-            spec.dataset,
-            data.train.n,
-            data.val.n,
-            spec.depth,
-            spec.width,
-            spec.activation,
-            spec.noise
-        )?;
-        if let Some(asked) = recipe.examples
-            && asked > data.train.n + data.val.n
-        {
-            writeln!(
-                out,
-                "note: --examples {asked} is more than the {} images available; all are used",
-                data.train.n + data.val.n
-            )?;
-        }
-        if !open.is_cpu() {
-            writeln!(out, "on {}", open.label())?;
-        }
-    }
-    let result = train(&open, &spec, &data, &mut |_: &EpochLog| progress.inc())?;
-    progress.finish();
+    let result = run_op::<Train>(&request, &Bar::new(args.quiet.quiet))?;
     if args.format.csv {
-        return print_csv(out, &result.epochs);
+        return print_csv(out, &result.epochs());
     }
     if args.format.json {
-        return print_record(out, TrainingRecord::new(&spec, open.label(), &result));
+        return print_record(out, result);
+    }
+    let spec = &result.spec;
+    let (n_train, n_val) = result.split();
+    writeln!(
+        out,
+        "training {} on {} ({n_train} train / {n_val} validation images), depth {}, width {}, {}, noise {}",
+        spec.task, spec.dataset, spec.depth, spec.width, spec.activation, spec.noise
+    )?;
+    if let Some(asked) = request.recipe.examples
+        && asked > n_train + n_val
+    {
+        writeln!(
+            out,
+            "note: --examples {asked} is more than the {} images available; all are used",
+            n_train + n_val
+        )?;
+    }
+    if result.device != "cpu" {
+        writeln!(out, "on {}", result.device)?;
     }
     let classification = spec.task == Task::Classification;
     writeln!(
@@ -120,7 +103,7 @@ pub fn run(args: &TrainArgs, out: &mut impl Write) -> Result<()> {
             ""
         }
     )?;
-    for e in &result.epochs {
+    for e in &result.epochs() {
         let acc = e
             .val_accuracy
             .map(|a| format!("  {:>15}", g(a)))

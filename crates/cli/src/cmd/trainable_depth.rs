@@ -6,13 +6,11 @@ use std::path::PathBuf;
 use anyhow::Result;
 use clap::Args;
 
-use noisyprop_experiments::grid::{GridSpec, RunOptions, Shard, report, run_grid, write_report};
-use noisyprop_experiments::record::TrainableDepthRecord;
-use noisyprop_experiments::training::Preset;
+use noisyprop_ops::trainable_depth::{TrainableDepth, TrainableDepthRequest};
 
-use crate::args::{DepthMultiplier, Json, Quiet, RecipeArgs};
+use crate::args::{DepthMultiplier, Json, Quiet, RecipeArgs, run_op};
 use crate::output::{g, opt, print_record};
-use crate::progress::Progress;
+use crate::progress::Bar;
 
 /// The Figure 6(b)/(c) grid: networks at critical initialisation over dropout
 /// keep probability × depth; each finished cell is stored as one file named
@@ -24,30 +22,30 @@ pub struct TrainableDepthArgs {
     /// epochs, 6 keeps × 6 depths; about a minute on 2 cores) or paper (the
     /// paper's recipe, 10 keeps × 10 depths, 200 epochs; hours). Every flag
     /// below overrides it
-    #[arg(long, default_value = "quick", value_name = "NAME")]
-    pub preset: Preset,
+    #[arg(long, default_value_t = TrainableDepthRequest::default().preset, value_name = "NAME")]
+    pub preset: String,
 
     #[command(flatten)]
     pub recipe: RecipeArgs,
 
     /// Keep probabilities, comma separated (duplicates are dropped)
     #[arg(long, value_delimiter = ',', value_name = "P")]
-    pub keeps: Option<Vec<f64>>,
+    pub keeps: Vec<f64>,
 
     /// Depths, comma separated (duplicates are dropped)
     #[arg(long, value_delimiter = ',', value_name = "L")]
-    pub depths: Option<Vec<usize>>,
+    pub depths: Vec<usize>,
 
     #[command(flatten)]
     pub k: DepthMultiplier,
 
     /// Directory of the cell files and the report
-    #[arg(long, default_value = "trainable-depth", value_name = "DIR")]
+    #[arg(long, default_value_os_t = TrainableDepthRequest::default().store, value_name = "DIR")]
     pub store: PathBuf,
 
     /// Run only cells i, i+n, i+2n, … (e.g. one Slurm array task)
     #[arg(long, value_name = "I/N")]
-    pub shard: Option<Shard>,
+    pub shard: Option<String>,
 
     /// Compute cells whose stored files are corrupt again (replacing the
     /// files) instead of stopping with their names
@@ -62,47 +60,28 @@ pub struct TrainableDepthArgs {
 }
 
 pub fn run(args: &TrainableDepthArgs, out: &mut impl Write) -> Result<()> {
-    let device = args.recipe.device.device()?;
-    let recipe = args.preset.recipe().with(&args.recipe.overrides()?)?;
-    let data = args.recipe.data.choice()?.prepare(&recipe)?;
-    let base = recipe.spec(&data, 1, GridSpec::noise(1.0))?;
-    let grid = GridSpec::new(
-        base,
-        &args.keeps.clone().unwrap_or_else(|| args.preset.keeps()),
-        &args.depths.clone().unwrap_or_else(|| args.preset.depths()),
-        args.k.get()?,
-        &args.store,
-    )?;
-    for cell in grid.cells()? {
-        device.supports(&cell.spec)?;
-    }
-    let open = device.open()?;
-    let opts = RunOptions {
-        shard: args.shard,
-        max_new_cells: None,
+    let request = TrainableDepthRequest {
+        preset: args.preset.clone(),
+        data: args.recipe.data.params(),
+        recipe: args.recipe.params(),
+        device: args.recipe.device.params(),
+        keeps: args.keeps.clone(),
+        depths: args.depths.clone(),
+        depth_multiplier: args.k.depth_multiplier,
+        store: args.store.clone(),
+        shard: args.shard.clone(),
         recompute_corrupt: args.recompute_corrupt,
     };
-    let total = grid.keeps().len() * grid.depths().len();
-    let progress = Progress::new(total as u64, "cells", args.quiet.quiet);
-    let run = run_grid(&grid, &data, opts, &open, &|_| progress.inc())?;
-    progress.finish();
-    let rep = report(&grid)?;
-    let files = write_report(&grid, &rep)?;
+    let rec = run_op::<TrainableDepth>(&request, &Bar::new(args.quiet.quiet))?;
     if args.json.json {
-        return print_record(
-            out,
-            TrainableDepthRecord {
-                run,
-                report: rep,
-                files,
-            },
-        );
+        return print_record(out, rec);
     }
+    let (run, rep, files) = (&rec.run, &rec.report, &rec.files);
     writeln!(
         out,
         "trainable depth ({}, {}): {} cells ({} computed now, {} already done{}), store {}",
-        grid.base().activation,
-        grid.base().init,
+        rec.activation,
+        rec.init,
         run.total,
         run.computed,
         run.skipped,
@@ -111,12 +90,12 @@ pub fn run(args: &TrainableDepthArgs, out: &mut impl Write) -> Result<()> {
         } else {
             String::new()
         },
-        grid.store().display()
+        rec.store.display()
     )?;
-    if !open.is_cpu() {
-        writeln!(out, "on {}", open.label())?;
+    if rec.device != "cpu" {
+        writeln!(out, "on {}", rec.device)?;
     }
-    let k = g(grid.depth_multiplier());
+    let k = g(rec.depth_multiplier);
     writeln!(
         out,
         "{:>6}  {:>6}  {:>10}  {:>10}  {:>10}  {:>8}  {:>10}",
@@ -165,7 +144,7 @@ pub fn run(args: &TrainableDepthArgs, out: &mut impl Write) -> Result<()> {
         rep.trained_not_predicted,
         rep.predicted_not_trained
     )?;
-    for f in &files {
+    for f in files {
         writeln!(out, "wrote {}", f.display())?;
     }
     Ok(())

@@ -55,17 +55,13 @@ pub struct TrajectoryArgs {
 
 pub fn run(args: &TrajectoryArgs, out: &mut impl Write) -> Result<()> {
     let request = TrajectoryRequest {
-        activation: args.net.activation.clone(),
-        noise: args.net.noise.clone(),
-        sigma_b2: args.net.sigma_b2,
+        network: args.net.params(),
         sigma_w2: args.sigma.given(),
         depth: args.depth,
         q0: args.q0.q0,
         c0: args.c0,
         top_grad_correlation: args.top_grad_correlation,
-        quadrature: args.integration.quadrature,
-        rule: args.integration.rule(),
-        nodes: args.integration.nodes,
+        integration: args.integration.params(),
     };
     let rec = run_op::<Trajectory>(&request, &Quiet)?;
     if args.format.csv {

@@ -3,16 +3,15 @@
 use std::io::Write;
 use std::path::PathBuf;
 
-use anyhow::{Result, bail};
+use anyhow::Result;
 use clap::Args;
 
-use noisyprop_experiments::record::VarianceDepthRecord;
-use noisyprop_experiments::variance_depth::{VarianceDepthSpec, variance_depth, write_outputs};
-use noisyprop_theory::{Noise, Sweep};
+use noisyprop_ops::form::Range;
+use noisyprop_ops::variance_depth::{VarianceDepth, VarianceDepthRequest};
 
-use crate::args::{DataArgs, Json, Quiet, Seed, Width};
+use crate::args::{DataArgs, Json, Quiet, Seed, run_op};
 use crate::output::{g, opt, print_record};
-use crate::progress::Progress;
+use crate::progress::Bar;
 
 /// Push real images through deep random noisy ReLU networks in f32 over a
 /// σ_w² sweep and report, per σ_w², the first layer whose variance leaves the
@@ -27,7 +26,7 @@ pub struct VarianceDepthArgs {
     #[arg(
         long,
         short = 'n',
-        default_value = "dropout:keep=0.6",
+        default_values_t = VarianceDepthRequest::default().noise,
         value_name = "SPEC"
     )]
     pub noise: Vec<String>,
@@ -35,20 +34,21 @@ pub struct VarianceDepthArgs {
     /// σ_w² grid, MIN:MAX:N
     #[arg(
         long = "sigma-w2-range",
-        default_value = "0.1:2.5:25",
+        default_value_t = VarianceDepthRequest::default().sigma_w2_range,
         value_name = "MIN:MAX:N"
     )]
-    pub sigma_w2: Sweep,
+    pub sigma_w2: Range,
 
     /// Deepest layer computed
-    #[arg(long = "max-depth", default_value_t = 1000, value_name = "L")]
+    #[arg(long = "max-depth", default_value_t = VarianceDepthRequest::default().max_depth, value_name = "L")]
     pub max_depth: usize,
 
-    #[command(flatten)]
-    pub width: Width,
+    /// Width of every hidden layer
+    #[arg(long, default_value_t = VarianceDepthRequest::default().width, value_name = "N")]
+    pub width: usize,
 
     /// Images pushed through each network (the paper used all 60 000)
-    #[arg(long, default_value_t = 256, value_name = "N")]
+    #[arg(long, default_value_t = VarianceDepthRequest::default().examples, value_name = "N")]
     pub examples: usize,
 
     #[command(flatten)]
@@ -58,7 +58,7 @@ pub struct VarianceDepthArgs {
     #[arg(
         long,
         short = 'o',
-        default_value = "variance-depth",
+        default_value_os_t = VarianceDepthRequest::default().out,
         value_name = "DIR"
     )]
     pub out: PathBuf,
@@ -71,34 +71,17 @@ pub struct VarianceDepthArgs {
 }
 
 pub fn run(args: &VarianceDepthArgs, out: &mut impl Write) -> Result<()> {
-    if args.examples == 0 {
-        bail!("--examples 0 is out of range; valid range is [1, inf)");
-    }
-    let spec = VarianceDepthSpec {
-        noise: Noise::parse_all(&args.noise)?,
-        sigma_w2: args.sigma_w2.checked_values("--sigma-w2-range")?,
+    let request = VarianceDepthRequest {
+        data: args.data.params(),
+        noise: args.noise.clone(),
+        sigma_w2_range: args.sigma_w2,
         max_depth: args.max_depth,
-        width: args.width.width,
-        batch: 128,
+        width: args.width,
+        examples: args.examples,
         seed: args.seed.seed,
+        out: args.out.clone(),
     };
-    spec.validate()?;
-    let data = args.data.choice()?;
-    let prepared = data.load(args.seed.seed, 0.0, Some(args.examples))?;
-    let progress = Progress::new(spec.sigma_w2.len() as u64, "σ_w² values", args.quiet.quiet);
-    let x = &prepared.train;
-    let rows = variance_depth(&spec, &x.x, x.dim, &|| progress.inc())?;
-    progress.finish();
-    let files = write_outputs(&args.out, &spec, &rows, data.name.as_str(), x.n)?;
-    let rec = VarianceDepthRecord {
-        dataset: data.name.to_string(),
-        examples: x.n,
-        noise: spec.noise.to_string(),
-        width: spec.width,
-        max_depth: spec.max_depth,
-        sigma_w2: rows.iter().map(|r| r.summary()).collect(),
-        files,
-    };
+    let rec = run_op::<VarianceDepth>(&request, &Bar::new(args.quiet.quiet))?;
     if args.json.json {
         return print_record(out, rec);
     }

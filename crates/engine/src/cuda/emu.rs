@@ -13,7 +13,7 @@ use std::sync::{Mutex, OnceLock};
 
 use cudarc::cublas::sys::{cublasComputeType_t, cudaDataType};
 
-use super::device::{Arg, Dims, GemmCall, KernelId};
+use super::calls::{Arg, Dims, GemmCall, KernelId};
 use super::error::CudaError;
 use super::kernels::KERNELS_CU;
 

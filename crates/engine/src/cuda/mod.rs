@@ -118,6 +118,7 @@
 //! the kernels are compiled with `--fmad=false` so that, e.g., `1 + std·z` rounds as on the
 //! CPU.
 
+mod calls;
 mod device;
 #[cfg(any(test, feature = "cuda-emulator"))]
 mod emu;

@@ -98,7 +98,7 @@ pub fn settings() -> Result<Vec<Setting>, ExperimentError> {
 /// Figure 4.
 pub fn figure4(
     opts: &FigOptions,
-    progress: &(dyn Fn() + Sync),
+    progress: &(dyn Fn() -> bool + Sync),
 ) -> Result<FigureOutput, ExperimentError> {
     let c_in = linspace(0.0, 1.0, 21);
     let starts = STARTS;

@@ -234,7 +234,7 @@ fn solve(a: &mut [f64], b: &mut [f64], n: usize) -> Option<Vec<f64>> {
 /// Figure 5.
 pub fn figure5(
     opts: &FigOptions,
-    progress: &(dyn Fn() + Sync),
+    progress: &(dyn Fn() -> bool + Sync),
 ) -> Result<FigureOutput, ExperimentError> {
     let starts = STARTS;
     let dropout: Vec<f64> = (1..=9).map(|i| i as f64 / 10.0).collect();

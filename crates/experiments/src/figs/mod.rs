@@ -135,14 +135,19 @@ impl Setting {
         })
     }
 
-    /// Simulates this setting.
+    /// Simulates this setting, calling `progress` after each network
+    /// (`false` stops it: [`simulate`]).
+    ///
+    /// # Errors
+    /// Simulation errors; [`ExperimentError::Cancelled`] when `progress`
+    /// returned `false`.
     pub fn simulate(
         &self,
         opts: &FigOptions,
         inputs: Vec<InputClass>,
         depth: usize,
         seed: u64,
-        progress: &(dyn Fn() + Sync),
+        progress: &(dyn Fn() -> bool + Sync),
     ) -> Result<(SimConfig, SimResult), ExperimentError> {
         let cfg = SimConfig {
             network: self.network.clone(),
@@ -254,14 +259,17 @@ pub fn simulation_count(figure: u8, opts: &FigOptions) -> u64 {
     }
 }
 
-/// Runs figure `figure` (2–5).
+/// Runs figure `figure` (2–5), calling `progress` after each simulated
+/// network: `true` goes on, `false` stops the figure as soon as the
+/// networks running finish (nothing of it is written).
 ///
 /// # Errors
-/// Invalid options, simulation or file errors.
+/// Invalid options, simulation or file errors; [`ExperimentError::Cancelled`]
+/// when `progress` returned `false`.
 pub fn run(
     figure: u8,
     opts: &FigOptions,
-    progress: &(dyn Fn() + Sync),
+    progress: &(dyn Fn() -> bool + Sync),
 ) -> Result<FigureReport, ExperimentError> {
     opts.validate()?;
     crate::output::ensure_dir(&opts.out_dir)?;

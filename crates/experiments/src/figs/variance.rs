@@ -50,7 +50,7 @@ fn variance_panels(
     settings: &[Setting],
     opts: &FigOptions,
     log_dynamics: bool,
-    progress: &(dyn Fn() + Sync),
+    progress: &(dyn Fn() -> bool + Sync),
 ) -> Result<Panels, ExperimentError> {
     let q_in = map_inputs();
     let mut map_series = Vec::new();
@@ -198,7 +198,7 @@ fn variance_panels(
 /// Figure 2: tanh and ReLU with and without additive Gaussian noise.
 pub fn figure2(
     opts: &FigOptions,
-    progress: &(dyn Fn() + Sync),
+    progress: &(dyn Fn() -> bool + Sync),
 ) -> Result<FigureOutput, ExperimentError> {
     let add = NoiseLaw::GaussAdd { std: 1.0 };
     let settings = [
@@ -246,7 +246,7 @@ pub fn figure2(
 /// multiplicative Gaussian σ_ε = 0.25, and the boundary σ_w² = 2/μ₂.
 pub fn figure3(
     opts: &FigOptions,
-    progress: &(dyn Fn() + Sync),
+    progress: &(dyn Fn() -> bool + Sync),
 ) -> Result<FigureOutput, ExperimentError> {
     let drop = NoiseLaw::Dropout { keep: 0.6 };
     let gauss = NoiseLaw::GaussMult { std: 0.25 };

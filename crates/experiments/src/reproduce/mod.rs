@@ -230,12 +230,16 @@ impl crate::record::Kind for Report {
 }
 
 /// Progress hooks: `part` when a part starts, `tick` per unit of work
-/// ([`units`]).
+/// ([`units`]). Each returns `true` to go on, `false` to stop the run as
+/// soon as possible ([`ExperimentError::Cancelled`]).
 pub struct Hooks<'a> {
-    /// A part starts.
-    pub part: &'a (dyn Fn(Part) + Sync),
-    /// One unit of work done.
-    pub tick: &'a (dyn Fn() + Sync),
+    /// A part starts; `false` stops the run before it.
+    pub part: &'a (dyn Fn(Part) -> bool + Sync),
+    /// `n` more units of work done (called from worker threads; all the
+    /// units of a part reused from an earlier run at once, and `n` = 0
+    /// between the epochs of a grid cell in training, only to ask); `false`
+    /// stops the part under way at its next unit (or epoch).
+    pub tick: &'a (dyn Fn(u64) -> bool + Sync),
 }
 
 /// Units of work of `part` (simulated networks, σ_w² values, grid cells),
@@ -248,10 +252,13 @@ pub fn units(part: Part, opts: &ReproduceOptions) -> u64 {
 /// `report.html` (modes [`Mode::Full`] and [`Mode::Assemble`]), or runs one
 /// shard's share and returns `None` ([`Mode::Shard`]). A part that fails is
 /// recorded with its error and the others still run; parts finished by an
-/// earlier run with the same settings are reused.
+/// earlier run with the same settings are reused. A run stopped by a hook
+/// writes no report; the parts (and grid cells) it finished stay stored, so
+/// a rerun resumes.
 ///
 /// # Errors
-/// The output directory or the report files cannot be written.
+/// The output directory or the report files cannot be written;
+/// [`ExperimentError::Cancelled`] when a hook returned `false`.
 pub fn reproduce(
     opts: &ReproduceOptions,
     mode: &Mode,
@@ -263,14 +270,16 @@ pub fn reproduce(
     let started = Instant::now();
     let mut reports = Vec::new();
     for &part in &opts.parts {
-        (hooks.part)(part);
+        if !(hooks.part)(part) {
+            return Err(ExperimentError::Cancelled);
+        }
         match mode {
-            Mode::Full => reports.push(parts::run_cached(part, opts, device, hooks.tick)),
+            Mode::Full => reports.push(parts::run_cached(part, opts, device, hooks.tick)?),
             Mode::Shard(shard) => {
                 if part == Part::TrainableDepth {
-                    reports.push(parts::run_grid_shard(opts, device, *shard, hooks.tick));
+                    reports.push(parts::run_grid_shard(opts, device, *shard, hooks.tick)?);
                 } else if opts.owner(part, shard.count()) == Some(shard.index()) {
-                    reports.push(parts::run_cached(part, opts, device, hooks.tick));
+                    reports.push(parts::run_cached(part, opts, device, hooks.tick)?);
                 }
             }
             Mode::Assemble { shards, array_job } => {

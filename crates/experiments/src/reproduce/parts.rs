@@ -22,7 +22,7 @@ use crate::figs::{self, FigureReport};
 use crate::grid::{
     GridSpec, RunOptions, Shard, predict, report as grid_report, run_grid, write_report,
 };
-use crate::output::{ensure_dir, sha256_hex};
+use crate::output::sha256_hex;
 use crate::paper::{FIG6_DEPTHS, FIG6_KEEPS};
 use crate::training::{OpenDevice, OptimizerSpec, Preset};
 use crate::variance_depth::{VarianceDepthSpec, variance_depth, write_outputs};
@@ -104,23 +104,31 @@ fn store(part: Part, opts: &ReproduceOptions, report: &PartReport) {
 
 /// Runs `part`, or reads it back when an earlier run stored it with the same
 /// settings. A failure becomes the part's `error` (the run goes on).
+///
+/// # Errors
+/// Only [`ExperimentError::Cancelled`], when `tick` returned `false` (the
+/// part is then neither reported nor stored).
 pub fn run_cached(
     part: Part,
     opts: &ReproduceOptions,
     device: &OpenDevice,
-    tick: &(dyn Fn() + Sync),
-) -> PartReport {
+    tick: &(dyn Fn(u64) -> bool + Sync),
+) -> Result<PartReport, ExperimentError> {
     if let Some(r) = read_stored(part, opts) {
-        for _ in 0..units(part, opts) {
-            tick();
-        }
-        return r;
+        return if tick(units(part, opts)) {
+            Ok(r)
+        } else {
+            Err(ExperimentError::Cancelled)
+        };
     }
     let start = Instant::now();
     let outcome = run(part, opts, device, tick);
+    if let Err(ExperimentError::Cancelled) = outcome {
+        return Err(ExperimentError::Cancelled);
+    }
     let report = part_report(part, opts, outcome, start.elapsed().as_secs_f64());
     store(part, opts, &report);
-    report
+    Ok(report)
 }
 
 /// The report of a part from its outcome.
@@ -151,27 +159,34 @@ fn part_report(
 
 /// One shard's cells of the trainable-depth grid (no report: the report job
 /// assembles it from the cell store).
+///
+/// # Errors
+/// Only [`ExperimentError::Cancelled`], when `tick` returned `false` (the
+/// cells finished before stay stored).
 pub fn run_grid_shard(
     opts: &ReproduceOptions,
     device: &OpenDevice,
     shard: Shard,
-    tick: &(dyn Fn() + Sync),
-) -> PartReport {
+    tick: &(dyn Fn(u64) -> bool + Sync),
+) -> Result<PartReport, ExperimentError> {
     let start = Instant::now();
     let outcome = grid_setup(opts).and_then(|(grid, data)| {
         let run = RunOptions {
             shard: Some(shard),
             ..RunOptions::default()
         };
-        run_grid(&grid, &data, run, device, &|_| tick())?;
+        run_grid(&grid, &data, run, device, &|r| tick(u64::from(r.is_some())))?;
         Ok(Outcome::new(Vec::new(), Vec::new()))
     });
-    part_report(
+    if let Err(ExperimentError::Cancelled) = outcome {
+        return Err(ExperimentError::Cancelled);
+    }
+    Ok(part_report(
         Part::TrainableDepth,
         opts,
         outcome,
         start.elapsed().as_secs_f64(),
-    )
+    ))
 }
 
 /// Cells of the trainable-depth grid not yet computed.
@@ -203,37 +218,38 @@ pub fn assemble(
     };
     if part == Part::TrainableDepth {
         let start = Instant::now();
-        let outcome = trainable_depth_part(opts, device, None, &|| {}).map(|(mut o, missing)| {
-            if !missing.is_empty() {
-                let owners: std::collections::BTreeSet<usize> =
-                    missing.iter().map(|&c| c % shards.max(1)).collect();
-                o.claims.push(Claim {
-                    id: "fig6bc/complete".into(),
-                    statement: "every cell of the grid was computed".into(),
-                    paper: format!(
-                        "{} cells",
-                        opts.preset.keeps().len() * opts.preset.depths().len()
-                    ),
-                    ours: format!(
-                        "{} missing, from shard(s) {}: see {}",
-                        missing.len(),
-                        owners
-                            .iter()
-                            .map(|i| i.to_string())
-                            .collect::<Vec<_>>()
-                            .join(", "),
-                        owners
-                            .iter()
-                            .map(|&i| log(i))
-                            .collect::<Vec<_>>()
-                            .join(", ")
-                    ),
-                    verdict: Verdict::Fail,
-                    rule: "no missing cell".into(),
-                });
-            }
-            o
-        });
+        let outcome =
+            trainable_depth_part(opts, device, None, &|_| true).map(|(mut o, missing)| {
+                if !missing.is_empty() {
+                    let owners: std::collections::BTreeSet<usize> =
+                        missing.iter().map(|&c| c % shards.max(1)).collect();
+                    o.claims.push(Claim {
+                        id: "fig6bc/complete".into(),
+                        statement: "every cell of the grid was computed".into(),
+                        paper: format!(
+                            "{} cells",
+                            opts.preset.keeps().len() * opts.preset.depths().len()
+                        ),
+                        ours: format!(
+                            "{} missing, from shard(s) {}: see {}",
+                            missing.len(),
+                            owners
+                                .iter()
+                                .map(|i| i.to_string())
+                                .collect::<Vec<_>>()
+                                .join(", "),
+                            owners
+                                .iter()
+                                .map(|&i| log(i))
+                                .collect::<Vec<_>>()
+                                .join(", ")
+                        ),
+                        verdict: Verdict::Fail,
+                        rule: "no missing cell".into(),
+                    });
+                }
+                o
+            });
         return part_report(part, opts, outcome, start.elapsed().as_secs_f64());
     }
     match read_stored(part, opts) {
@@ -286,16 +302,20 @@ impl Outcome {
     }
 }
 
+/// Runs `part`; `tick` as in [`super::Hooks`] (`false`:
+/// [`ExperimentError::Cancelled`]).
 fn run(
     part: Part,
     opts: &ReproduceOptions,
     device: &OpenDevice,
-    tick: &(dyn Fn() + Sync),
+    tick: &(dyn Fn(u64) -> bool + Sync),
 ) -> Result<Outcome, ExperimentError> {
     match part {
         Part::Tables => {
             let claims = tables()?;
-            tick();
+            if !tick(1) {
+                return Err(ExperimentError::Cancelled);
+            }
             Ok(Outcome::new(claims, Vec::new()))
         }
         Part::Fig2 | Part::Fig3 | Part::Fig4 | Part::Fig5 => {
@@ -306,7 +326,7 @@ fn run(
                 _ => 5,
             };
             let fig = fig_options(opts, part);
-            let rep = figs::run(n, &fig, tick)?;
+            let rep = figs::run(n, &fig, &|| tick(1))?;
             let claims = figure_claims(&rep, fig.width);
             Ok(Outcome::new(claims, rep.files))
         }
@@ -613,12 +633,12 @@ fn variance_spec(opts: &ReproduceOptions) -> VarianceDepthSpec {
 
 fn variance_depth_part(
     opts: &ReproduceOptions,
-    tick: &(dyn Fn() + Sync),
+    tick: &(dyn Fn(u64) -> bool + Sync),
 ) -> Result<Outcome, ExperimentError> {
     let spec = variance_spec(opts);
     let data = opts.data.load(opts.seed, 0.0, variance_examples(opts))?;
     let x = &data.train;
-    let rows = variance_depth(&spec, &x.x, x.dim, tick)?;
+    let rows = variance_depth(&spec, &x.x, x.dim, &|| tick(1))?;
     let dir = opts.out.join("variance-depth");
     let files = write_outputs(&dir, &spec, &rows, opts.data.name.as_str(), x.n)?;
     let mut claims = Vec::new();
@@ -663,18 +683,14 @@ fn grid_setup(
         seed: opts.seed,
         ..opts.preset.recipe()
     };
-    let data = opts.data.prepare(&recipe)?;
-    let base = recipe.spec(&data, 1, GridSpec::noise(1.0))?;
-    let store = opts.out.join("trainable-depth");
-    ensure_dir(&store)?;
-    let grid = GridSpec::new(
-        base,
+    crate::grid::setup(
+        &recipe,
+        &opts.data,
         &opts.preset.keeps(),
         &opts.preset.depths(),
-        6.0,
-        &store,
-    )?;
-    Ok((grid, data))
+        noisyprop_theory::DEPTH_MULTIPLIER,
+        &opts.out.join("trainable-depth"),
+    )
 }
 
 /// The trainable-depth part: runs the grid's missing cells (`run` `None`:
@@ -684,11 +700,12 @@ fn trainable_depth_part(
     opts: &ReproduceOptions,
     device: &OpenDevice,
     run: Option<RunOptions>,
-    tick: &(dyn Fn() + Sync),
+    tick: &(dyn Fn(u64) -> bool + Sync),
 ) -> Result<(Outcome, Vec<usize>), ExperimentError> {
     let (grid, data) = grid_setup(opts)?;
     if let Some(run) = run {
-        run_grid(&grid, &data, run, device, &|_| tick())?;
+        // A cell stored is a unit; an epoch of one in training only asks.
+        run_grid(&grid, &data, run, device, &|r| tick(u64::from(r.is_some())))?;
     }
     let rep = grid_report(&grid)?;
     let files = write_report(&grid, &rep)?;
@@ -722,7 +739,7 @@ fn trainable_depth_part(
     let mut ok = true;
     let mut ours = Vec::new();
     for (keep, expected) in FIG6_TRAINABLE {
-        let p = predict(&spec, keep, 6.0);
+        let p = predict(&spec, keep, noisyprop_theory::DEPTH_MULTIPLIER);
         let below: Vec<usize> = FIG6_DEPTHS
             .iter()
             .copied()

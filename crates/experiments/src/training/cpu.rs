@@ -169,16 +169,17 @@ impl Backend for CpuBackend<'_> {
 }
 
 /// Trains `specs` (one shape) side by side on the CPU with the protocol of
-/// [`super::protocol`]; each network's products use `threads`.
+/// [`super::protocol`]; each network's products use `threads`. `on_epoch(i,
+/// log)` sees network i's epochs; `false` stops the run.
 ///
 /// # Errors
-/// As [`super::protocol::run`].
+/// As [`super::protocol::run`] (including [`ExperimentError::Cancelled`]).
 pub fn train_group(
     specs: &[&TrainSpec],
     train: &Examples,
     val: &Examples,
     threads: Threads,
-    on_epoch: &mut dyn FnMut(usize, &super::protocol::EpochLog),
+    on_epoch: &mut dyn FnMut(usize, &super::protocol::EpochLog) -> bool,
 ) -> Result<Vec<super::protocol::TrainResult>, ExperimentError> {
     let mut backend = CpuBackend::new(specs, train, val, threads)?;
     super::protocol::run(&mut backend, specs, train, val, on_epoch)

@@ -226,15 +226,17 @@ pub struct Session<'a> {
 impl Session<'_> {
     /// Trains `specs` (one shape) side by side with the protocol of
     /// [`super::protocol`]; on the CPU each network's products use `threads`.
-    /// `on_epoch(i, log)` sees network i's epochs as they finish.
+    /// `on_epoch(i, log)` sees network i's epochs as they finish: `true`
+    /// goes on, `false` stops the run between epochs.
     ///
     /// # Errors
-    /// Unsupported or invalid specs, specs of different shapes, device errors.
+    /// Unsupported or invalid specs, specs of different shapes, device errors;
+    /// [`ExperimentError::Cancelled`] when `on_epoch` returned `false`.
     pub fn train(
         &self,
         specs: &[&TrainSpec],
         threads: Threads,
-        on_epoch: &mut dyn FnMut(usize, &EpochLog),
+        on_epoch: &mut dyn FnMut(usize, &EpochLog) -> bool,
     ) -> Result<Vec<TrainResult>, ExperimentError> {
         let (train, val) = (&self.data.train, &self.data.val);
         match &self.inner {

@@ -23,7 +23,10 @@
 //! let device = Device::Cpu;
 //! device.supports(&spec)?;
 //! let open = device.open()?;
-//! let result = train(&open, &spec, &data, &mut |log| println!("{log:?}"))?;
+//! let result = train(&open, &spec, &data, &mut |log| {
+//!     println!("{log:?}");
+//!     true // go on (false stops the run: ExperimentError::Cancelled)
+//! })?;
 //! println!("σ_w² = {}, final validation loss {}", result.sigma_w2, result.final_val_loss());
 //! # Ok(()) }
 //! ```
@@ -48,15 +51,16 @@ use crate::ExperimentError;
 
 /// Trains one network as `spec` says on `data`, on an opened device (on the
 /// CPU with all cores in its products); `on_epoch` sees each epoch's log as it
-/// finishes.
+/// finishes and returns `true` to go on, `false` to stop the run there.
 ///
 /// # Errors
-/// Invalid or unsupported spec, data that does not fit it, device errors.
+/// Invalid or unsupported spec, data that does not fit it, device errors;
+/// [`ExperimentError::Cancelled`] when `on_epoch` returned `false`.
 pub fn train(
     device: &OpenDevice,
     spec: &TrainSpec,
     data: &Prepared,
-    on_epoch: &mut dyn FnMut(&EpochLog),
+    on_epoch: &mut dyn FnMut(&EpochLog) -> bool,
 ) -> Result<TrainResult, ExperimentError> {
     let threads = Threads::Many(std::thread::available_parallelism().map_or(1, |n| n.get()));
     let mut results = device

@@ -15,7 +15,9 @@
 //! * the validation loss (noise off) is measured before training and after
 //!   every epoch, as the row-weighted mean over validation batches;
 //! * a network whose loss becomes non-finite logs that epoch and stops (the
-//!   others go on).
+//!   others go on);
+//! * the caller's epoch callback can stop the whole run between epochs
+//!   ([`ExperimentError::Cancelled`]: no result is returned).
 
 use std::ops::Range;
 use std::time::Instant;
@@ -205,16 +207,19 @@ pub(crate) fn common_shape<'a>(specs: &[&'a TrainSpec]) -> Result<&'a TrainSpec,
 
 /// Trains `specs` (one shape) on `backend`, which holds their networks in
 /// the same order, following the protocol of the module docs; `on_epoch(i,
-/// log)` sees network i's epochs as they finish. Returns one result per spec.
+/// log)` sees network i's epochs as they finish and returns `true` to go on,
+/// `false` to stop the run there (no further step is taken). Returns one
+/// result per spec.
 ///
 /// # Errors
-/// Specs of different shapes, data that does not fit them, backend errors.
+/// Specs of different shapes, data that does not fit them, backend errors;
+/// [`ExperimentError::Cancelled`] when `on_epoch` returned `false`.
 pub fn run(
     backend: &mut dyn Backend,
     specs: &[&TrainSpec],
     train: &Examples,
     val: &Examples,
-    on_epoch: &mut dyn FnMut(usize, &EpochLog),
+    on_epoch: &mut dyn FnMut(usize, &EpochLog) -> bool,
 ) -> Result<Vec<TrainResult>, ExperimentError> {
     let start = Instant::now();
     let first = common_shape(specs)?;
@@ -287,7 +292,9 @@ pub fn run(
                 train_accuracy: m.accuracy.as_ref().map(|_| hits[i] / n as f64),
                 val_accuracy: v.accuracy.as_ref().map(|a| a[i]),
             };
-            on_epoch(i, &log);
+            if !on_epoch(i, &log) {
+                return Err(ExperimentError::Cancelled);
+            }
             epochs[i].push(log);
             if diverged[i] || !v.loss[i].is_finite() {
                 diverged[i] = true;

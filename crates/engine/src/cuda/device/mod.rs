@@ -5,7 +5,10 @@
 //! |---|---|
 //! | `mod.rs` | [`Device`]: memory, copies, launches, GEMMs, graphs, profiling |
 //! | `probe.rs` | [`available`], the library probe, the panic guard, NVRTC compilation |
-//! | `types.rs` | kernel ids and arguments, buffers, graphs, [`Phase`], [`DeviceMatrix`] |
+//! | `types.rs` | buffers, graphs, [`Phase`], [`DeviceMatrix`] |
+//!
+//! Kernel ids and arguments, launch dimensions and GEMM calls are in `cuda/calls.rs`
+//! (shared with the emulator, which does not depend on this module).
 
 use std::sync::Arc;
 
@@ -22,11 +25,12 @@ use super::error::CudaError;
 mod probe;
 mod types;
 
+pub(crate) use super::calls::{Arg, Dims, GemmCall, KernelId};
 pub use probe::available;
 use probe::compile_kernels;
 pub(crate) use probe::{guard, probe_libraries};
 use types::BufInner;
-pub(crate) use types::{Arg, DevBuf, Dims, Elem, GemmCall, Graph, KernelId};
+pub(crate) use types::{DevBuf, Elem, Graph};
 pub use types::{DeviceMatrix, Phase};
 
 /// Bytes of the cuBLAS workspace (NVIDIA's recommendation for Hopper). Set explicitly so

@@ -1,0 +1,78 @@
+//! `train`: one noisy MLP trained on real data, per-epoch training loss
+//! (noise on) and validation loss (noise off).
+
+use serde::{Deserialize, Serialize};
+
+use noisyprop_experiments::record::TrainingRecord;
+use noisyprop_experiments::training::{EpochLog, Preset, train};
+
+use crate::network::noise;
+use crate::recipe::{DataParams, DeviceParams, RecipeParams};
+use crate::{Error, Observer, Operation, form};
+
+/// What `train` is asked.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct TrainRequest {
+    /// The data.
+    #[serde(flatten)]
+    pub data: DataParams,
+    /// Changes to the recipe.
+    #[serde(flatten)]
+    pub recipe: RecipeParams,
+    /// The device.
+    #[serde(flatten)]
+    pub device: DeviceParams,
+    /// Hidden layers.
+    pub depth: usize,
+    /// Noise on every layer's input, in order.
+    #[serde(deserialize_with = "form::strings")]
+    pub noise: Vec<String>,
+    /// Start from the quick preset (small width, Adam, few epochs) instead
+    /// of the paper's recipe (200 epochs).
+    pub quick: bool,
+}
+
+impl Default for TrainRequest {
+    fn default() -> Self {
+        TrainRequest {
+            data: DataParams::default(),
+            recipe: RecipeParams::default(),
+            device: DeviceParams::default(),
+            depth: 6,
+            noise: vec!["dropout:keep=0.9".into()],
+            quick: false,
+        }
+    }
+}
+
+/// The `train` command.
+pub struct Train;
+
+impl Operation for Train {
+    const NAME: &'static str = "train";
+    type Request = TrainRequest;
+    type Record = TrainingRecord;
+    const LONG_RUNNING: bool = true;
+
+    fn run(r: &TrainRequest, observer: &dyn Observer) -> Result<TrainingRecord, Error> {
+        let device = r.device.device()?;
+        let preset = if r.quick {
+            Preset::Quick
+        } else {
+            Preset::Paper
+        };
+        let recipe = r.recipe.recipe(preset)?;
+        let noise = noise(&r.noise)?;
+        // Everything that can be checked before loading data or opening a
+        // device is.
+        let data = r.data.choice()?.prepare(&recipe)?;
+        let spec = recipe.spec(&data, r.depth, noise)?;
+        device.supports(&spec)?;
+        let open = device.open()?;
+        observer.start(spec.epochs as u64, "epochs");
+        let result = train(&open, &spec, &data, &mut |_: &EpochLog| observer.tick());
+        observer.finish();
+        Ok(TrainingRecord::new(&spec, open.label(), &result?))
+    }
+}

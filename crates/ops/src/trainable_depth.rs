@@ -1,0 +1,131 @@
+//! `trainable-depth`: the Figure 6(b)/(c) grid — networks at critical
+//! initialisation over dropout keep probability × depth, trained on real
+//! data, each finished cell stored as one file named by a hash of its
+//! parameters (a rerun skips finished cells), judged against k·ξ_c.
+
+use std::path::PathBuf;
+
+use serde::{Deserialize, Serialize};
+
+use noisyprop_experiments::grid::{RunOptions, Shard, report, run_grid, setup, write_report};
+use noisyprop_experiments::record::TrainableDepthRecord;
+use noisyprop_experiments::training::Preset;
+
+use crate::recipe::{DataParams, DeviceParams, RecipeParams, parse, parse_opt};
+use crate::{DEPTH_MULTIPLIER, Error, Observer, Operation};
+
+/// What `trainable-depth` is asked.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct TrainableDepthRequest {
+    /// quick (4000 MNIST images, width 256, Adam, 10 epochs, 6 keeps × 6
+    /// depths; about a minute on 2 cores), paper (the paper's recipe and
+    /// grid; hours) or smoke (seconds; for tests of the machinery).
+    pub preset: String,
+    /// The data.
+    #[serde(flatten)]
+    pub data: DataParams,
+    /// Changes to the preset's recipe.
+    #[serde(flatten)]
+    pub recipe: RecipeParams,
+    /// The device.
+    #[serde(flatten)]
+    pub device: DeviceParams,
+    /// Keep probabilities (duplicates dropped); empty for the preset's.
+    pub keeps: Vec<f64>,
+    /// Depths (duplicates dropped); empty for the preset's.
+    pub depths: Vec<usize>,
+    /// k of the prediction k·ξ_c.
+    pub depth_multiplier: f64,
+    /// Directory of the cell files and the report.
+    pub store: PathBuf,
+    /// Run only cells i, i+n, i+2n, … (`I/N`, e.g. one Slurm array task).
+    pub shard: Option<String>,
+    /// Compute cells whose stored files are corrupt again (replacing the
+    /// files) instead of stopping with their names.
+    pub recompute_corrupt: bool,
+}
+
+impl Default for TrainableDepthRequest {
+    fn default() -> Self {
+        TrainableDepthRequest {
+            preset: Preset::Quick.to_string(),
+            data: DataParams::default(),
+            recipe: RecipeParams::default(),
+            device: DeviceParams::default(),
+            keeps: Vec::new(),
+            depths: Vec::new(),
+            depth_multiplier: DEPTH_MULTIPLIER,
+            store: "trainable-depth".into(),
+            shard: None,
+            recompute_corrupt: false,
+        }
+    }
+}
+
+/// The `trainable-depth` command.
+pub struct TrainableDepth;
+
+impl Operation for TrainableDepth {
+    const NAME: &'static str = "trainable-depth";
+    type Request = TrainableDepthRequest;
+    type Record = TrainableDepthRecord;
+    const LONG_RUNNING: bool = true;
+
+    fn run(
+        r: &TrainableDepthRequest,
+        observer: &dyn Observer,
+    ) -> Result<TrainableDepthRecord, Error> {
+        let preset: Preset = parse("preset", &r.preset)?;
+        let shard: Option<Shard> = parse_opt("shard", &r.shard)?;
+        let device = r.device.device()?;
+        let recipe = r.recipe.recipe(preset)?;
+        let keeps = if r.keeps.is_empty() {
+            preset.keeps()
+        } else {
+            r.keeps.clone()
+        };
+        let depths = if r.depths.is_empty() {
+            preset.depths()
+        } else {
+            r.depths.clone()
+        };
+        let (grid, data) = setup(
+            &recipe,
+            &r.data.choice()?,
+            &keeps,
+            &depths,
+            r.depth_multiplier,
+            &r.store,
+        )?;
+        for cell in grid.cells()? {
+            device.supports(&cell.spec)?;
+        }
+        let open = device.open()?;
+        let options = RunOptions {
+            shard,
+            max_new_cells: None,
+            recompute_corrupt: r.recompute_corrupt,
+        };
+        observer.start((grid.keeps().len() * grid.depths().len()) as u64, "cells");
+        // Called with each new cell, and between epochs with none (to stop).
+        let run = run_grid(&grid, &data, options, &open, &|cell| match cell {
+            Some(_) => observer.tick(),
+            None => !observer.stop_requested(),
+        });
+        observer.finish();
+        let run = run?;
+        let rep = report(&grid)?;
+        let files = write_report(&grid, &rep)?;
+        Ok(TrainableDepthRecord {
+            activation: grid.base().activation.to_string(),
+            init: grid.base().init.to_string(),
+            depth_multiplier: grid.depth_multiplier(),
+            store: grid.store().to_path_buf(),
+            device: open.label(),
+            run,
+            report: rep,
+            files,
+        })
+    }
+}
