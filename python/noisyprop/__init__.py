@@ -55,6 +55,7 @@ __all__ = [
     "train",
     "variance_depth",
     "trainable_depth",
+    "reproduce",
     "gain",
     "verdict",
     "Analysis",
@@ -109,6 +110,7 @@ _simulate = _Defaults("simulate")
 _train = _Defaults("train")
 _variance_depth = _Defaults("variance-depth")
 _trainable_depth = _Defaults("trainable-depth")
+_reproduce = _Defaults("reproduce")
 
 
 def analyze(
@@ -354,6 +356,31 @@ def trainable_depth(
     if data_dir is not None:
         data_dir = os.fspath(data_dir)
     return TrainableDepth(_run("trainable-depth", locals()))
+
+
+def reproduce(
+    *,
+    preset: str = _reproduce.preset,
+    out: str = _reproduce.out,
+    parts: Union[str, Sequence[str]] = _reproduce.parts,
+    assemble: Optional[int] = _reproduce.assemble,
+    array_job: Optional[str] = _reproduce.array_job,
+    dataset: str = _reproduce.dataset,
+    data_dir: Optional[str] = _reproduce.data_dir,
+    device: str = _reproduce.device,
+    precision: Optional[str] = _reproduce.precision,
+    seed: int = _reproduce.seed,
+) -> Reproduction:
+    """The paper judged claim by claim (``noisyprop reproduce``) on this
+    machine: writes ``out/report.html`` and ``out/report.json`` and returns
+    the report (``counts.pass``, ``counts.fail``, every part's claims).
+    Finished parts and grid cells of an earlier run are reused, so a run
+    stopped with Ctrl-C resumes. Cluster runs (Slurm, shards) are the CLI's:
+    ``noisyprop reproduce --executor slurm``."""
+    out = os.fspath(out)
+    if data_dir is not None:
+        data_dir = os.fspath(data_dir)
+    return Reproduction(_run("reproduce", locals()))
 
 
 #: PyTorch's names for ``torch.nn.init.calculate_gain`` in noisyprop's spelling.

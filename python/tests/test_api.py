@@ -12,6 +12,7 @@ import timeit
 import typing
 
 import pytest
+from conftest import requires
 
 import noisyprop
 from noisyprop import _results
@@ -29,8 +30,10 @@ def cli_binary():
 
 
 BIN = cli_binary()
-needs_cli = pytest.mark.skipif(
-    BIN is None, reason="the noisyprop CLI is not built (cargo build -p noisyprop)"
+needs_cli = requires(
+    BIN is not None,
+    "the noisyprop CLI binary (target/debug or target/release, or NOISYPROP_BIN)",
+    "build it with `cargo build -p noisyprop` (`.ci/run` builds it with `cargo test --workspace`)",
 )
 
 
@@ -372,7 +375,7 @@ def test_long_commands_release_the_gil_and_stop_on_ctrl_c():
     import threading
     import time
 
-    args = dict(x_range=(0.5, 4, 400), y_range=(0, 0.5, 400), y="sigma_b2")
+    args = dict(x_range=(0.5, 4, 100), y_range=(0, 0.5, 100), y="sigma_b2")
     start = time.perf_counter()
     full = noisyprop.phase("tanh", **args)
     full_time = time.perf_counter() - start
@@ -401,4 +404,4 @@ def test_long_commands_release_the_gil_and_stop_on_ctrl_c():
     stopped = time.perf_counter() - start
     timer.cancel()
     assert stopped < 0.6 * full_time, (stopped, full_time)
-    assert full.grid("xi_c").shape == (400, 400)
+    assert full.grid("xi_c").shape == (100, 100)

@@ -36,7 +36,9 @@ use noisyprop_plot::{
     Colormap, HeatMap, LegendPos, Marker, RefLine, RefLineKind, Series, categorical_position,
     edges_from_centers,
 };
-use noisyprop_theory::{Activation, Noise, NoiseLaw, fmt_short};
+use noisyprop_theory::{
+    Activation, FloatFormat, Integration, MeanField, Network, Noise, NoiseLaw, fmt_short,
+};
 
 use crate::ExperimentError;
 use crate::output::{ensure_dir, write_csv, write_json};
@@ -202,6 +204,16 @@ pub fn variance_depth(
     Ok(rows.into_iter().flatten().collect())
 }
 
+/// The theory's L*: the depth at which the variance of the ReLU network at
+/// `sigma_w2` with `noise` leaves the float32 range from `q0` (spec 2.6;
+/// [`MeanField::range_exit_depth`]); `None` at criticality, where it stays.
+fn lstar(noise: &Noise, sigma_w2: f64, q0: f64) -> Option<f64> {
+    let net = Network::new(Activation::Relu, noise.clone(), sigma_w2, 0.0).ok()?;
+    let mf = MeanField::new(&net, Integration::default());
+    mf.range_exit_depth(&mf.variance_fixed_point(q0), q0, FloatFormat::F32)
+        .map(|(l, _)| l)
+}
+
 #[allow(clippy::too_many_arguments)]
 fn run_one(
     spec: &VarianceDepthSpec,
@@ -215,18 +227,12 @@ fn run_one(
 ) -> VarianceDepthRow {
     let n = x.len() / dim;
     let width = spec.width;
+    // The ReLU map's growth per layer, q^{l+1} = (σ_w² μ₂ / 2) q^l (spec 2.6);
+    // the first layer sees the raw pixels (spec D9): q¹ = σ_w² μ₂ E[x²].
     let growth = sw2 * mu2 / 2.0;
     let q1 = sw2 * mu2 * ex2;
-    let critical = (growth - 1.0).abs() < 1e-12;
-    let (theory_depth, paper_theory_depth) = if critical {
-        (None, None)
-    } else {
-        let k = if growth > 1.0 { F32_MAX } else { F32_TINY };
-        (
-            Some(1.0 + (k / q1).ln() / growth.ln()),
-            Some(k.ln() / growth.ln()),
-        )
-    };
+    let theory_depth = lstar(&spec.noise, sw2, q1).map(|l| 1.0 + l);
+    let paper_theory_depth = lstar(&spec.noise, sw2, 1.0);
     let key = Key::new(spec.seed)
         .child(rng::tags::SIMULATION)
         .child(index);
@@ -395,22 +401,19 @@ fn heat_map(spec: &VarianceDepthSpec, rows: &[VarianceDepthRow], dataset: &str) 
     // The paper's L* (q⁰ = 1) as a curve through the columns (a uniform sweep
     // makes the column axis linear in σ_w²), split at criticality.
     let (x0, x1) = (xs[0], xs[nx - 1]);
-    let mut lstar = Vec::new();
+    let mut curve = Vec::new();
     let mut crossed = false;
     for i in 0..=400 {
         let s = x0 + (x1 - x0) * i as f64 / 400.0;
-        let g: f64 = s * spec.noise.mu2() / 2.0;
         if s >= crit && !crossed {
             crossed = true;
-            lstar.push((f64::NAN, f64::NAN));
+            curve.push((f64::NAN, f64::NAN));
         }
-        if (g - 1.0).abs() < 1e-9 {
+        let Some(l) = lstar(&spec.noise, s, 1.0) else {
             continue;
-        }
-        let k = if g > 1.0 { F32_MAX } else { F32_TINY };
-        let l = k.ln() / g.ln();
+        };
         if let (Some(x), true) = (categorical_position(&xs, s), l <= depth as f64) {
-            lstar.push((x, l));
+            curve.push((x, l));
         }
     }
     let mut ref_lines = Vec::new();
@@ -457,8 +460,8 @@ fn heat_map(spec: &VarianceDepthSpec, rows: &[VarianceDepthRow], dataset: &str) 
         color_range: Some((lo, hi)),
         non_finite_label: Some("outside the f32 range".into()),
         overlays: [
-            (lstar.len() > 1).then(|| {
-                Series::line("paper's L* (float32, q⁰ = 1)", lstar).with_color((0, 230, 255))
+            (curve.len() > 1).then(|| {
+                Series::line("paper's L* (float32, q⁰ = 1)", curve).with_color((0, 230, 255))
             }),
             (!theory.is_empty()).then(|| {
                 Series::points("variance leaves f32 (theory, D9)", theory)

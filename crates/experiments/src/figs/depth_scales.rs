@@ -15,7 +15,7 @@ use serde::Serialize;
 
 use noisyprop_plot::{Colormap, LegendPos, LineChart, Marker, Panel, Series};
 use noisyprop_sim::ClassResult;
-use noisyprop_theory::{Activation, NoiseLaw, fmt_short};
+use noisyprop_theory::{Activation, NoiseLaw, depth_scale, fmt_short};
 
 use super::correlation::relu_fixed_point;
 use super::{FigOptions, FigureOutput, Measurement, STARTS, Setting, correlation_starts, linspace};
@@ -334,7 +334,7 @@ pub fn figure5(
                 mu2,
                 c_star,
                 c_sim_last: last.iter().sum::<f64>() / last.len().max(1) as f64,
-                xi_theory: -1.0 / chi_c.ln(),
+                xi_theory: depth_scale(chi_c).unwrap_or(f64::INFINITY),
                 xi_fit,
                 xi_fit_se: xi_se,
                 points,
@@ -353,7 +353,7 @@ pub fn figure5(
                 let m = lm.exp();
                 relu_fixed_point(m)
                     .ok()
-                    .map(|(_, chi)| (m, -1.0 / chi.ln()))
+                    .and_then(|(_, chi)| depth_scale(chi).map(|xi| (m, xi)))
             })
             .collect();
         let ok: Vec<&DepthScaleFit> = family.iter().filter(|f| f.xi_fit.is_finite()).collect();
