@@ -56,6 +56,7 @@ __all__ = [
     "variance_depth",
     "trainable_depth",
     "reproduce",
+    "figures",
     "gain",
     "verdict",
     "Analysis",
@@ -111,6 +112,7 @@ _train = _Defaults("train")
 _variance_depth = _Defaults("variance-depth")
 _trainable_depth = _Defaults("trainable-depth")
 _reproduce = _Defaults("reproduce")
+_figures = _Defaults("figures")
 
 
 def analyze(
@@ -381,6 +383,24 @@ def reproduce(
     if data_dir is not None:
         data_dir = os.fspath(data_dir)
     return Reproduction(_run("reproduce", locals()))
+
+
+def figures(
+    *,
+    fig: Union[int, Sequence[int]] = _figures.fig,
+    out: str = _figures.out,
+    width: int = _figures.width,
+    networks: int = _figures.networks,
+    partners: int = _figures.partners,
+    seed: int = _figures.seed,
+) -> Result:
+    """The paper's simulated Figures 2–5 (``noisyprop figures``): CSV and
+    PNG under ``out``, theory as lines and simulation as points; Figure 5
+    fits ξ_c to the simulated correlations. Ctrl-C stops it."""
+    if isinstance(fig, int):
+        fig = [fig]
+    out = os.fspath(out)
+    return Result(_run("figures", locals()))
 
 
 #: PyTorch's names for ``torch.nn.init.calculate_gain`` in noisyprop's spelling.

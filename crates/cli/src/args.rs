@@ -8,7 +8,7 @@ use std::path::PathBuf;
 use anyhow::Result;
 use clap::{Args, ValueEnum};
 
-use noisyprop_ops::{DataParams, DeviceParams, RecipeParams};
+use noisyprop_ops::{DataParams, DeviceParams, RecipeParams, TrainingParams};
 
 /// Activation, noise and bias variance of a network.
 #[derive(Debug, Clone, Args)]
@@ -290,8 +290,16 @@ pub struct RecipeArgs {
 }
 
 impl RecipeArgs {
-    /// The user's changes to the preset.
-    pub fn params(&self) -> RecipeParams {
+    /// The data, the user's changes to the preset and the device.
+    pub fn params(&self) -> TrainingParams {
+        TrainingParams {
+            data: self.data.params(),
+            recipe: self.recipe(),
+            device: self.device.params(),
+        }
+    }
+
+    fn recipe(&self) -> RecipeParams {
         RecipeParams {
             task: self.task.clone(),
             width: self.width,

@@ -68,7 +68,7 @@ pub use network::{
     ACTIVATION, DEPTH_MULTIPLIER, IntegrationParams, NO_NOISE, NetworkParams, Q0, Rule,
 };
 pub use observe::{Observer, Quiet};
-pub use recipe::{DataParams, DeviceParams, RecipeParams};
+pub use recipe::{DataParams, DeviceParams, RecipeParams, TrainingParams};
 
 use noisyprop_theory::record::Kind;
 

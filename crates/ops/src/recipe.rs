@@ -116,6 +116,22 @@ impl DeviceParams {
     }
 }
 
+/// What training on real data needs: the data, changes to the preset's
+/// recipe, the device.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct TrainingParams {
+    /// The data.
+    #[serde(flatten)]
+    pub data: DataParams,
+    /// Changes to the preset's recipe.
+    #[serde(flatten)]
+    pub recipe: RecipeParams,
+    /// The device.
+    #[serde(flatten)]
+    pub device: DeviceParams,
+}
+
 /// Changes to a preset's training recipe (`None`: the preset's value).
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(default)]

@@ -7,22 +7,16 @@ use noisyprop_experiments::record::TrainingRecord;
 use noisyprop_experiments::training::{EpochLog, Preset, train};
 
 use crate::network::noise;
-use crate::recipe::{DataParams, DeviceParams, RecipeParams};
+use crate::recipe::TrainingParams;
 use crate::{Error, Observer, Operation, form};
 
 /// What `train` is asked.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct TrainRequest {
-    /// The data.
+    /// The data, changes to the recipe, the device.
     #[serde(flatten)]
-    pub data: DataParams,
-    /// Changes to the recipe.
-    #[serde(flatten)]
-    pub recipe: RecipeParams,
-    /// The device.
-    #[serde(flatten)]
-    pub device: DeviceParams,
+    pub training: TrainingParams,
     /// Hidden layers.
     pub depth: usize,
     /// Noise on every layer's input, in order.
@@ -36,9 +30,7 @@ pub struct TrainRequest {
 impl Default for TrainRequest {
     fn default() -> Self {
         TrainRequest {
-            data: DataParams::default(),
-            recipe: RecipeParams::default(),
-            device: DeviceParams::default(),
+            training: TrainingParams::default(),
             depth: 6,
             noise: vec!["dropout:keep=0.9".into()],
             quick: false,
@@ -56,17 +48,17 @@ impl Operation for Train {
     const LONG_RUNNING: bool = true;
 
     fn run(r: &TrainRequest, observer: &dyn Observer) -> Result<TrainingRecord, Error> {
-        let device = r.device.device()?;
+        let device = r.training.device.device()?;
         let preset = if r.quick {
             Preset::Quick
         } else {
             Preset::Paper
         };
-        let recipe = r.recipe.recipe(preset)?;
+        let recipe = r.training.recipe.recipe(preset)?;
         let noise = noise(&r.noise)?;
         // Everything that can be checked before loading data or opening a
         // device is.
-        let data = r.data.choice()?.prepare(&recipe)?;
+        let data = r.training.data.choice()?.prepare(&recipe)?;
         let spec = recipe.spec(&data, r.depth, noise)?;
         device.supports(&spec)?;
         let open = device.open()?;

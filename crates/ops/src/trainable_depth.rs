@@ -11,7 +11,7 @@ use noisyprop_experiments::grid::{RunOptions, Shard, report, run_grid, setup, wr
 use noisyprop_experiments::record::TrainableDepthRecord;
 use noisyprop_experiments::training::Preset;
 
-use crate::recipe::{DataParams, DeviceParams, RecipeParams, parse, parse_opt};
+use crate::recipe::{TrainingParams, parse, parse_opt};
 use crate::{DEPTH_MULTIPLIER, Error, Observer, Operation};
 
 /// What `trainable-depth` is asked.
@@ -22,15 +22,9 @@ pub struct TrainableDepthRequest {
     /// depths; about a minute on 2 cores), paper (the paper's recipe and
     /// grid; hours) or smoke (seconds; for tests of the machinery).
     pub preset: String,
-    /// The data.
+    /// The data, changes to the recipe, the device.
     #[serde(flatten)]
-    pub data: DataParams,
-    /// Changes to the preset's recipe.
-    #[serde(flatten)]
-    pub recipe: RecipeParams,
-    /// The device.
-    #[serde(flatten)]
-    pub device: DeviceParams,
+    pub training: TrainingParams,
     /// Keep probabilities (duplicates dropped); empty for the preset's.
     pub keeps: Vec<f64>,
     /// Depths (duplicates dropped); empty for the preset's.
@@ -50,9 +44,7 @@ impl Default for TrainableDepthRequest {
     fn default() -> Self {
         TrainableDepthRequest {
             preset: Preset::Quick.to_string(),
-            data: DataParams::default(),
-            recipe: RecipeParams::default(),
-            device: DeviceParams::default(),
+            training: TrainingParams::default(),
             keeps: Vec::new(),
             depths: Vec::new(),
             depth_multiplier: DEPTH_MULTIPLIER,
@@ -78,8 +70,8 @@ impl Operation for TrainableDepth {
     ) -> Result<TrainableDepthRecord, Error> {
         let preset: Preset = parse("preset", &r.preset)?;
         let shard: Option<Shard> = parse_opt("shard", &r.shard)?;
-        let device = r.device.device()?;
-        let recipe = r.recipe.recipe(preset)?;
+        let device = r.training.device.device()?;
+        let recipe = r.training.recipe.recipe(preset)?;
         let keeps = if r.keeps.is_empty() {
             preset.keeps()
         } else {
@@ -92,7 +84,7 @@ impl Operation for TrainableDepth {
         };
         let (grid, data) = setup(
             &recipe,
-            &r.data.choice()?,
+            &r.training.data.choice()?,
             &keeps,
             &depths,
             r.depth_multiplier,

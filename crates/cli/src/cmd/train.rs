@@ -50,9 +50,7 @@ pub struct TrainArgs {
 
 pub fn run(args: &TrainArgs, out: &mut impl Write) -> Result<()> {
     let request = TrainRequest {
-        data: args.recipe.data.params(),
-        recipe: args.recipe.params(),
-        device: args.recipe.device.params(),
+        training: args.recipe.params(),
         depth: args.depth,
         noise: args.noise.clone(),
         quick: args.quick,
@@ -71,7 +69,7 @@ pub fn run(args: &TrainArgs, out: &mut impl Write) -> Result<()> {
         "training {} on {} ({n_train} train / {n_val} validation images), depth {}, width {}, {}, noise {}",
         spec.task, spec.dataset, spec.depth, spec.width, spec.activation, spec.noise
     )?;
-    if let Some(asked) = request.recipe.examples
+    if let Some(asked) = request.training.recipe.examples
         && asked > n_train + n_val
     {
         writeln!(

@@ -62,9 +62,7 @@ pub struct TrainableDepthArgs {
 pub fn run(args: &TrainableDepthArgs, out: &mut impl Write) -> Result<()> {
     let request = TrainableDepthRequest {
         preset: args.preset.clone(),
-        data: args.recipe.data.params(),
-        recipe: args.recipe.params(),
-        device: args.recipe.device.params(),
+        training: args.recipe.params(),
         keeps: args.keeps.clone(),
         depths: args.depths.clone(),
         depth_multiplier: args.k.depth_multiplier,
