@@ -6,20 +6,25 @@ A layer's weights multiply φ(h) ⊙ ε of the layer before (spec 1.1), so the
 the noise ε between the previous layer and it. The first layer (or one fed
 straight by another layer) sees no activation: it is treated as fed by
 ``linear``, whose critical σ_w² (= 1/μ₂) keeps the second moment of its
-input. Walkers (``noisyprop.torch``, ``noisyprop.keras``) turn a model into a
-list of :class:`Feed`, call :func:`plan`, set the weights of the layers it
-marks ``initialised`` and return the :class:`InitReport`.
+input. Walkers (``noisyprop.torch``, ``noisyprop.keras``) feed the events of
+their framework (an activation, a noise, a layer that passes the signal
+through, one it refuses, a merge) to one :class:`Signal` per chain, turn it
+into a :class:`Feed` at each weight layer, call :func:`plan`, set the weights
+of the layers it marks ``initialised`` and return the :class:`InitReport`.
+What the theory knows (whether φ is positively homogeneous, whether a noise
+may sit before it, μ₂ and the evaluation-mode factor) is asked of the
+library (``_native.describe_activation`` / ``describe_noise``).
 """
 
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass, field
-from typing import Dict, Iterator, List, Optional, Sequence, Tuple
+from dataclasses import asdict, dataclass, field, replace
+from typing import Any, Dict, Iterator, List, Optional, Sequence, Tuple
 
 from . import _native
 
-__all__ = ["Feed", "LayerInit", "InitReport", "plan"]
+__all__ = ["Feed", "Signal", "LayerInit", "InitReport", "plan", "channel_dropout"]
 
 #: Why AlphaDropout layers are refused (the walkers name it as the reason).
 ALPHA_DROPOUT = (
@@ -28,9 +33,121 @@ ALPHA_DROPOUT = (
     "nor an additive noise of the theory's form h = W(φ(h) ⊙ ε) + b (spec 1.1)"
 )
 
-#: Activations through which a nonnegative multiplicative noise (dropout)
-#: commutes: φ(x ⊙ ε) = φ(x) ⊙ ε for ε ≥ 0, so the noise may sit before them.
-_HOMOGENEOUS = ("relu", "leaky-relu", "linear")
+#: The prefix of every reason a layer is left as it was.
+LEFT = "left as it was: "
+
+
+def _left(reason: str) -> str:
+    """``reason`` with the :data:`LEFT` prefix (once)."""
+    return reason if reason.startswith(LEFT) else LEFT + reason
+
+
+def channel_dropout(what: str, rate: str) -> Tuple[str, str]:
+    """(noise spelling, note) of a dropout that drops whole channels
+    (torch ``Dropout1d/2d/3d``, Keras ``SpatialDropout1D/2D/3D``): the
+    library has no spelling of its own for it, so it goes to the library as
+    ``Dropout(rate)`` and the note says so. ``rate`` is the drop probability
+    as the walker writes it into the spelling."""
+    return (
+        f"Dropout({rate})",
+        f"{what} drops whole channels (one mask per channel, shared over positions): "
+        f"read as Dropout({rate}); each unit still has μ₂ = 1/(1 − rate), which is all "
+        "the variance map uses",
+    )
+
+
+@dataclass(frozen=True)
+class Signal:
+    """What reaches the next weight layer, read event by event in forward
+    order from the last weight layer (or the input): the one state machine
+    of both walkers.
+
+    ``activation``: noisyprop spelling, ``None`` while no activation has
+    been seen; ``noises``: noise spellings in the order they apply, the
+    first ``pre_activation_noises`` of them before the activation;
+    ``unsupported``: why the next weight layer must be left as it is (the
+    first reason along the chain is kept). A Signal is a value: every event
+    returns a new one, so one signal can feed several branches.
+    """
+
+    activation: Optional[str] = None
+    noises: Tuple[str, ...] = ()
+    pre_activation_noises: int = 0
+    unsupported: Optional[str] = None
+    notes: Tuple[str, ...] = ()
+
+    # ---- events
+
+    def after_activation(self, spelling: Optional[str]) -> "Signal":
+        """After an activation (``None`` or ``"linear"``: the identity, no
+        event). A second activation before the next weight layer leaves it."""
+        if spelling is None or spelling == "linear":
+            return self
+        if self.activation is not None:
+            if self.unsupported is not None:
+                return self
+            return self.refused(
+                f"two activations in a row ({self.activation}, then {spelling}); "
+                "noisyprop models one activation between two layers"
+            )
+        return replace(self, activation=spelling, pre_activation_noises=len(self.noises))
+
+    def after_noise(self, spelling: str, note: Optional[str] = None) -> "Signal":
+        """After a noise (a spelling the library parses)."""
+        return replace(
+            self,
+            noises=self.noises + (spelling,),
+            notes=self.notes + ((note,) if note else ()),
+        )
+
+    def refused(self, reason: str) -> "Signal":
+        """After something noisyprop does not model, or refuses: the next
+        weight layer is left, with ``reason`` (the first along the chain)."""
+        if self.unsupported is not None:
+            return self
+        return replace(self, unsupported=_left(reason))
+
+    def unmodelled(self, what: str) -> "Signal":
+        """After a layer or operation the walker does not know."""
+        return self.refused(f"fed through {what}, which noisyprop does not model")
+
+    @classmethod
+    def merged(cls, what: str, tensors: int) -> "Signal":
+        """The signal out of an operation on several tensors (a residual
+        ``+``, a concatenation): what it feeds is left."""
+        return cls().refused(
+            f"fed by {what}, which merges {tensors} tensors (a residual or concatenation: "
+            "noisyprop follows chains of single-input layers)"
+        )
+
+    # ---- at a weight layer
+
+    def feed(
+        self,
+        name: str,
+        type: str,
+        fan_in: Optional[int],
+        has_bias: bool,
+        left: Optional[str] = None,
+    ) -> "Feed":
+        """The :class:`Feed` of a weight layer this signal reaches; ``left``:
+        a reason of the layer's own to leave it (frozen, quantized, …), used
+        when the signal has none."""
+        unsupported = self.unsupported
+        if unsupported is None and left is not None:
+            unsupported = _left(left)
+        return Feed(
+            name=name,
+            type=type,
+            fan_in=fan_in,
+            activation=self.activation,
+            noises=list(self.noises),
+            noise_before_activation=self.activation is not None and self.pre_activation_noises > 0,
+            unsupported=unsupported,
+            notes=list(self.notes),
+            has_bias=has_bias,
+            pre_activation_noises=self.pre_activation_noises if self.activation is not None else 0,
+        )
 
 
 @dataclass
@@ -40,9 +157,11 @@ class Feed:
     ``activation`` is noisyprop's spelling (``None``: no activation since the
     previous layer or the input); ``noises`` are noise spellings noisyprop
     parses (``"Dropout(0.2)"``, ``"GaussianNoise(0.1)"``, …) in the order
-    they apply; ``noise_before_activation`` is set when a noise came before
-    the activation. ``unsupported`` names why the walker could not classify
-    what feeds the layer (the layer is then left as it is).
+    they apply, the first ``pre_activation_noises`` of them before the
+    activation (``noise_before_activation`` is set when there are any).
+    ``unsupported`` names why the walker could not classify what feeds the
+    layer (the layer is then left as it is). Walkers build it with
+    :meth:`Signal.feed`.
     """
 
     name: str
@@ -54,6 +173,7 @@ class Feed:
     unsupported: Optional[str] = None
     notes: List[str] = field(default_factory=list)
     has_bias: bool = True
+    pre_activation_noises: int = 0
 
 
 @dataclass
@@ -99,6 +219,14 @@ class InitReport(Sequence[LayerInit]):
 
     def __iter__(self) -> Iterator[LayerInit]:
         return iter(self.layers)
+
+    def __eq__(self, other: object) -> bool:
+        """Equal when the rows and the warnings are."""
+        if not isinstance(other, InitReport):
+            return NotImplemented
+        return self.layers == other.layers and self.warnings == other.warnings
+
+    __hash__ = None  # type: ignore[assignment]  # mutable, compared by value
 
     @property
     def skipped(self) -> List[LayerInit]:
@@ -166,6 +294,65 @@ def _noise_text(noises: List[str]) -> Tuple[List[str], Optional[str]]:
         return [], str(e)
 
 
+class _Theory:
+    """The library's facts about activations and noise stacks, asked once
+    per spelling during one :func:`plan`."""
+
+    def __init__(self) -> None:
+        self._acts: Dict[str, Dict[str, Any]] = {}
+        self._noises: Dict[Tuple[str, ...], Dict[str, Any]] = {}
+
+    def activation(self, spec: str) -> Dict[str, Any]:
+        if spec not in self._acts:
+            self._acts[spec] = _native.describe_activation(spec)
+        return self._acts[spec]
+
+    def noise(self, specs: Sequence[str]) -> Dict[str, Any]:
+        key = tuple(specs) or ("none",)
+        if key not in self._noises:
+            self._noises[key] = _native.describe_noise(list(key))
+        return self._noises[key]
+
+
+def _does_not_commute(theory: _Theory, act: str, f: Feed) -> Optional[str]:
+    """Why the noise before ``act`` cannot be moved after it (``None`` when
+    it can): φ(x ⊙ ε) = φ(x) ⊙ ε holds for every ε ≥ 0 exactly when φ is
+    positively homogeneous, φ(λx) = λφ(x) for λ > 0."""
+    before = f.noises[: f.pre_activation_noises] if f.pre_activation_noises else list(f.noises)
+    try:
+        homogeneous = bool(theory.activation(act)["positively_homogeneous"])
+        noise = theory.noise(before)
+    except ValueError as e:
+        return f"{LEFT}{str(e).splitlines()[0]}"
+    why = []
+    if not homogeneous:
+        why.append(f"{act} is not positively homogeneous (φ(λx) ≠ λφ(x))")
+    if not noise["commutes_with_homogeneous"]:
+        why.append(f"{noise['canonical']} can take negative values or adds to x")
+    if not why:
+        return None
+    return (
+        f"{LEFT}noise before {act} does not commute with it: {' and '.join(why)} "
+        "(only a noise with ε ≥ 0, such as dropout, before a positively homogeneous φ, "
+        "such as relu, does); put the noise after the activation"
+    )
+
+
+def _analyze(activation: str, noise: List[str], sigma_w2: Optional[float], sigma_b2: float,
+             depth_multiplier: float) -> Dict[str, Any]:
+    """The library's ``analyze`` record (a dict)."""
+    return _native.run(
+        "analyze",
+        {
+            "activation": activation,
+            "noise": noise,
+            "sigma_w2": sigma_w2,
+            "sigma_b2": sigma_b2,
+            "depth_multiplier": depth_multiplier,
+        },
+    )
+
+
 def plan(
     feeds: List[Feed], sigma_b2: float = 0.0, depth_multiplier: float = 6.0
 ) -> InitReport:
@@ -175,10 +362,11 @@ def plan(
     everything a layer cannot be given is a row left as it was, with why.
     """
     # Validate σ_b² once, with the library's message.
-    _native.analyze("relu", ["none"], 2.0, sigma_b2, 1.0, depth_multiplier, False, "legendre", None)
+    _analyze("relu", ["none"], 2.0, sigma_b2, depth_multiplier)
+    theory = _Theory()
     cache: Dict[Tuple[str, Tuple[str, ...], float], Dict[str, object]] = {}
     rows: List[LayerInit] = []
-    cache_mu2: Dict[str, float] = {}
+    eval_factor: Dict[str, float] = {}
     for f in feeds:
         act = f.activation or "linear"
         noises, bad = _noise_text(f.noises)
@@ -195,21 +383,16 @@ def plan(
             rows.append(left(f.unsupported))
             continue
         if bad is not None:
-            rows.append(left(f"left as it was: {bad}"))
+            rows.append(left(f"{LEFT}{bad}"))
             continue
         if f.fan_in is None or f.fan_in <= 0:
-            rows.append(left("left as it was: fan-in unknown"))
+            rows.append(left(f"{LEFT}fan-in unknown"))
             continue
-        if f.noise_before_activation and (
-            not act.startswith(_HOMOGENEOUS) or any(not n.startswith("dropout") for n in noises)
-        ):
-            rows.append(
-                left(
-                    f"left as it was: noise before {act} does not commute with it "
-                    "(only dropout before relu/leaky-relu does); put the noise after the activation"
-                )
-            )
-            continue
+        if f.noise_before_activation:
+            why = _does_not_commute(theory, act, f)
+            if why is not None:
+                rows.append(left(why))
+                continue
         fed_raw = f.activation is None
         # A layer fed straight by the input (or another layer) is linear in
         # it: σ_w² μ₂ = 1 keeps its input's second moment and the bias adds
@@ -221,10 +404,7 @@ def plan(
         key = (act, tuple(spelled), 0.0 if fed_raw else b2)
         if key not in cache:
             try:
-                a = _native.analyze(
-                    act, spelled, None, key[2], 1.0, depth_multiplier, False, "legendre", None
-                )
-                cache[key] = a
+                cache[key] = _analyze(act, spelled, None, key[2], depth_multiplier)
             except ValueError as e:
                 # The library's reason, which names where the edge of chaos
                 # starts when a larger σ_b² has a critical point.
@@ -232,10 +412,12 @@ def plan(
                 cache[key] = {"error": reason}
         a = cache[key]
         if "error" in a:
-            rows.append(left(f"left as it was: {a['error']}"))
+            rows.append(left(f"{LEFT}{a['error']}"))
             continue
         s2 = float(a["sigma_w2"])  # type: ignore[arg-type]
-        cache_mu2[f.name] = float(a["mu2"])  # type: ignore[arg-type]
+        factor = theory.noise(spelled)["eval_variance_factor"]
+        if factor is not None:
+            eval_factor[f.name] = float(factor)
         notes = list(f.notes)
         if fed_raw:
             notes.insert(0, "no activation before it: keeps its input's second moment (σ_w² μ₂ = 1)")
@@ -262,13 +444,13 @@ def plan(
         )
     report = InitReport(rows)
     # The critical σ_w² is critical with the noise on (training). With it
-    # off (evaluation) a multiplicative noise's μ₂ is gone: each such layer
-    # scales the variance by 1/μ₂, compounding with depth.
+    # off (evaluation) each noisy layer scales the variance by the library's
+    # evaluation-mode factor (1/μ₂ of a multiplicative noise), compounding
+    # with depth.
     shrink = 1.0
     for r in rows:
-        if r.initialised and r.noise and r.noise != "none":
-            mu2 = float(cache_mu2.get(r.layer, 1.0))
-            shrink /= mu2
+        if r.initialised:
+            shrink *= eval_factor.get(r.layer, 1.0)
     if shrink < 0.5:
         report.warnings.append(
             f"in evaluation mode (noise off) the variance is ×{shrink:.3g} at the last layer "

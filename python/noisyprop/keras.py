@@ -27,14 +27,13 @@ from __future__ import annotations
 
 import inspect
 import math
-from dataclasses import dataclass, field
 from typing import Any, Callable, Dict, List, Optional, Tuple, Union
 
 import keras
 import numpy as np
 
 from . import NoiseSpec, _native, analyze
-from ._walk import ALPHA_DROPOUT, Feed, InitReport, LayerInit, plan
+from ._walk import ALPHA_DROPOUT, Feed, InitReport, LayerInit, Signal, channel_dropout, plan
 
 __all__ = [
     "initializer",
@@ -173,39 +172,8 @@ def initializer(
 # The walker
 
 
-@dataclass
-class _Signal:
-    """What feeds the next weighted layer, as read so far along the chain.
-
-    ``activation``: noisyprop spelling, ``None`` when no activation since the
-    last weighted layer (or the input); ``noises``: noise spellings in the
-    order they apply; ``unsupported``: why the next layer must be left as it
-    is (set by a merge or a layer noisyprop does not model).
-    """
-
-    activation: Optional[str] = None
-    noises: List[str] = field(default_factory=list)
-    noise_before_activation: bool = False
-    unsupported: Optional[str] = None
-    notes: List[str] = field(default_factory=list)
-
-    def copy(self) -> "_Signal":
-        """A copy whose lists can be extended without touching this one."""
-        return _Signal(
-            self.activation,
-            list(self.noises),
-            self.noise_before_activation,
-            self.unsupported,
-            list(self.notes),
-        )
-
-
-def _unsupported(sig: _Signal, reason: str) -> _Signal:
-    """``sig`` marked unsupported (the first reason along a chain is kept)."""
-    out = sig.copy()
-    if out.unsupported is None:
-        out.unsupported = reason
-    return out
+# The signal reaching each weighted layer is the shared state machine
+# ``noisyprop._walk.Signal``: this walker feeds it Keras' events.
 
 
 def _desc(layer: Any) -> str:
@@ -267,22 +235,11 @@ def _is_activation_layer(layer: Any) -> bool:
     return isinstance(layer, (_L.Activation, _L.ReLU, _L.LeakyReLU, _L.ELU, _L.Softmax, _L.PReLU))
 
 
-def _apply_activation(sig: _Signal, spelled: Optional[str], reason: Optional[str]) -> _Signal:
+def _apply_activation(sig: Signal, spelled: Optional[str], reason: Optional[str]) -> Signal:
     """``sig`` after an activation (``spelled`` None and no reason: linear)."""
     if reason is not None:
-        return _unsupported(sig, reason)
-    if spelled is None or sig.unsupported is not None:
-        return sig.copy()
-    if sig.activation is not None:
-        return _unsupported(
-            sig,
-            f"left as it was: two activations in a row ({sig.activation}, then {spelled}); "
-            "noisyprop models one activation between two layers",
-        )
-    out = sig.copy()
-    out.activation = spelled
-    out.noise_before_activation = bool(sig.noises)
-    return out
+        return sig.refused(reason)
+    return sig.after_activation(spelled)
 
 
 def _noise_of(layer: Any) -> Optional[Tuple[Optional[str], Optional[str], Optional[str]]]:
@@ -291,12 +248,9 @@ def _noise_of(layer: Any) -> Optional[Tuple[Optional[str], Optional[str], Option
         return None, None, f"left as it was: {ALPHA_DROPOUT}"
     spatial = (_L.SpatialDropout1D, _L.SpatialDropout2D, _L.SpatialDropout3D)
     if isinstance(layer, spatial):
-        return (
-            f"Dropout({_num(layer.rate)})",
-            f"{_desc(layer)} drops whole channels (one mask per channel, shared over positions); "
-            "each unit still has μ₂ = 1/(1 − rate), which is all the variance map uses",
-            None,
-        )
+        # The library reads no SpatialDropout spelling: Dropout(rate), said in the note.
+        spelled, note = channel_dropout(_desc(layer), _num(layer.rate))
+        return spelled, note, None
     if isinstance(layer, _L.Dropout):
         note = None
         if getattr(layer, "noise_shape", None) is not None:
@@ -337,31 +291,25 @@ class _Walk:
         self._seen: Dict[int, str] = {}
 
     # One layer or operation with one input signal.
-    def step(self, layer: Any, sig: _Signal, prefix: str) -> _Signal:
+    def step(self, layer: Any, sig: Signal, prefix: str) -> Signal:
         """The signal after ``layer``; records a feed for a weighted layer."""
         if isinstance(layer, keras.Model):
             return self.model(layer, sig, f"{prefix}{layer.name}/")
         if isinstance(layer, _PASS_THROUGH):
-            return sig.copy()
+            return sig
         if isinstance(layer, _WEIGHTED):
             return self.weighted(layer, sig, prefix)
         noise = _noise_of(layer)
         if noise is not None:
             spelled, note, refusal = noise
             if refusal is not None:
-                return _unsupported(sig, refusal)
-            out = sig.copy()
-            out.noises.append(spelled)  # type: ignore[arg-type]
-            if note:
-                out.notes.append(note)
-            return out
+                return sig.refused(refusal)
+            return sig.after_noise(spelled, note)  # type: ignore[arg-type]
         if _is_activation_layer(layer):
             return _apply_activation(sig, *_activation_of_layer(layer))
-        return _unsupported(
-            sig, f"left as it was: fed through {_desc(layer)}, which noisyprop does not model"
-        )
+        return sig.unmodelled(_desc(layer))
 
-    def weighted(self, layer: Any, sig: _Signal, prefix: str) -> _Signal:
+    def weighted(self, layer: Any, sig: Signal, prefix: str) -> Signal:
         """Record the feed of a Dense/ConvND layer; the signal after it."""
         if not layer.built:
             raise _not_built(f"layer {layer.name!r}")
@@ -372,30 +320,26 @@ class _Walk:
                 f"it was set for its first call ({self._seen[id(layer)]})"
             )
         else:
-            unsupported = sig.unsupported
-            if unsupported is None and getattr(layer, "lora_enabled", False):
-                unsupported = "left as it was: LoRA-enabled layer"
-            if unsupported is None and getattr(layer, "quantization_mode", None):
-                unsupported = f"left as it was: quantized layer ({layer.quantization_mode})"
+            left = None
+            if getattr(layer, "lora_enabled", False):
+                left = "LoRA-enabled layer"
+            elif getattr(layer, "quantization_mode", None):
+                left = f"quantized layer ({layer.quantization_mode})"
             self._seen[id(layer)] = name
             self.feeds.append(
-                Feed(
-                    name=name,
-                    type=type(layer).__name__,
-                    fan_in=_fan_in(layer),
-                    activation=sig.activation,
-                    noises=list(sig.noises),
-                    noise_before_activation=sig.noise_before_activation,
-                    unsupported=unsupported,
-                    notes=list(sig.notes),
-                    has_bias=getattr(layer, "bias", None) is not None,
+                sig.feed(
+                    name,
+                    type(layer).__name__,
+                    _fan_in(layer),
+                    getattr(layer, "bias", None) is not None,
+                    left=left,
                 )
             )
             self.layers.append(layer)
         spelled, reason = _activation_of_fn(getattr(layer, "activation", None), layer)
-        return _apply_activation(_Signal(), spelled, reason)
+        return _apply_activation(Signal(), spelled, reason)
 
-    def model(self, model: Any, sig: _Signal, prefix: str) -> _Signal:
+    def model(self, model: Any, sig: Signal, prefix: str) -> Signal:
         """Walk a (possibly nested) model fed by ``sig``; the signal after it."""
         if not model.built:
             raise _not_built(f"model {model.name!r}")
@@ -410,36 +354,32 @@ class _Walk:
         )
         return self.chain(model.layers, sig, prefix)
 
-    def chain(self, layers: List[Any], sig: _Signal, prefix: str) -> _Signal:
+    def chain(self, layers: List[Any], sig: Signal, prefix: str) -> Signal:
         """Walk layers applied one after the other."""
         for layer in layers:
             sig = self.step(layer, sig, prefix)
         return sig
 
-    def graph(self, model: Any, by_depth: Dict[int, List[Any]], sig: _Signal, prefix: str) -> _Signal:
+    def graph(self, model: Any, by_depth: Dict[int, List[Any]], sig: Signal, prefix: str) -> Signal:
         """Walk a functional model's layer graph, inputs first. A node with
         more than one input tensor (``Add``, ``Concatenate``, …) marks what it
         feeds as unsupported."""
-        signals: Dict[int, _Signal] = {}
+        signals: Dict[int, Signal] = {}
         for depth in sorted(by_depth, reverse=True):
             for node in by_depth[depth]:
                 op = node.operation
                 inputs = list(node.input_tensors)
                 if isinstance(op, _L.InputLayer) or not inputs:
-                    out = sig.copy()
+                    out = sig
                 elif len(inputs) > 1:
-                    merged = _Signal(
-                        unsupported=f"left as it was: fed by {_desc(op)}, which takes "
-                        f"{len(inputs)} tensors; noisyprop follows chains of single-input layers"
-                    )
+                    merged = Signal.merged(_desc(op), len(inputs))
                     # A nested model is still walked, so its layers get rows (left as they are).
                     out = self.step(op, merged, prefix) if isinstance(op, keras.Model) else merged
                 else:
                     src = signals.get(id(inputs[0]))
                     if src is None:
-                        src = _Signal(
-                            unsupported=f"left as it was: {_desc(op)} is fed by a tensor "
-                            "noisyprop could not trace"
+                        src = Signal().refused(
+                            f"{_desc(op)} is fed by a tensor noisyprop could not trace"
                         )
                     out = self.step(op, src, prefix)
                 for t in node.output_tensors:
@@ -447,9 +387,7 @@ class _Walk:
         outs = [signals.get(id(t)) for t in getattr(model, "outputs", None) or []]
         if len(outs) == 1 and outs[0] is not None:
             return outs[0]
-        return _Signal(
-            unsupported=f"left as it was: fed by {_desc(model)}, whose outputs noisyprop cannot follow"
-        )
+        return Signal().refused(f"fed by {_desc(model)}, whose outputs noisyprop cannot follow")
 
 
 def init_model(
@@ -494,9 +432,9 @@ def init_model(
         raise _not_built(f"model {model.name!r}")
     walk = _Walk()
     if isinstance(model, keras.Model):
-        walk.model(model, _Signal(), "")
+        walk.model(model, Signal(), "")
     else:
-        walk.step(model, _Signal(), "")
+        walk.step(model, Signal(), "")
     report = plan(walk.feeds, sigma_b2, depth_multiplier)
     report.warnings.extend(walk.warnings)
     if not report.layers:

@@ -19,13 +19,14 @@ from __future__ import annotations
 
 import math
 import operator
+import warnings as _warnings
 from typing import Any, Dict, List, Optional, Tuple
 
 import torch
 from torch import nn
 from torch.nn import functional as F
 
-from ._walk import ALPHA_DROPOUT, Feed, InitReport, plan
+from ._walk import ALPHA_DROPOUT, Feed, InitReport, Signal, channel_dropout, plan
 
 __all__ = ["init_", "gain", "layer_second_moments"]
 
@@ -73,89 +74,101 @@ def _activation_module(m: nn.Module) -> Tuple[Optional[str], Optional[str]]:
     return None, None
 
 
+_STD_ATTRS = ("std", "stddev", "sigma", "stdev")
+_RATE_ATTRS = ("rate", "p")
+
+
+def _scalar(m: nn.Module, attr: str) -> Tuple[Optional[float], Optional[str]]:
+    """(value, None) when ``m.attr`` is one number (a Python number or a
+    0-d tensor); (None, reason) for a tensor of several numbers; (None,
+    None) when there is no such attribute."""
+    v = getattr(m, attr, None)
+    if isinstance(v, bool) or v is None:
+        return None, None
+    if isinstance(v, (int, float)):
+        return float(v), None
+    if isinstance(v, torch.Tensor):
+        if v.dim() == 0:
+            return float(v.item()), None
+        return None, (
+            f"{type(m).__name__}.{attr} is a tensor of shape {tuple(v.shape)}, not one number "
+            "(a noise scale per unit is not modelled)"
+        )
+    return None, None
+
+
 def _noise_module(m: nn.Module) -> Tuple[Optional[str], Optional[str], Optional[str]]:
     """(noise spelling, note, refusal) for a noise module; all None if it is
-    not one. Gaussian noise modules are recognised by class name."""
+    not one. Gaussian noise modules are recognised by class name: a name
+    with ``dropout`` or ``mult`` in it is multiplicative (``rate``/``p`` read
+    as Keras' GaussianDropout, a ``std`` as N(1, std²)), any other additive."""
     if isinstance(m, (nn.AlphaDropout, nn.FeatureAlphaDropout)):
         return None, None, ALPHA_DROPOUT
     if isinstance(m, nn.Dropout):
         return f"Dropout({m.p})", None, None
     if isinstance(m, (nn.Dropout1d, nn.Dropout2d, nn.Dropout3d)):
-        return (
-            f"Dropout({m.p})",
-            f"{type(m).__name__} drops whole channels: same μ₂ as element-wise dropout",
-            None,
-        )
-    name = type(m).__name__.lower()
-    if "gauss" in name and ("noise" in name or "dropout" in name):
-        attrs = ("rate", "p") if "dropout" in name else ("std", "stddev", "sigma", "stdev")
-        for a in attrs + ("std", "stddev", "sigma", "stdev"):
-            v = getattr(m, a, None)
-            if isinstance(v, (int, float)):
-                if a in ("rate", "p"):
-                    return f"GaussianDropout({v})", None, None
-                if "dropout" in name:
-                    return f"gauss-mult:std={v}", None, None
-                return f"GaussianNoise({v})", "additive Gaussian noise (read from the class name)", None
-        return None, None, f"{type(m).__name__}: no std/sigma/rate attribute to read the noise from"
-    return None, None, None
-
-
-class _Between:
-    """What lies between two layers, read op by op in forward order."""
-
-    def __init__(self) -> None:
-        self.activation: Optional[str] = None
-        self.noises: List[str] = []
-        self.notes: List[str] = []
-        self.noise_before_activation = False
-        self.unsupported: Optional[str] = None
-
-    def activation_op(self, name: str) -> None:
-        if self.activation is not None:
-            self.fail(f"two activations in a row ({self.activation}, then {name})")
-        if self.noises:
-            self.noise_before_activation = True
-        self.activation = name
-
-    def noise_op(self, spelling: str, note: Optional[str]) -> None:
-        self.noises.append(spelling)
-        if note:
-            self.notes.append(note)
-
-    def fail(self, reason: str) -> None:
-        if self.unsupported is None:
-            self.unsupported = f"left as it was: {reason}"
-
-    def module(self, m: nn.Module) -> None:
-        if isinstance(m, _PASS_MODULES):
-            return
-        act, why = _activation_module(m)
-        if act is not None:
-            return self.activation_op(act)
-        spelling, note, refusal = _noise_module(m)
-        if refusal is not None:
-            return self.fail(refusal)
-        if spelling is not None:
-            return self.noise_op(spelling, note)
+        spelling, note = channel_dropout(type(m).__name__, repr(float(m.p)))
+        return spelling, note, None
+    cls = type(m).__name__
+    name = cls.lower()
+    if not ("gauss" in name and ("noise" in name or "dropout" in name)):
+        return None, None, None
+    multiplicative = "dropout" in name or "mult" in name
+    if "dropout" in name:
+        attrs = _RATE_ATTRS + _STD_ATTRS
+    elif multiplicative:
+        attrs = _STD_ATTRS + _RATE_ATTRS
+    else:
+        attrs = _STD_ATTRS
+    for a in attrs:
+        v, why = _scalar(m, a)
         if why is not None:
-            return self.fail(why)
-        self.fail(f"fed through {type(m).__name__}, which noisyprop does not model")
+            return None, None, why
+        if v is None:
+            continue
+        if a in _RATE_ATTRS:
+            return (
+                f"GaussianDropout({v!r})",
+                f"{cls}.{a}: read as Keras' GaussianDropout(rate), multiplicative (from the class name)",
+                None,
+            )
+        if multiplicative:
+            return (
+                f"gauss-mult:std={v!r}",
+                "multiplicative Gaussian noise N(1, std²) (read from the class name)",
+                None,
+            )
+        return f"GaussianNoise({v!r})", "additive Gaussian noise (read from the class name)", None
+    return None, None, f"{cls}: no {'/'.join(attrs)} attribute to read the noise from"
 
-    def feed(self, name: str, layer: nn.Module) -> Feed:
-        w = layer.weight
-        lazy = isinstance(w, nn.parameter.UninitializedParameter)
-        return Feed(
-            name=name,
-            type=type(layer).__name__,
-            fan_in=None if lazy or w.dim() < 2 else int(w[0].numel()),
-            activation=self.activation,
-            noises=list(self.noises),
-            noise_before_activation=self.noise_before_activation,
-            unsupported=self.unsupported,
-            notes=list(self.notes),
-            has_bias=layer.bias is not None,
-        )
+
+def _module_event(sig: Signal, m: nn.Module) -> Signal:
+    """``sig`` after the module ``m`` (one event of the shared state machine)."""
+    if isinstance(m, _PASS_MODULES):
+        return sig
+    act, why = _activation_module(m)
+    if act is not None:
+        return sig.after_activation(act)
+    spelling, note, refusal = _noise_module(m)
+    if refusal is not None:
+        return sig.refused(refusal)
+    if spelling is not None:
+        return sig.after_noise(spelling, note)
+    if why is not None:
+        return sig.refused(why)
+    return sig.unmodelled(type(m).__name__)
+
+
+def _feed(sig: Signal, name: str, layer: nn.Module) -> Feed:
+    """The feed of the weight layer ``layer`` that ``sig`` reaches."""
+    w = layer.weight
+    lazy = isinstance(w, nn.parameter.UninitializedParameter)
+    return sig.feed(
+        name,
+        type(layer).__name__,
+        None if lazy or w.dim() < 2 else int(w[0].numel()),
+        layer.bias is not None,
+    )
 
 
 def _leaves(model: nn.Module) -> List[Tuple[str, nn.Module]]:
@@ -177,13 +190,13 @@ def _leaves(model: nn.Module) -> List[Tuple[str, nn.Module]]:
 
 def _feeds_sequential(model: nn.Module) -> List[Feed]:
     feeds: List[Feed] = []
-    between = _Between()
+    sig = Signal()
     for name, m in _leaves(model):
         if isinstance(m, _LAYERS):
-            feeds.append(between.feed(name, m))
-            between = _Between()
+            feeds.append(_feed(sig, name, m))
+            sig = Signal()
         else:
-            between.module(m)
+            sig = _module_event(sig, m)
     return feeds
 
 
@@ -198,8 +211,16 @@ _FUNCTION_ACTIVATIONS = {
     F.selu: "selu",
     torch.selu: "selu",
     F.softplus: "softplus",
+    torch.abs: "abs",
+    torch.erf: "erf",
 }
-_METHOD_ACTIVATIONS = {"relu": "relu", "tanh": "tanh", "sigmoid": "sigmoid"}
+_METHOD_ACTIVATIONS = {
+    "relu": "relu",
+    "tanh": "tanh",
+    "sigmoid": "sigmoid",
+    "abs": "abs",
+    "erf": "erf",
+}
 
 
 def _feeds_fx(model: nn.Module, example_input: Any) -> List[Feed]:
@@ -237,7 +258,8 @@ def _feeds_fx(model: nn.Module, example_input: Any) -> List[Feed]:
         # collecting the ops in between (in reverse).
         chain: List[fx.Node] = []
         cur = node.args[0] if node.args else None
-        between = _Between()
+        sig = Signal()
+        merged: Optional[Signal] = None
         while isinstance(cur, fx.Node) and not is_layer(cur) and cur.op != "placeholder":
             reshaping = (cur.op == "call_method" and cur.target in _PASS_METHODS) or (
                 cur.op == "call_function" and cur.target in _PASS_FUNCTIONS
@@ -249,44 +271,43 @@ def _feeds_fx(model: nn.Module, example_input: Any) -> List[Feed]:
                 continue
             tensor_args = [a for a in cur.args if isinstance(a, fx.Node)]
             if len(tensor_args) != 1:
-                between.fail(
-                    f"fed by `{cur.name}`, which merges {len(tensor_args)} tensors "
-                    "(a residual or concatenation: not modelled)"
-                )
+                merged = Signal.merged(f"`{cur.name}`", len(tensor_args))
                 break
             chain.append(cur)
             cur = tensor_args[0]
+        if merged is not None:
+            sig = merged
         for op in reversed(chain):
             if op.op == "call_module":
-                between.module(modules[str(op.target)])
+                sig = _module_event(sig, modules[str(op.target)])
             elif op.op == "call_function":
                 if op.target in _PASS_FUNCTIONS:
                     continue
                 if op.target in (F.leaky_relu,):
                     slope = op.kwargs.get("negative_slope", op.args[1] if len(op.args) > 1 else 0.01)
-                    between.activation_op(f"leaky-relu:slope={slope}")
+                    sig = sig.after_activation(f"leaky-relu:slope={slope}")
                 elif op.target in (F.gelu,):
                     if op.kwargs.get("approximate", "none") != "none":
-                        between.fail("GELU(approximate='tanh') is not modelled")
+                        sig = sig.refused("GELU(approximate='tanh') is not modelled")
                     else:
-                        between.activation_op("gelu")
+                        sig = sig.after_activation("gelu")
                 elif op.target in (F.dropout, torch.dropout):
                     p = op.kwargs.get("p", op.args[1] if len(op.args) > 1 else 0.5)
-                    between.noise_op(f"Dropout({p})", None)
+                    sig = sig.after_noise(f"Dropout({p})")
                 elif op.target in _FUNCTION_ACTIVATIONS:
-                    between.activation_op(_FUNCTION_ACTIVATIONS[op.target])
+                    sig = sig.after_activation(_FUNCTION_ACTIVATIONS[op.target])
                 else:
-                    between.fail(f"fed through {getattr(op.target, '__name__', op.target)}, not modelled")
+                    sig = sig.unmodelled(str(getattr(op.target, "__name__", op.target)))
             elif op.op == "call_method":
                 if op.target in _PASS_METHODS:
                     continue
                 if op.target in _METHOD_ACTIVATIONS:
-                    between.activation_op(_METHOD_ACTIVATIONS[str(op.target)])
+                    sig = sig.after_activation(_METHOD_ACTIVATIONS[str(op.target)])
                 else:
-                    between.fail(f"fed through .{op.target}(), not modelled")
+                    sig = sig.unmodelled(f".{op.target}()")
             else:
-                between.fail(f"fed through `{op.name}` ({op.op}), not modelled")
-        feeds.append(between.feed(str(node.target), modules[str(node.target)]))
+                sig = sig.unmodelled(f"`{op.name}` ({op.op})")
+        feeds.append(_feed(sig, str(node.target), modules[str(node.target)]))
     return feeds
 
 
@@ -353,7 +374,8 @@ def init_(
     ``sigma_b2`` is 0). The order is the module order of an
     ``nn.Sequential``; other models are traced with ``torch.fx`` (with
     ``example_input`` shapes are propagated too). ``seed`` makes the draw
-    reproducible.
+    reproducible with a private generator; without it the draw comes from
+    torch's global generator (``torch.manual_seed`` applies).
 
     Returns the per-layer :class:`~noisyprop._walk.InitReport` (layer,
     activation and noise as understood, σ_w², kind, predicted trainable
@@ -392,11 +414,13 @@ def init_(
     report.warnings += warnings
     if not any(r.initialised for r in report) and not report.layers:
         report.warnings.append("no Linear or Conv layer found")
-    gen = torch.Generator(device="cpu")
+    # With a seed, a private generator (the global one is left as it is);
+    # without, torch's global generator, so torch.manual_seed(0) before the
+    # call makes it reproducible.
+    gen: Optional[torch.Generator] = None
     if seed is not None:
+        gen = torch.Generator(device="cpu")
         gen.manual_seed(seed)
-    else:
-        gen.seed()
     layers: Dict[str, nn.Module] = dict(model.named_modules())
     with torch.no_grad():
         for row in report:
@@ -416,13 +440,31 @@ def init_(
     return report
 
 
-def layer_second_moments(model: nn.Module, x: torch.Tensor, *, train: bool = True) -> List[float]:
+def layer_second_moments(
+    model: nn.Module,
+    x: torch.Tensor,
+    *,
+    training: Optional[bool] = None,
+    train: Optional[bool] = None,
+) -> List[float]:
     """The pre-activation second moment q^l = mean of h² (over the batch and
     the units) at the output of every Linear/Conv layer of ``model``, in the
     order they run, from one forward pass of ``x`` — in training mode by
-    default, so dropout and noise layers are active as the theory assumes.
-    Compare with ``noisyprop.trajectory(...).column("q")`` or judge with
+    default (``training=True``), so dropout and noise layers are active as
+    the theory assumes. ``train=`` is the deprecated name of ``training=``
+    (the Keras walker's). Compare with
+    ``noisyprop.trajectory(...).column("q")`` or judge with
     ``noisyprop.verdict``."""
+    if train is not None:
+        if training is not None and bool(training) != bool(train):
+            raise TypeError("layer_second_moments: give training= only (train= is its deprecated name)")
+        _warnings.warn(
+            "layer_second_moments(train=...) is deprecated; use training=...",
+            DeprecationWarning,
+            stacklevel=2,
+        )
+        training = train
+    mode = True if training is None else bool(training)
     out: List[float] = []
 
     def hook(_m: nn.Module, _inp: Any, h: torch.Tensor) -> None:
@@ -431,7 +473,7 @@ def layer_second_moments(model: nn.Module, x: torch.Tensor, *, train: bool = Tru
     handles = [m.register_forward_hook(hook) for m in model.modules() if isinstance(m, _LAYERS)]
     was_training = model.training
     try:
-        model.train(train)
+        model.train(mode)
         with torch.no_grad():
             model(x)
     finally:

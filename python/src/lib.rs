@@ -180,6 +180,8 @@ macro_rules! by_name {
             n if n == trainable_depth::TrainableDepth::NAME => {
                 $f::<trainable_depth::TrainableDepth>($($args),*)
             }
+            n if n == reproduce::Reproduce::NAME => $f::<reproduce::Reproduce>($($args),*),
+            n if n == figures::Figures::NAME => $f::<figures::Figures>($($args),*),
             other => Err(PyValueError::new_err(format!("unknown command `{other}`"))),
         }
     }};

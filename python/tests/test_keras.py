@@ -12,8 +12,9 @@ os.environ.setdefault("KERAS_BACKEND", "jax")
 
 import numpy as np
 import pytest
+from conftest import require_module
 
-keras = pytest.importorskip("keras")
+keras = require_module("keras")
 
 import noisyprop  # noqa: E402
 import noisyprop.keras as nk  # noqa: E402
@@ -362,3 +363,40 @@ def test_bias_seed_and_errors() -> None:
         nk.init_model(keras.Sequential([L.Dense(4)]))
     with pytest.raises(ValueError):
         nk.init_model(build(), sigma_b2=-1.0)
+
+
+def test_reports_compare_equal_and_which_noise_may_precede_an_activation() -> None:
+    def build(before: object, act: object, after: object = None) -> keras.Sequential:
+        stack = [keras.Input((16,)), L.Dense(16, name="a"), before, act]
+        if after is not None:
+            stack.append(after)
+        return keras.Sequential(stack + [L.Dense(16, name="b")])
+
+    # Dropout before relu commutes; Gaussian dropout after it is not judged
+    # (it used to leave the layer).
+    r = nk.init_model(build(L.Dropout(0.5), L.ReLU(), L.GaussianDropout(0.5)), seed=0)
+    assert r[1].initialised, r[1].note
+    assert r[1].sigma_w2 == pytest.approx(0.5)  # 2/μ₂, μ₂ = 2 · 2
+    # Gaussian dropout before relu can be negative; dropout before tanh does
+    # not commute (tanh is not positively homogeneous).
+    r = nk.init_model(build(L.GaussianDropout(0.5), L.Activation("relu")), seed=0)
+    assert not r[1].initialised and "can take negative values" in r[1].note
+    r = nk.init_model(build(L.Dropout(0.5), L.Activation("tanh")), seed=0)
+    assert not r[1].initialised and "tanh is not positively homogeneous" in r[1].note
+
+    # InitReport equality: same rows and warnings, whatever the draw.
+    make = lambda: build(L.Dropout(0.2), L.ReLU())  # noqa: E731
+    assert nk.init_model(make(), seed=0) == nk.init_model(make(), seed=1)
+    assert nk.init_model(make(), seed=0) != nk.init_model(make(), sigma_b2=0.1, seed=0)
+
+
+def test_spatial_dropout_goes_to_the_library_as_dropout() -> None:
+    model = keras.Sequential(
+        [keras.Input((8, 8, 2)), L.Conv2D(4, 3, activation="relu"), L.SpatialDropout2D(0.2, name="sd"), L.Conv2D(4, 3)]
+    )
+    row = nk.init_model(model, seed=0)[1]
+    assert row.initialised and row.noise == "dropout:keep=0.8"
+    assert "SpatialDropout2D (sd) drops whole channels" in row.note
+    assert "read as Dropout(0.2)" in row.note
+    # The spelling the note names is one the library reads, with the same σ_w².
+    assert row.sigma_w2 == pytest.approx(noisyprop.analyze("relu", "Dropout(0.2)").sigma_w2)

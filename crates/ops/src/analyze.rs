@@ -120,7 +120,7 @@ mod tests {
     }
 
     #[test]
-    fn a_request_reads_from_json_with_defaults_and_names_a_wrong_field() {
+    fn a_request_reads_from_json_with_defaults_and_names_a_field_of_the_wrong_type() {
         let r: AnalyzeRequest = crate::read_request(&mut serde_json::Deserializer::from_str(
             r#"{"noise": "dropout:keep=0.6"}"#,
         ))
@@ -137,13 +137,5 @@ mod tests {
         ))
         .expect_err("a string for q0");
         assert_eq!(e.param(), Some("q0"));
-        let e = crate::read_request::<AnalyzeRequest, _>(&mut serde_json::Deserializer::from_str(
-            r#"{"sigma": 1}"#,
-        ))
-        .expect_err("an unknown field");
-        assert!(
-            e.render(Spelling::Python).contains("unknown field `sigma`"),
-            "{e}"
-        );
     }
 }

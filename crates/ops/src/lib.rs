@@ -118,7 +118,12 @@ fn is_field<R: Default + Serialize>(name: &str) -> bool {
 }
 
 /// A request read from any serde source (a Python dict, JSON): a field of
-/// the wrong type is an [`ErrorKind::Invalid`] naming the field.
+/// the wrong type is an [`ErrorKind::Invalid`] naming the field (the
+/// request itself, `""`, for a field of a flattened group: serde does not
+/// say which; the Python package finds it by reading each argument alone).
+/// Missing fields take the request's defaults; unknown ones are ignored
+/// (flattened groups cannot refuse them), which the Python package's
+/// signatures refuse first.
 ///
 /// # Errors
 /// The field that could not be read and why.
@@ -131,4 +136,60 @@ where
         let param = e.path().to_string();
         Error::invalid(param, e.into_inner().to_string())
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every request's defaults read back as themselves (the Python
+    /// package's signatures are these defaults, sent back as arguments).
+    #[test]
+    fn defaults_read_back_as_themselves() {
+        fn round_trip<O: Operation>()
+        where
+            O::Request: PartialEq + std::fmt::Debug,
+        {
+            let d = O::Request::default();
+            let json = serde_json::to_string(&d).expect("serialise");
+            let back: O::Request =
+                read_request(&mut serde_json::Deserializer::from_str(&json)).expect(O::NAME);
+            assert_eq!(back, d, "{}", O::NAME);
+        }
+        round_trip::<analyze::Analyze>();
+        round_trip::<init::Init>();
+        round_trip::<critical::Critical>();
+        round_trip::<trajectory::Trajectory>();
+        round_trip::<phase::Phase>();
+        round_trip::<verdict::VerdictOf>();
+        round_trip::<simulate::Simulate>();
+        round_trip::<train::Train>();
+        round_trip::<variance_depth::VarianceDepth>();
+        round_trip::<trainable_depth::TrainableDepth>();
+        round_trip::<reproduce::Reproduce>();
+        round_trip::<figures::Figures>();
+    }
+
+    /// A library's inner name (a grid cell's `keep`) is not spelled as a
+    /// flag or keyword of the request, which has `keeps`.
+    #[test]
+    fn inner_names_keep_the_library_wording() {
+        let r = trainable_depth::TrainableDepthRequest {
+            keeps: vec![1.5],
+            ..Default::default()
+        };
+        let e = execute::<trainable_depth::TrainableDepth>(&r, &Quiet).expect_err("keep 1.5");
+        assert_eq!(e.param(), None);
+        assert_eq!(
+            e.render(Spelling::Cli),
+            "keep = 1.5 is out of range; valid range is (0, 1]"
+        );
+        let r = simulate::SimulateRequest {
+            width: 0,
+            ..Default::default()
+        };
+        let e = execute::<simulate::Simulate>(&r, &Quiet).expect_err("width 0");
+        assert_eq!(e.param(), Some("width"));
+        assert!(e.render(Spelling::Cli).starts_with("--width 0 is out of range"), "{e}");
+    }
 }
