@@ -123,6 +123,7 @@ def analyze(
     *,
     q0: float = _analyze.q0,
     depth_multiplier: float = _analyze.depth_multiplier,
+    depth: Optional[int] = _analyze.depth,
     quadrature: bool = _analyze.quadrature,
     rule: str = _analyze.rule,
     nodes: Optional[int] = _analyze.nodes,

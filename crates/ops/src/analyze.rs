@@ -22,6 +22,9 @@ pub struct AnalyzeRequest {
     pub q0: f64,
     /// k of the trainable depth k·ξ_c.
     pub depth_multiplier: f64,
+    /// The depth (layers) of your network, to hold against the trainable
+    /// depth; `None` for no comparison.
+    pub depth: Option<usize>,
     /// How Gaussian expectations are integrated.
     #[serde(flatten)]
     pub integration: IntegrationParams,
@@ -34,6 +37,7 @@ impl Default for AnalyzeRequest {
             sigma_w2: None,
             q0: Q0,
             depth_multiplier: DEPTH_MULTIPLIER,
+            depth: None,
             integration: IntegrationParams::default(),
         }
     }
@@ -56,7 +60,17 @@ impl Operation for Analyze {
             depth_multiplier: r.depth_multiplier,
             integration,
         };
-        Ok(noisyprop_theory::analyze(&net, &options)?)
+        let mut a = noisyprop_theory::analyze(&net, &options)?;
+        if let (Some(l), Some(d)) = (r.depth, a.trainable_depth)
+            && l as f64 > d
+        {
+            a.warnings.push(format!(
+                "a network of {l} layers is deeper than the predicted trainable depth {}·ξ_c = {}: expect it not to train (spec 2.9)",
+                noisyprop_theory::fmt_short(a.depth_multiplier),
+                noisyprop_theory::fmt_short(d)
+            ));
+        }
+        Ok(a)
     }
 }
 
@@ -64,6 +78,26 @@ impl Operation for Analyze {
 mod tests {
     use super::*;
     use crate::{Quiet, Spelling};
+
+    /// A network deeper than k·ξ_c is told so; one within it is not.
+    #[test]
+    fn the_depth_of_a_network_is_held_against_its_trainable_depth() {
+        let at = |depth| {
+            let mut r = AnalyzeRequest {
+                depth: Some(depth),
+                ..Default::default()
+            };
+            r.network.noise = vec!["dropout:keep=0.8".into()];
+            Analyze::run(&r, &Quiet).expect("analysis").warnings
+        };
+        // keep 0.8: 6ξ_c = 9.32 layers (spec 2.10's table).
+        assert!(
+            at(30)
+                .iter()
+                .any(|w| w.contains("30 layers is deeper than"))
+        );
+        assert!(!at(9).iter().any(|w| w.contains("is deeper than")));
+    }
 
     #[test]
     fn bad_parameters_are_named_before_any_work() {

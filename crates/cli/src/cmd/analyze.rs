@@ -30,6 +30,10 @@ pub struct AnalyzeArgs {
     #[command(flatten)]
     pub k: DepthMultiplier,
 
+    /// Depth of your network (layers), held against the trainable depth
+    #[arg(long, value_name = "L")]
+    pub depth: Option<usize>,
+
     #[command(flatten)]
     pub integration: IntegrationArgs,
 
@@ -43,6 +47,7 @@ pub fn run(args: &AnalyzeArgs, out: &mut impl Write) -> Result<()> {
         sigma_w2: args.sigma.given(),
         q0: args.q0.q0,
         depth_multiplier: args.k.depth_multiplier,
+        depth: args.depth,
         integration: args.integration.params(),
     };
     let a = run_op::<Analyze>(&request, &Quiet)?;
