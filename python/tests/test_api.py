@@ -161,14 +161,21 @@ def test_no_critical_point_names_why_and_the_argument():
     assert "hint: give sigma_w2" in str(e.value)
     row = noisyprop.critical("gelu", "dropout:keep=0.8")
     assert row.kind == "none" and row.sigma_w2 is None
+    # The GELU edge of chaos: σ_b²(q_b) = q_b − E[φ²]/E[φ′²] at q_b = (3 + √17)/2, where the
+    # critical map's slope E[φ′² + φφ″]/E[φ′²] reaches 1: 0.172922390756 (mpmath, 30 digits;
+    # derivation in crates/theory/src/family.rs).
     assert row.edge_of_chaos_sigma_b2 == pytest.approx(0.172922, abs=1e-6)
 
 
 def test_golden_values_from_the_paper_and_mpmath():
     a = noisyprop.analyze("relu", "dropout:keep=0.6")
     assert a.sigma_w2 == pytest.approx(1.2, abs=1e-15)
+    # spec 2.10 (docs/paper-spec.md §2.10); crates/theory/tests/golden/depth_scales.csv
+    # (mpmath, 30 digits): c* = 0.283908653549875, ξ_c = 0.965533025650831.
     assert a.c_star == pytest.approx(0.28391, abs=5e-6)  # spec 2.10
     assert a.xi_c == pytest.approx(0.96553, abs=5e-6)
+    # Edge of chaos: crates/theory/tests/golden/critical.csv row tanh,1,0.05 (critical.py,
+    # mpmath 30 digits): σ_w² = 1.76095463960674, q* = 0.570047881640764.
     t = noisyprop.analyze("tanh", sigma_b2=0.05)  # edge of chaos, mpmath
     assert t.sigma_w2 == pytest.approx(1.76095464, abs=1e-8)
     assert t.critical_q_star == pytest.approx(0.570048, abs=1e-6)

@@ -147,7 +147,8 @@ def test_initializer_keras_names() -> None:
     # noisyprop spelling give the same scale.
     assert nk.initializer("relu").get_config()["scale"] == pytest.approx(2.0)
     assert nk.initializer("leaky_relu").get_config()["scale"] == pytest.approx(2 / 1.04)
-    # silu has a critical point only above the edge of chaos (σ_b² ≈ 0.555).
+    # silu has a critical point only above the edge of chaos (σ_b² ≈ 0.555: q_b − E[φ²]/E[φ′²]
+    # at q_b = 14.3202, where E[φ′² + φφ″] = E[φ′²]; mpmath 30 digits: 0.555143170722).
     assert nk.initializer("swish", sigma_b2=1.0).get_config()["scale"] == pytest.approx(
         nk.initializer("silu", sigma_b2=1.0).get_config()["scale"]
     )
@@ -299,6 +300,7 @@ def test_report_rows_and_skipped_layers() -> None:
     rows = {r.layer: r for r in report}
     assert list(rows) == ["d1", "d2", "d3", "d4", "d5", "d6", "d7"]
     assert rows["d2"].noise == "dropout:keep=0.75" and rows["d2"].sigma_w2 == pytest.approx(1.5)
+    # GaussianDropout(0.3): std = √(rate/(1 − rate)) = √(3/7) = 0.654653670708.
     assert rows["d6"].activation == "leaky-relu:slope=0.3" and rows["d6"].noise.startswith("gauss-mult:std=0.6546")
     assert rows["d6"].initialised
     assert {r.layer for r in report.skipped} == {"d3", "d4", "d5", "d7"}

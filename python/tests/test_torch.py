@@ -110,7 +110,8 @@ def test_tanh_dropout_with_bias_follows_its_trajectory():
     crit = noisyprop.analyze("tanh", "dropout:keep=0.8", sigma_b2=b2)
     assert crit.critical_kind == "stable"
     # Layer 1: E[x²] + σ_b²; from there the tanh + dropout map at the
-    # critical σ_w² (spec 2.1), which settles at q* = 0.570048.
+    # critical σ_w² (spec 2.1), which settles at q* = 0.570048 (q* does not depend on the
+    # dropout: crates/theory/tests/golden/critical.csv, tanh rows at σ_b² = 0.05, mpmath).
     q1 = 1.0 + b2
     theory = noisyprop.trajectory(
         "tanh", "dropout:keep=0.8", crit.sigma_w2, b2, depth=DEPTH - 1, q0=q1
@@ -185,6 +186,7 @@ def test_report_lists_what_it_left_and_why():
     assert "AlphaDropout is refused" in left["3"]
     assert "BatchNorm1d" in left["6"]
     assert "no critical σ_w² exists for `gelu`" in left["9"]
+    # GELU edge of chaos 0.172922390756 (mpmath; derivation in crates/theory/src/family.rs).
     assert "edge of chaos starts at σ_b² = 0.172922" in left["9"]
     assert "Hardswish" in left["11"]
     after = [mod.weight for mod in m if isinstance(mod, nn.Linear)]

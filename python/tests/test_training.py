@@ -10,9 +10,9 @@ from __future__ import annotations
 import sys
 import time
 
-import pytest
+from conftest import require_module
 
-torch = pytest.importorskip("torch")
+torch = require_module("torch")
 from torch import nn  # noqa: E402
 
 import noisyprop.torch as nt  # noqa: E402

@@ -31,6 +31,9 @@ fn analyze_json_has_the_documented_keys() {
         assert!(v.get(key).is_some(), "missing {key}: {v}");
     }
     assert_eq!(v["kind"], "analysis");
+    // Dropout p = 0.6 at σ_w² = 1.2: c* and ξ_c of spec 2.10 (docs/paper-spec.md
+    // §2.10) to 5 digits; crates/theory/tests/golden/depth_scales.csv (mpmath 30
+    // digits) has 0.283908653549875 and 0.965533025650831.
     assert!((v["c_star"].as_f64().unwrap() - 0.28391).abs() < 5e-6);
     assert!((v["xi_c"].as_f64().unwrap() - 0.96553).abs() < 5e-6);
     assert!((v["sigma_w2"].as_f64().unwrap() - 1.2).abs() < 1e-15);
@@ -63,7 +66,8 @@ fn analyze_reports_missing_critical_point_as_null() {
     );
     // q = 1 + 2l passes 65504 at l = 32751.5.
     assert_eq!(v["overflow_depth"]["f16"].as_f64(), Some(32751.5));
-    // Off-critical dropout: the spec 2.6 L* (σ_w² = 2, p = 0.6: 173.7 layers).
+    // Off-critical dropout: the spec 2.6 L* (σ_w² = 2, p = 0.6: 173.7 layers),
+    // L* = ln(f32::MAX)/ln(σ_w² μ₂/2) = 88.7228/ln(5/3).
     let v = json(&[
         "analyze",
         "--noise",
@@ -161,7 +165,9 @@ fn trajectory_csv_follows_the_variance_map() {
     let q: Vec<f64> = lines
         .map(|l| l.split(',').nth(1).unwrap().parse().unwrap())
         .collect();
-    // spec 3.1: 4 → 1.635 → 1.484 → 1.466 → 1.464.
+    // spec 3.1: 4 → 1.635 → 1.484 → 1.466 → 1.464 (tanh, σ_w² = 1, additive
+    // N(0, 1): q^l = E[tanh(√q^{l−1} z)²] + 1; mpmath at 30 digits gives
+    // 1.6352612, 1.4839392, 1.4663308, 1.464159).
     for (got, want) in q.iter().zip([4.0, 1.635, 1.484, 1.466, 1.464]) {
         assert!((got - want).abs() < 5e-4, "{got} vs {want}");
     }
@@ -362,6 +368,8 @@ fn issue_9_gelu_has_no_critical_init_and_says_why() {
     let reason = v["critical_reason"].as_str().unwrap();
     assert!(reason.contains("only at unstable fixed points"), "{reason}");
     assert!(!reason.contains("stays below 1"), "{reason}");
+    // The GELU edge of chaos σ_b² = 0.172922390756 (mpmath; derivation in
+    // crates/theory/src/family.rs, `no_critical_point_says_where_the_edge_of_chaos_starts`).
     assert!(
         (v["edge_of_chaos_sigma_b2"].as_f64().unwrap() - 0.1729).abs() < 1e-3,
         "{v}"
@@ -374,6 +382,8 @@ fn issue_9_gelu_has_no_critical_init_and_says_why() {
 fn issue_9_selu_is_critical_at_both_slopes() {
     let v = json(&["analyze", "-a", "selu", "--json"]);
     let sw2 = v["sigma_w2"].as_f64().unwrap();
+    // 2/(λ²(1 + α²)) = 0.476771017882753 with the SELU constants
+    // (crates/theory/tests/golden/critical.csv, row selu,1,0, mpmath 30 digits).
     assert!((sw2 - 0.476771).abs() < 1e-5, "{sw2}");
     assert_eq!(v["critical_kind"], "zero-from-above");
     assert!(v["trainable_depth"].is_null() && v["xi_c"].is_null() && v["xi_q"].is_null());
@@ -381,7 +391,8 @@ fn issue_9_selu_is_critical_at_both_slopes() {
         v["depth_limit"].as_str().unwrap().contains("power law"),
         "{v}"
     );
-    // At the old one-sided value 1/(λα)² the gradient vanishes: χ₁ ≈ 0.68.
+    // At the old one-sided value 1/(λα)² = 0.323528972 the gradient vanishes:
+    // χ₁ = σ_w² λ²(1 + α²)/2 at q* = 0, = 0.323529/0.476771 = 0.678584 (mpmath).
     let v = json(&["analyze", "-a", "selu", "--sigma-w2", "0.323529", "--json"]);
     assert!((v["chi_1"].as_f64().unwrap() - 0.679).abs() < 0.01, "{v}");
     assert!(v["trainable_depth"].is_null(), "{v}");

@@ -28,3 +28,20 @@ pub fn run(args: &[&str]) -> (Option<i32>, String, String) {
         String::from_utf8_lossy(&out.stderr).into_owned(),
     )
 }
+
+/// An optional dependency of a test (a browser, a running Slurm): `found` when it is
+/// there. Where it is missing, fails the test under CI (`CI=true`, where `.ci/run`
+/// provides every one of them), naming `what` and `how` it is provided; elsewhere prints
+/// why the test is skipped and returns `None`, so the test can `return`:
+///
+/// `let Some(browser) = require(find_browser(), "headless Chromium", "...") else { return };`
+pub fn require<T>(found: Option<T>, what: &str, how: &str) -> Option<T> {
+    if found.is_some() {
+        return found;
+    }
+    if std::env::var("CI").is_ok_and(|v| v == "true") {
+        panic!("{what} is missing; {how} (CI=true: optional test dependencies are required)");
+    }
+    eprintln!("skipped: {what} is missing; {how} (a failure under CI=true)");
+    None
+}

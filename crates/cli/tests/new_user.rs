@@ -102,9 +102,13 @@ fn analyze_warns_where_fixed_point_numbers_mislead() {
         "--json",
     ]);
     let w = v["warnings"].to_string();
+    // GELU, additive σ_ε² = 0.09, at its critical σ_w² = 1/E[φ′²](q*) = 1.98011377
+    // with q* = σ_w²(E[φ²] + σ_ε²) = 3.73076421: map slope σ_w² E[φ′² + φφ″] =
+    // 0.998449779, ξ_q = −1/ln(slope) = 644.569 (mpmath, 30 digits).
     assert!(w.contains("ξ_q = 644"), "{w}");
     let v = json(&["analyze", "-a", "selu", "--json"]);
     let w = v["warnings"].to_string();
+    // SELU at σ_w² = 2/(λ²(1 + α²)): χ₁(q = 1) = σ_w² E[φ′(z)²] = 0.510896 (mpmath).
     assert!(w.contains("at q⁰ = 1 it is 0.51"), "{w}");
     let v = json(&[
         "analyze",

@@ -4,7 +4,7 @@
 use std::path::Path;
 use std::process::Command;
 
-use crate::common::{json, run};
+use crate::common::{json, require, run};
 
 /// The fast parts (everything but Figure 5 and the trainable-depth grid,
 /// which have their own tests).
@@ -42,7 +42,9 @@ fn reproduce_reports_claims_and_reuses_parts() {
             assert!(out.join(f.as_str().unwrap()).is_file(), "{f}");
         }
     }
-    // The §2.10 row of the brief: dropout 0.6 → c* 0.28391, ξ_c 0.96553.
+    // The §2.10 row of the brief: dropout 0.6 → c* 0.28391, ξ_c 0.96553; with
+    // χ_c, to 6 digits, the row keep=0.6 of crates/theory/tests/golden/depth_scales.csv
+    // (mpmath 30 digits: 0.283908654, 0.354978749, 0.965533026).
     let table = &parts[0]["claims"];
     let row = table
         .as_array()
@@ -96,21 +98,24 @@ fn reproduce_rejects_unknown_parts() {
     );
 }
 
-/// The page in headless Chromium (installed by `.ci/run`; skipped where it is
-/// missing): the summary and every claim row are in the rendered DOM, and
-/// every figure decodes.
+/// The page in headless Chromium (installed by `.ci/run`; required under CI,
+/// skipped elsewhere where it is missing): the summary and every claim row are
+/// in the rendered DOM, and every figure decodes.
 #[test]
 fn report_renders_in_a_browser() {
-    let Some(browser) = ["chromium", "chromium-browser", "google-chrome"]
+    let browser = ["chromium", "chromium-browser", "google-chrome"]
         .into_iter()
         .find(|b| {
             Command::new(b)
                 .arg("--version")
                 .output()
                 .is_ok_and(|o| o.status.success())
-        })
-    else {
-        eprintln!("skipped: no headless Chromium on this machine");
+        });
+    let Some(browser) = require(
+        browser,
+        "headless Chromium (chromium, chromium-browser or google-chrome on PATH)",
+        "`.ci/run` installs it with `apt-get install chromium`",
+    ) else {
         return;
     };
     let dir = tempfile::tempdir().unwrap();

@@ -190,6 +190,10 @@ mod tests {
         };
         let e = execute::<simulate::Simulate>(&r, &Quiet).expect_err("width 0");
         assert_eq!(e.param(), Some("width"));
-        assert!(e.render(Spelling::Cli).starts_with("--width 0 is out of range"), "{e}");
+        assert!(
+            e.render(Spelling::Cli)
+                .starts_with("--width 0 is out of range"),
+            "{e}"
+        );
     }
 }

@@ -75,6 +75,9 @@ fn critical_dropout_keeps_q_and_drives_c_to_c_star() {
         );
     }
     let c_last = layers[20].c.unwrap().mean;
+    // c* of dropout p = 0.8 at σ_w² = 1.6: spec 2.10 (docs/paper-spec.md §2.10)
+    // 0.4728; crates/theory/tests/golden/depth_scales.csv (mpmath 30 digits)
+    // 0.472799347213496, the root of (1/μ₂)[(c·asin c + √(1 − c²))/π + c/2] = c.
     assert!((c_last - 0.4728).abs() < 0.02, "c^20 = {c_last}");
     assert!((layers[0].c.unwrap().mean - 0.5).abs() < 1e-6);
 }
@@ -95,7 +98,8 @@ fn relu_with_additive_noise_grows_linearly() {
 
 #[test]
 fn tanh_converges_to_its_fixed_point() {
-    // spec 3.1: tanh σ_w = 1 with additive N(0, 1) noise has q* = 1.464.
+    // spec 3.1: tanh σ_w = 1 with additive N(0, 1) noise has q* = 1.464, the root
+    // of q = E[tanh(√q z)²] + 1 (mpmath, 30 digits: 1.46385089110255).
     let tanh = network(Activation::Tanh, NoiseLaw::GaussAdd { std: 1.0 }, 1.0);
     let sim = agrees(&config(tanh, 4.0, None));
     let q = sim.classes[0].layers[20].q;
@@ -106,7 +110,7 @@ fn tanh_converges_to_its_fixed_point() {
 fn a_wrong_theory_fails() {
     let cfg = config(critical_dropout(), 1.0, Some(0.5));
     let sim = run(&cfg);
-    // μ₂ off by 10 %: 1.25 → 1.375.
+    // μ₂ off by 10 %: 1.25 (= 1/keep, keep 0.8) → 1.375.
     let wrong = cfg
         .network
         .with_noise(Noise::from_law(NoiseLaw::Mult { mu2: 1.375 }))

@@ -477,6 +477,9 @@ mod tests {
         assert_eq!(a.q_star, Some(1.0));
         assert!((a.critical_sigma_w2.unwrap() - 1.2).abs() < 1e-15);
         assert!((a.chi_1 - 1.0).abs() < 1e-15);
+        // c* and 6ξ_c of dropout p = 0.6 at σ_w² = 2p: spec 2.10 (docs/paper-spec.md
+        // §2.10) and tests/golden/depth_scales.csv (mpmath 30 digits: c* = 0.283908654,
+        // 6ξ_c = 6 × 0.965533026 = 5.79320).
         assert!((a.c_star - 0.28391).abs() < 5e-6);
         assert!((a.trainable_depth.unwrap() - 5.79).abs() < 5e-3);
         assert_eq!(a.overflow_depth.f32, None);

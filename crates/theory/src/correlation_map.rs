@@ -290,7 +290,12 @@ mod tests {
         )
     }
 
-    /// spec 2.10: (p, c*, χ_c, ξ_c, 6ξ_c) for dropout at criticality.
+    /// spec 2.10 (docs/paper-spec.md §2.10, computed there with scipy brentq,
+    /// xtol 1e-15, printed to 4 significant digits): (p, c*, χ_c, ξ_c, 6ξ_c)
+    /// for dropout at criticality σ_w² = 2p, μ₂ = 1/p, with c* the root of
+    /// f(c) = (1/μ₂)[(c·asin c + √(1 − c²))/π + c/2] = c, χ_c = (1/μ₂)(asin(c*)/π + 1/2)
+    /// and ξ_c = −1/ln χ_c. The same rows to 20 digits (mpmath, 30 digits) are
+    /// `tests/golden/depth_scales.csv`, from `tests/golden/depth_scales.py`.
     const DROPOUT_TABLE: [(f64, f64, f64, f64, f64); 11] = [
         (0.10, 0.0335, 0.0511, 0.336, 2.02),
         (0.20, 0.0709, 0.1045, 0.443, 2.66),
@@ -305,7 +310,8 @@ mod tests {
         (0.99, 0.9029, 0.8500, 6.153, 36.92),
     ];
 
-    /// spec 2.10: multiplicative Gaussian σ_ε rows.
+    /// spec 2.10: multiplicative Gaussian σ_ε rows, as [`DROPOUT_TABLE`] with
+    /// μ₂ = 1 + σ_ε² and σ_w² = 2/μ₂.
     const GAUSS_TABLE: [(f64, f64, f64, f64, f64); 13] = [
         (0.10, 0.9035, 0.8505, 6.177, 37.06),
         (0.25, 0.7204, 0.7116, 2.939, 17.63),
@@ -374,7 +380,9 @@ mod tests {
             (1.0, 0.2172, 0.2849, 0.796, 4.78),
             "poisson",
         );
-        // The brief's five-digit golden values: p = 0.6 → c* = 0.28391, ξ_c = 0.96553.
+        // The brief's five-digit golden values: p = 0.6 → c* = 0.28391, ξ_c = 0.96553
+        // (`tests/golden/depth_scales.csv`, mpmath 30 digits: c* = 0.283908653549875,
+        // ξ_c = 0.965533025650831; formulas as in DROPOUT_TABLE with μ₂ = 5/3).
         let fp = relu(NoiseLaw::Dropout { keep: 0.6 }, 1.2)
             .limiting_correlation_map(&VarianceRegime::Marginal)
             .fixed_point();
@@ -400,7 +408,8 @@ mod tests {
 
     #[test]
     fn small_noise_asymptotics() {
-        // spec 2.8: μ₂ − 1 = 1e-3 → 1 − c* = 0.02197.
+        // spec 2.8: μ₂ − 1 = 1e-3 → 1 − c* = 0.02197 (the root of f(c) = c of
+        // DROPOUT_TABLE at μ₂ = 1.001; mpmath 30 digits: 1 − c* = 0.0219651768).
         let mf = relu(NoiseLaw::Mult { mu2: 1.001 }, 2.0 / 1.001);
         let fp = mf
             .limiting_correlation_map(&VarianceRegime::Marginal)

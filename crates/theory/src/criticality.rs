@@ -426,6 +426,7 @@ mod tests {
         )
         .critical_sigma_w2()
         .unwrap();
+        // ReLU family: σ_w² = 2/(μ₂(1 + α²)) with μ₂ = 1/0.8, α = 0.5.
         assert!((cp.sigma_w2 - 2.0 * 0.8 / 1.25).abs() < 1e-14);
     }
 
@@ -445,7 +446,9 @@ mod tests {
 
     #[test]
     fn tanh_edge_of_chaos() {
-        // Schoenholz et al. 2017: σ_b² = 0.05 → σ_w² ≈ 1.761.
+        // Schoenholz et al. 2017: σ_b² = 0.05 → σ_w² ≈ 1.761; to 15 digits
+        // 1.76095463960674 (tests/golden/critical.csv, row tanh,1,0.05, from
+        // tests/golden/critical.py: mpmath 30 digits).
         let m = mf(Activation::Tanh, &[], 0.05);
         let cp = m.critical_sigma_w2().unwrap();
         assert!((cp.sigma_w2 - 1.761).abs() < 5e-4, "{}", cp.sigma_w2);
@@ -468,21 +471,38 @@ mod tests {
         assert!((at.chi_1(noisy.q_star.unwrap()) - 1.0).abs() < 1e-12);
     }
 
+    /// ELU (α = 1) with additive noise σ_ε² = 0.25, σ_b² = 0: unlike ReLU, whose
+    /// χ₁ reaches 1 only as q* → ∞, E[φ′(√q z)²] > 1/2 at every finite q, and
+    /// the critical equation q = (E[φ²] + σ_ε²)/E[φ′²] has exactly one root
+    /// (its left side minus its right changes sign once on q ∈ [0.01, 1e5]).
+    /// The solver finds it stable, as an independent mpmath computation does
+    /// (30 digits, `quad` split at 0, `findroot` from q = 8.5): q* =
+    /// 8.56880622069901, σ_w² = 1/E[φ′²](q*) = 1.76582524530851, map slope
+    /// σ_w² E[φ′² + φφ″](q*) = 0.898008745364971.
     #[test]
-    fn elu_with_additive_noise_has_none() {
+    fn elu_with_additive_noise_is_critical_at_finite_q() {
         let result = mf(
             Activation::Elu { alpha: 1.0 },
             &[NoiseLaw::GaussAdd { std: 0.5 }],
             0.0,
         )
         .critical_sigma_w2();
-        // ELU behaves like ReLU for large q: χ₁ → 1 only as q* → ∞, so there
-        // is no finite critical point.
-        let e = result.expect_err("ELU with additive noise has no critical σ_w²");
+        let cp = match result {
+            Ok(cp) => cp,
+            Err(e) => panic!("ELU with additive noise has a critical point: {e:?}"),
+        };
+        assert_eq!(cp.kind, CriticalKind::Stable);
+        let q_star = cp.q_star.expect("a finite q*");
+        assert!((q_star - 8.56880622069901).abs() < 1e-6, "q* = {q_star}");
         assert!(
-            e.code == "no-crossing" || e.code == "unstable-fixed-points",
-            "{}",
-            e.code
+            (cp.sigma_w2 - 1.76582524530851).abs() < 1e-8,
+            "σ_w² = {}",
+            cp.sigma_w2
+        );
+        assert!(
+            (cp.map_slope - 0.898008745364971).abs() < 1e-6,
+            "slope = {}",
+            cp.map_slope
         );
     }
 
@@ -535,6 +555,8 @@ mod tests {
             "{} vs {want}",
             cp.sigma_w2
         );
+        // 2/(λ²(1 + α²)) = 0.476771017882753 (λ = 1.0507009873554805,
+        // α = 1.6732632423543772; tests/golden/critical.csv row selu,1,0, mpmath).
         assert!((cp.sigma_w2 - 0.4768).abs() < 1e-4);
         assert_eq!(cp.kind, CriticalKind::Zero);
         // χ₁ → 1 from the quadrature at small q (both sides integrated).

@@ -215,7 +215,10 @@ mod tests {
 
     #[test]
     fn spec_2_6_table() {
-        // Dropout p = 0.6, q⁰ = 1, float32.
+        // Dropout p = 0.6, q⁰ = 1, float32: the L* row of the table in spec 2.6
+        // (docs/paper-spec.md §2.6, one decimal), L* = ln K / ln(σ_w² μ₂ / 2) with
+        // μ₂ = 5/3 and K = f32::MAX (overflow, σ_w² > 1.2) or f32::MIN_POSITIVE
+        // (underflow, σ_w² < 1.2).
         let table = [
             (0.1, 35.1),
             (0.2, 48.7),
@@ -314,6 +317,7 @@ mod tests {
         let (depth, exit) = mf.range_exit_depth(&r, 1.0, FloatFormat::F16).unwrap();
         assert_eq!(exit, RangeExit::Underflow);
         let t = mf.variance_trajectory(1.0, 100);
+        // 2⁻¹⁴ = 6.103515625e-5, the smallest normal f16.
         let first = t.iter().position(|&q| q < 6.103_515_625e-5).unwrap();
         assert!(
             (depth.ceil() as usize).abs_diff(first) <= 1,

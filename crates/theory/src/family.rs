@@ -168,7 +168,13 @@ mod tests {
         let TheoryError::NoCriticalPoint { reason, .. } = e else {
             panic!("wrong error {e:?}");
         };
-        // 0.172922: the GELU edge of chaos (crates/theory/tests/golden/critical.py).
+        // 0.172922: the GELU edge of chaos, the smallest σ_b² with a stable critical
+        // point (any multiplicative noise: μ₂ cancels). A critical fixed point q has
+        // σ_w² = 1/(μ₂ E[φ′²]) and σ_b²(q) = q − E[φ²]/E[φ′²] (E over φ(√q z)); it is
+        // stable while the map slope E[φ′² + φφ″]/E[φ′²] < 1, i.e. for q above
+        // q_b = (3 + √17)/2 = 3.5615528, where σ_b²(q_b) = 0.172922390756 (mpmath,
+        // 30 digits, `quad` split at 0, ±2, ±8; q_b by bisection to 1e-25).
+        // (Not in tests/golden/critical.py, which has no σ_b² search.)
         assert!(reason.contains("0.172922"), "{reason}");
     }
 }

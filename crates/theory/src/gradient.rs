@@ -159,6 +159,8 @@ mod tests {
         )
         .unwrap();
         let mf = MeanField::new(&net, Integration::default());
+        // c* of dropout p = 0.6 (spec 2.10: 0.2839; tests/golden/depth_scales.csv:
+        // 0.283908654), to 2e-6: the identity below holds for any c.
         let c_star = 0.283_910_5;
         let fwd = vec![(3.0, c_star); 11];
         let g = mf.gradient_trajectory(&fwd, 1.0);

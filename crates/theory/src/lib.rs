@@ -50,7 +50,7 @@
 //! | [`correlation_map`] | covariance/correlation maps, c*, χ_c, ξ_c |
 //! | [`family`] | [`Family`]: activation, noise and σ_b² with σ_w² still free |
 //! | [`criticality`] | critical σ_w² solver |
-//! | [`critical_table`] | the critical initialisation of many families |
+//! | [`critical_table`](mod@critical_table) | the critical initialisation of many families |
 //! | [`gradient`] | backward-pass factors and trajectories |
 //! | [`depth`] | trainable depth, float overflow/underflow depth |
 //! | [`analysis`] | everything at once, with quadrature error estimates |

@@ -609,6 +609,7 @@ mod tests {
         assert!((mu2("gauss-mult:std=0.25") - 1.0625).abs() < 1e-15);
         assert!((mu2("laplace-mult:scale=0.5") - 1.5).abs() < 1e-15);
         assert!((mu2("poisson:rate=1") - 2.0).abs() < 1e-15);
+        // Beyond Table 1 (the module docs): gamma 1 + 1/K, uniform 1 + A²/3.
         assert!((mu2("gamma:shape=4") - 1.25).abs() < 1e-15);
         assert!((mu2("uniform-mult:half-width=0.6") - 1.12).abs() < 1e-15);
         assert_eq!(mu2("mult:mu2=1.7"), 1.7);

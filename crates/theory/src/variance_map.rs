@@ -295,7 +295,9 @@ mod tests {
 
     #[test]
     fn fig2_trajectories() {
-        // spec 3.1: tanh σ_w = 1: 4 → 0.635 → 0.314 → 0.203 → 0.149 → … → 0.039 at l = 14.
+        // spec 3.1 (docs/paper-spec.md §3.1, derived there; printed to 3 decimals):
+        // tanh σ_w = 1: 4 → 0.635 → 0.314 → 0.203 → 0.149 → … → 0.039 at l = 14,
+        // q^l = E[tanh(√q^{l−1} z)²].
         let t = mf(Activation::Tanh, &[], 1.0, 0.0).variance_trajectory(4.0, 14);
         for (l, want) in [
             (1, "0.635"),
@@ -307,7 +309,9 @@ mod tests {
             let (want, tol) = printed(want);
             assert!((t[l] - want).abs() < tol, "tanh l={l}: {} vs {want}", t[l]);
         }
-        // tanh + additive N(0, 1): 4 → 1.635 → 1.484 → 1.466 → 1.464 = q*.
+        // tanh + additive N(0, 1): 4 → 1.635 → 1.484 → 1.466 → 1.464 = q* (spec 3.1;
+        // q^l = E[tanh(√q^{l−1} z)²] + 1, checked with mpmath at 30 digits:
+        // 1.6352612, 1.4839392, 1.4663308, 1.464159, q* = 1.4638509).
         let m = mf(
             Activation::Tanh,
             &[NoiseLaw::GaussAdd { std: 1.0 }],
@@ -363,7 +367,10 @@ mod tests {
 
     #[test]
     fn fig3_trajectories() {
-        // spec 3.2, dropout p = 0.6: over σ_w² = 1.15²·1.2, under 0.85²·1.2.
+        // spec 3.2 (docs/paper-spec.md §3.2, 3 significant digits), dropout p = 0.6:
+        // over σ_w² = 1.15²·1.2, under 0.85²·1.2. ReLU without bias: q^l = 4·k^{2l}
+        // for σ_w² = k²·2/μ₂ (4·1.15² = 5.29, 4·0.85^30 = 0.0305), and likewise
+        // for the Gaussian rows below with k = 1.25, 0.75.
         let d = [NoiseLaw::Dropout { keep: 0.6 }];
         let over =
             mf(Activation::Relu, &d, 1.15f64.powi(2) * 1.2, 0.0).variance_trajectory(4.0, 15);

@@ -59,7 +59,10 @@ fn critical_points_match_mpmath() {
     assert_eq!(rows, 28, "the golden file has every row");
 }
 
-/// Issue 9: the golden tanh edge of chaos at σ_b² = 0.05.
+/// Issue 9: the golden tanh edge of chaos at σ_b² = 0.05: σ_w² ≈ 1.761 in
+/// Schoenholz et al. (2017); 1.76095463960674 at q* = 0.570047881640764 in
+/// `golden/critical.csv` (row `tanh,1,0.05`, `golden/critical.py`, mpmath 30
+/// digits), rounded here to 9 and 6 digits.
 #[test]
 fn tanh_edge_of_chaos_is_the_published_value() {
     let (net, cp) = Family::new(Activation::Tanh, Noise::none(), 0.05)

@@ -1,4 +1,5 @@
-//! Builders of small synthetic IDX and CIFAR-10 files for the tests.
+//! Builders of small synthetic IDX and CIFAR-10 files for the tests, and
+//! [`require`] for a test's optional dependency.
 #![allow(dead_code)]
 
 use std::io::Write;
@@ -62,4 +63,19 @@ pub fn write(dir: &Path, name: &str, bytes: &[u8]) -> PathBuf {
     let path = dir.join(name);
     std::fs::write(&path, bytes).unwrap();
     path
+}
+
+/// An optional dependency of a test (an installed data set): `found` when it is there.
+/// Where it is missing, fails the test under CI (`CI=true`, where `.ci/run` provides
+/// every one of them), naming `what` and `how` it is provided; elsewhere prints why the
+/// test is skipped and returns `None`, so the test can `return`.
+pub fn require<T>(found: Option<T>, what: &str, how: &str) -> Option<T> {
+    if found.is_some() {
+        return found;
+    }
+    if std::env::var("CI").is_ok_and(|v| v == "true") {
+        panic!("{what} is missing; {how} (CI=true: optional test dependencies are required)");
+    }
+    eprintln!("skipped: {what} is missing; {how} (a failure under CI=true)");
+    None
 }

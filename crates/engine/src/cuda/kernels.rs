@@ -22,6 +22,7 @@ pub(crate) mod opt_code {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::cuda::calls::KernelId;
     use crate::gpu_support::{act_code, noise_kind};
     use crate::rng::{Key, box_muller, mix64};
 
@@ -49,32 +50,54 @@ mod tests {
             shifts.windows(2).all(|w| w[0] < w[1]),
             "shift order 30, 27, 31"
         );
-        // τ in f32 and 2⁻³² as the Rust code writes them.
-        assert_eq!(format!("{}", std::f32::consts::TAU), "6.2831855");
-        assert!(src.contains("6.2831855f"));
-        assert!(src.contains("(1.0f / 4294967296.0f)"));
-        // The Rust side of the constants checked above.
-        assert_eq!(mix64(0), 0);
-        let _ = box_muller(Key::new(1).bits(0));
+        // The f32 constants of `ln_f32` and `sincos_turns` as C hex floats, written
+        // from Rust's own constants (bit for bit), and 2⁻³² of `box_muller`.
+        let hex_f32 = |x: f32| {
+            let bits = x.to_bits();
+            let exp = ((bits >> 23) & 0xff) as i32 - 127;
+            format!("0x1.{:06x}p{exp:+}f", (bits & 0x007f_ffff) << 1)
+        };
+        assert_eq!(hex_f32(std::f32::consts::FRAC_PI_2), "0x1.921fb6p+0f");
+        assert!(src.contains(&hex_f32(std::f32::consts::FRAC_PI_2)), "π/2");
+        assert!(src.contains(&hex_f32(std::f32::consts::SQRT_2)), "√2");
+        assert!(src.contains(&format!("(1.0f / {}.0f)", 1u64 << 32)), "2⁻³²");
     }
 
-    /// Every kernel the device loads is defined in the source.
+    /// The Rust side of the constants above, against independent references: the first
+    /// outputs of SplitMix64 from state 0 (Vigna's `splitmix64.c`; `Key(0).bits(n)` is
+    /// its (n+1)-th output, also recomputed with Python's integers), and Box–Muller at
+    /// uniforms where the closed form z = √(−2 ln u₁)·(cos 2πu₂, sin 2πu₂) is known.
+    #[test]
+    fn rust_rng_matches_independent_references() {
+        let k = Key(0);
+        assert_eq!(k.bits(0), 0xE220_A839_7B1D_CDAF);
+        assert_eq!(k.bits(1), 0x6E78_9E6A_A1B9_65F4);
+        assert_eq!(k.bits(2), 0x06C4_5D18_8009_454F);
+        assert_eq!(mix64(crate::rng::GOLDEN_GAMMA), 0xE220_A839_7B1D_CDAF);
+        // High 32 bits 2³⁰ − 1 give u₁ = 0.25 in f32 (2³⁰ − 1 and 2³⁰ + 1 round to 2³⁰),
+        // so r = √(−2 ln ¼) = 2√(ln 2); low 32 bits 0, 2³⁰, 2²⁹ give u₂ = 0, ¼, ⅛.
+        let r = 2.0 * std::f64::consts::LN_2.sqrt();
+        let h = (1u64 << 30) - 1;
+        let half = std::f64::consts::FRAC_1_SQRT_2;
+        for (low, want) in [
+            (0u64, (r, 0.0)),
+            (1 << 30, (0.0, r)),
+            (1 << 29, (r * half, r * half)),
+        ] {
+            let (z0, z1) = box_muller((h << 32) | low);
+            for (got, want) in [(z0, want.0), (z1, want.1)] {
+                assert!(
+                    (f64::from(got) - want).abs() < 1e-6 * r,
+                    "box_muller at u₂ = {low}/2³²: {got} vs {want}"
+                );
+            }
+        }
+    }
+
+    /// Every kernel the device loads ([`KernelId::ALL`]) is defined in the source.
     #[test]
     fn kernels_are_defined() {
-        for name in [
-            "np_step_keys",
-            "np_advance_step",
-            "np_input",
-            "np_hidden",
-            "np_mse",
-            "np_loss",
-            "np_backward",
-            "np_bias_update",
-            "np_weight_update",
-            "np_to_bf16",
-            "np_adam_step",
-            "np_xent",
-        ] {
+        for name in KernelId::ALL.map(KernelId::name) {
             assert!(
                 KERNELS_CU.contains(&format!("extern \"C\" __global__ void {name}(")),
                 "{name}"
