@@ -430,3 +430,11 @@ def test_long_commands_release_the_gil_and_stop_on_ctrl_c():
     timer.cancel()
     assert stopped < 0.6 * full_time, (stopped, full_time)
     assert full.grid("xi_c").shape == (100, 100)
+
+
+def test_channel_dropout_spellings_are_dropout():
+    """The Keras walker reads SpatialDropout2D; the library reads its
+    spelling too (a channel's mask is shared, each unit's μ₂ is 1/p)."""
+    for spelling in ("SpatialDropout2D(0.2)", "nn.Dropout2d(p=0.2)"):
+        a = noisyprop.analyze("relu", spelling)
+        assert a.noise == "dropout:keep=0.8" and a.sigma_w2 == pytest.approx(1.6, abs=1e-15)

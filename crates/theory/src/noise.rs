@@ -380,6 +380,20 @@ fn parse_framework(text: &str) -> Result<NoiseStage, TheoryError> {
                 ),
             )
         }
+        "SpatialDropout1D" | "SpatialDropout2D" | "SpatialDropout3D" | "Dropout1d"
+        | "Dropout2d" | "Dropout3d" => {
+            let r = check(t, "drop rate", v, "[0, 1)", |r| (0.0..1.0).contains(&r))?;
+            let keep = 1.0 - r;
+            (
+                NoiseLaw::Dropout { keep },
+                format!(
+                    "channel dropout `{name}(rate)`: {} is the DROP probability of a whole channel (one mask over its positions), so each unit's keep p = {} and μ₂ = 1/p = {}, as for Dropout",
+                    fmt_num(r),
+                    fmt_num(keep),
+                    fmt_num(1.0 / keep)
+                ),
+            )
+        }
         "GaussianDropout" => {
             let r = check(t, "rate", v, "[0, 1)", |r| (0.0..1.0).contains(&r))?;
             let std = (r / (1.0 - r)).sqrt();
@@ -406,7 +420,7 @@ fn parse_framework(text: &str) -> Result<NoiseStage, TheoryError> {
             return Err(TheoryError::Unknown {
                 what: "framework noise layer".into(),
                 name: other.to_string(),
-                valid: "Dropout(R), nn.Dropout(p=R), keras.layers.Dropout(rate=R), DropoutConfig::new(R), Dropout::new(R), GaussianDropout(R), GaussianNoise(S)".into(),
+                valid: "Dropout(R), nn.Dropout(p=R), keras.layers.Dropout(rate=R), DropoutConfig::new(R), Dropout::new(R), SpatialDropout1D/2D/3D(R), nn.Dropout1d/2d/3d(R), GaussianDropout(R), GaussianNoise(S)".into(),
             });
         }
     };
@@ -643,6 +657,8 @@ mod tests {
             "keras.layers.Dropout(rate=0.2)",
             "DropoutConfig::new(0.2)",
             "candle_nn::Dropout::new(0.2)",
+            "keras.layers.SpatialDropout2D(0.2)",
+            "nn.Dropout2d(p=0.2)",
         ] {
             let st = Noise::parse_stage(s).unwrap();
             assert_eq!(st.law, NoiseLaw::Dropout { keep: 0.8 }, "{s}");
