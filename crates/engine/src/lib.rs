@@ -13,7 +13,7 @@
 //! | [`real`] | the f32/f64 abstraction |
 //! | [`mlp`] | the noisy MLP: config, init, forward, backward |
 //! | [`loss`] | MSE and softmax cross-entropy, accuracy |
-//! | [`optim`] | SGD (with momentum) and Adam |
+//! | [`optim`] | SGD (with momentum) and Adam; [`OptimizerConfig`], their description (CPU, GPU, records) |
 //! | [`train`] | a network with its loss and optimiser: training steps, evaluation |
 //! | [`group`] | several networks trained side by side on the same batches |
 //! | [`gpu_support`] | what the CUDA backend trains (no feature or device needed) |
@@ -41,7 +41,7 @@ pub use loss::{Loss, Target};
 pub use matmul::{Threads, gemm_nn, gemm_nt, gemm_tn};
 pub use mlp::{Layer, Mlp, MlpConfig};
 pub use noise::NoiseSampler;
-pub use optim::{Adam, Optimizer, Sgd};
+pub use optim::{Adam, Optimizer, OptimizerConfig, Sgd};
 pub use real::Real;
 pub use rng::Key;
 pub use train::{Evaluation, Trainer};

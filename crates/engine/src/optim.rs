@@ -10,8 +10,15 @@
 //!   (computed in f64 by binary powering, [`powi`], and rounded), t = 1, 2, … the
 //!   number of updates so far.
 //!   Constants (lr, β, 1 − β, ε, c) are rounded from f64 to the type once.
+//!
+//! [`OptimizerConfig`] describes an optimiser and its hyper-parameters (in f64): the CPU
+//! engine builds its [`Optimizer`] from it, the GPU grid runs it (`cuda::GridConfig`,
+//! rounding to f32 as above) and the experiments record it.
+
+use std::fmt;
 
 use rayon::prelude::*;
+use serde::{Deserialize, Serialize};
 
 use crate::error::EngineError;
 use crate::matmul::Threads;
@@ -33,6 +40,153 @@ pub fn powi(mut a: f64, mut n: u64) -> f64 {
             return r;
         }
         a *= a;
+    }
+}
+
+/// An optimiser and its hyper-parameters, in f64 (rounded to the parameters' type once,
+/// at each update, as the module documentation says).
+///
+/// Serialised (serde) internally tagged: `{"kind":"sgd","lr":…,"momentum":…}` or
+/// `{"kind":"adam","lr":…}`; Adam's β₁, β₂ and ε are written only where they differ
+/// from the defaults ([`OptimizerConfig::ADAM_BETA1`], [`OptimizerConfig::ADAM_BETA2`],
+/// [`OptimizerConfig::ADAM_EPS`]) and read as the defaults where absent.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "kebab-case")]
+pub enum OptimizerConfig {
+    /// SGD with momentum μ ∈ [0, 1) (0 = plain SGD, the paper's):
+    /// `v ← μ·v + g; w ← w − lr·v` ([`Sgd`]).
+    Sgd {
+        /// Learning rate.
+        lr: f64,
+        /// Momentum μ.
+        momentum: f64,
+    },
+    /// Adam with bias correction ([`Adam`]).
+    Adam {
+        /// Learning rate.
+        lr: f64,
+        /// β₁ ∈ [0, 1).
+        #[serde(
+            default = "adam_defaults::beta1",
+            skip_serializing_if = "adam_defaults::is_beta1"
+        )]
+        beta1: f64,
+        /// β₂ ∈ [0, 1).
+        #[serde(
+            default = "adam_defaults::beta2",
+            skip_serializing_if = "adam_defaults::is_beta2"
+        )]
+        beta2: f64,
+        /// ε > 0.
+        #[serde(
+            default = "adam_defaults::eps",
+            skip_serializing_if = "adam_defaults::is_eps"
+        )]
+        eps: f64,
+    },
+}
+
+/// Serde defaults of [`OptimizerConfig::Adam`] (compared bit for bit).
+mod adam_defaults {
+    use super::OptimizerConfig as C;
+
+    pub(super) fn beta1() -> f64 {
+        C::ADAM_BETA1
+    }
+    pub(super) fn beta2() -> f64 {
+        C::ADAM_BETA2
+    }
+    pub(super) fn eps() -> f64 {
+        C::ADAM_EPS
+    }
+    pub(super) fn is_beta1(v: &f64) -> bool {
+        v.to_bits() == C::ADAM_BETA1.to_bits()
+    }
+    pub(super) fn is_beta2(v: &f64) -> bool {
+        v.to_bits() == C::ADAM_BETA2.to_bits()
+    }
+    pub(super) fn is_eps(v: &f64) -> bool {
+        v.to_bits() == C::ADAM_EPS.to_bits()
+    }
+}
+
+impl OptimizerConfig {
+    /// Adam's default β₁.
+    pub const ADAM_BETA1: f64 = 0.9;
+    /// Adam's default β₂.
+    pub const ADAM_BETA2: f64 = 0.999;
+    /// Adam's default ε.
+    pub const ADAM_EPS: f64 = 1e-8;
+
+    /// Plain SGD (momentum 0) with learning rate `lr`.
+    pub const fn sgd(lr: f64) -> Self {
+        OptimizerConfig::Sgd { lr, momentum: 0.0 }
+    }
+
+    /// Adam with learning rate `lr` and the default β₁, β₂, ε.
+    pub const fn adam(lr: f64) -> Self {
+        OptimizerConfig::Adam {
+            lr,
+            beta1: Self::ADAM_BETA1,
+            beta2: Self::ADAM_BETA2,
+            eps: Self::ADAM_EPS,
+        }
+    }
+
+    /// The learning rate.
+    pub fn lr(&self) -> f64 {
+        match *self {
+            OptimizerConfig::Sgd { lr, .. } | OptimizerConfig::Adam { lr, .. } => lr,
+        }
+    }
+
+    /// The same optimiser with learning rate `lr`.
+    #[must_use]
+    pub fn with_lr(mut self, lr: f64) -> Self {
+        match &mut self {
+            OptimizerConfig::Sgd { lr: l, .. } | OptimizerConfig::Adam { lr: l, .. } => *l = lr,
+        }
+        self
+    }
+
+    /// Whether this is SGD without momentum.
+    pub fn is_plain_sgd(&self) -> bool {
+        matches!(*self, OptimizerConfig::Sgd { momentum, .. } if momentum == 0.0)
+    }
+
+    /// Checks the hyper-parameters: lr > 0, μ, β₁, β₂ ∈ [0, 1), ε > 0, all finite.
+    ///
+    /// # Errors
+    /// [`EngineError::InvalidParameter`] naming the first value out of range.
+    pub fn validate(&self) -> Result<(), EngineError> {
+        self.build::<f64>().map(drop)
+    }
+
+    /// The CPU optimiser (no state yet).
+    ///
+    /// # Errors
+    /// As [`OptimizerConfig::validate`].
+    pub fn build<T: Real>(&self) -> Result<Optimizer<T>, EngineError> {
+        match *self {
+            OptimizerConfig::Sgd { lr, momentum } => Optimizer::sgd(lr, momentum),
+            OptimizerConfig::Adam {
+                lr,
+                beta1,
+                beta2,
+                eps,
+            } => Adam::with_params(lr, beta1, beta2, eps).map(Optimizer::Adam),
+        }
+    }
+}
+
+impl fmt::Display for OptimizerConfig {
+    /// "sgd", "sgd momentum μ" or "adam".
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match *self {
+            OptimizerConfig::Sgd { momentum: 0.0, .. } => f.write_str("sgd"),
+            OptimizerConfig::Sgd { momentum, .. } => write!(f, "sgd momentum {momentum}"),
+            OptimizerConfig::Adam { .. } => f.write_str("adam"),
+        }
     }
 }
 
@@ -192,7 +346,12 @@ impl<T: Real> Adam<T> {
     /// # Errors
     /// [`EngineError::InvalidParameter`] unless lr > 0.
     pub fn new(lr: f64) -> Result<Self, EngineError> {
-        Adam::with_params(lr, 0.9, 0.999, 1e-8)
+        Adam::with_params(
+            lr,
+            OptimizerConfig::ADAM_BETA1,
+            OptimizerConfig::ADAM_BETA2,
+            OptimizerConfig::ADAM_EPS,
+        )
     }
 
     /// Adam with explicit β₁, β₂ ∈ [0, 1) and ε > 0.
@@ -315,6 +474,22 @@ impl<T: Real> Optimizer<T> {
         }
     }
 
+    /// The optimiser's description (its hyper-parameters; the state is not part of it).
+    pub fn config(&self) -> OptimizerConfig {
+        match self {
+            Optimizer::Sgd(s) => OptimizerConfig::Sgd {
+                lr: s.lr,
+                momentum: s.momentum,
+            },
+            Optimizer::Adam(a) => OptimizerConfig::Adam {
+                lr: a.lr,
+                beta1: a.beta1,
+                beta2: a.beta2,
+                eps: a.eps,
+            },
+        }
+    }
+
     /// Whether this is SGD without momentum (the update can be fused into the
     /// backward pass, [`crate::Mlp::backward_sgd`]).
     pub fn is_plain_sgd(&self) -> bool {
@@ -425,5 +600,43 @@ mod tests {
             opt.update(&mut [0.0; 2], &[0.0; 3], Threads::One),
             Err(EngineError::LengthMismatch { .. })
         ));
+    }
+
+    #[test]
+    fn configs_build_the_optimisers_they_describe() {
+        let adam = OptimizerConfig::adam(1e-3);
+        assert_eq!(
+            adam.build::<f32>().unwrap(),
+            Optimizer::<f32>::adam(1e-3).unwrap()
+        );
+        let momentum = OptimizerConfig::Sgd {
+            lr: 0.1,
+            momentum: 0.9,
+        };
+        for c in [OptimizerConfig::sgd(0.5), momentum, adam] {
+            assert_eq!(c.build::<f64>().unwrap().config(), c);
+            assert_eq!(c.with_lr(0.25).lr(), 0.25);
+        }
+        assert!(OptimizerConfig::sgd(0.5).is_plain_sgd() && !momentum.is_plain_sgd());
+        assert_eq!(
+            [OptimizerConfig::sgd(0.5), momentum, adam].map(|c| c.to_string()),
+            ["sgd", "sgd momentum 0.9", "adam"]
+        );
+        assert!(OptimizerConfig::sgd(0.0).validate().is_err());
+        assert!(
+            OptimizerConfig::Sgd {
+                lr: 0.1,
+                momentum: 1.0
+            }
+            .validate()
+            .is_err()
+        );
+        let bad_eps = OptimizerConfig::Adam {
+            lr: 1e-3,
+            beta1: 0.9,
+            beta2: 0.999,
+            eps: 0.0,
+        };
+        assert!(bad_eps.validate().is_err());
     }
 }

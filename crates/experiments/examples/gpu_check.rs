@@ -28,9 +28,10 @@ fn main() {
 mod check {
     use std::time::Instant;
 
+    use noisyprop_engine::OptimizerConfig;
     use noisyprop_engine::cuda::{
-        CudaError, Device, GridConfig, GridOptimizer, ParityConfig, ParityReport, Precision,
-        available, paper_grid_throughput, parity, parity_reference,
+        CudaError, Device, GridConfig, ParityConfig, ParityReport, Precision, available,
+        paper_grid_throughput, parity, parity_reference,
     };
     use noisyprop_experiments::paper::{FIG6_DEPTHS, FIG6_KEEPS};
 
@@ -170,21 +171,23 @@ mod check {
         }
 
         if args.throughput {
-            let mut runs: Vec<(Precision, bool, GridOptimizer)> = args
+            // The paper's learning rate (10⁻³) with plain SGD, or Adam.
+            let lr = GridConfig::paper(0, Precision::Fp32).optimizer.lr();
+            let mut runs: Vec<(Precision, bool, OptimizerConfig)> = args
                 .precisions
                 .iter()
-                .map(|&p| (p, true, GridOptimizer::SGD))
+                .map(|&p| (p, true, OptimizerConfig::sgd(lr)))
                 .collect();
             if args.graph_compare
                 && let Some(&p) = args.precisions.last()
             {
-                runs.push((p, false, GridOptimizer::SGD));
+                runs.push((p, false, OptimizerConfig::sgd(lr)));
             }
             if args.adam {
                 runs.extend(
                     args.precisions
                         .iter()
-                        .map(|&p| (p, true, GridOptimizer::ADAM)),
+                        .map(|&p| (p, true, OptimizerConfig::adam(lr))),
                 );
             }
             for (p, graphs, optimizer) in runs {

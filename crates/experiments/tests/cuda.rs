@@ -272,7 +272,7 @@ fn adam_and_classification_match_the_cpu() {
     let data = mnist200();
     for s in [
         TrainSpec {
-            optimizer: OptimizerSpec::Adam { lr: 1e-3 },
+            optimizer: OptimizerSpec::adam(1e-3),
             noise: "dropout:keep=0.8".parse().unwrap(),
             ..spec(2, 2)
         },
@@ -288,7 +288,7 @@ fn adam_and_classification_match_the_cpu() {
         },
         TrainSpec {
             task: Task::Classification,
-            optimizer: OptimizerSpec::Adam { lr: 1e-3 },
+            optimizer: OptimizerSpec::adam(1e-3),
             ..spec(2, 2)
         },
     ] {

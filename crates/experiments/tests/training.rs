@@ -33,7 +33,7 @@ fn spec(depth: usize, width: usize, epochs: usize) -> TrainSpec {
         activation: "relu".parse().unwrap(),
         noise: "dropout:keep=0.9".parse().unwrap(),
         init: Init::Critical,
-        optimizer: OptimizerSpec::Adam { lr: 1e-3 },
+        optimizer: OptimizerSpec::adam(1e-3),
         batch: 32,
         epochs,
         seed: 5,

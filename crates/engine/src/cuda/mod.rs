@@ -17,7 +17,7 @@
 //! | [`Device::new`] | context, stream, cuBLAS handle, kernels compiled by NVRTC |
 //! | `Device::emulated` | (feature `cuda-emulator`) CPU emulator of the device for tests, slow |
 //! | [`GpuGrid`] | G networks of one shape (differing in seed, noise, init) trained on the same batches |
-//! | [`GridConfig`], [`NetSpec`], [`NetParams`], [`Precision`], [`GridOptimizer`], [`GridLoss`] | its set-up; [`init_params`] is the CPU initialisation |
+//! | [`GridConfig`], [`NetSpec`], [`NetParams`], [`Precision`] | its set-up (optimiser and loss in the CPU engine's terms: [`crate::optim::OptimizerConfig`], [`crate::loss::Loss`]); [`init_params`] is the CPU initialisation |
 //! | [`crate::gpu_support`] | what the kernels implement (also without this feature) |
 //!
 //! GPU test and bench tooling is behind the feature `gpu-tools`: `PaperGrid` (one
@@ -134,9 +134,7 @@ mod reference;
 
 pub use device::{Device, DeviceMatrix, Phase, available};
 pub use error::CudaError;
-pub use grid::{
-    GpuGrid, GridConfig, GridLoss, GridOptimizer, NetParams, NetSpec, Precision, init_params,
-};
+pub use grid::{GpuGrid, GridConfig, NetParams, NetSpec, Precision, init_params};
 pub use kernels::{KERNELS_CU, rng_block};
 #[cfg(any(test, feature = "gpu-tools"))]
 pub use paper::{PaperGrid, Throughput, paper_grid_throughput, paper_seed};
@@ -169,6 +167,8 @@ pub(crate) fn test_devices() -> Vec<(&'static str, std::sync::Arc<Device>)> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::loss::Loss;
+    use crate::optim::OptimizerConfig;
     use noisyprop_theory::{Activation, Network, Noise, NoiseLaw};
 
     /// Without a GPU the probe fails with a reason and nothing panics.
@@ -270,9 +270,11 @@ mod tests {
             batch: 12,
             input_activation: false,
             input_noise: true,
-            lr: 0.2,
-            optimizer: GridOptimizer::sgd(0.5),
-            loss: GridLoss::Mse,
+            optimizer: OptimizerConfig::Sgd {
+                lr: 0.2,
+                momentum: 0.5,
+            },
+            loss: Loss::Mse,
             precision: Precision::Fp32,
             use_graphs: true,
             loss_history: 3,
@@ -367,9 +369,8 @@ mod tests {
                 ..n.clone()
             };
             let frozen = GridConfig {
-                lr: 0.0,
-                optimizer: GridOptimizer::SGD,
-                loss: GridLoss::Mse,
+                optimizer: OptimizerConfig::sgd(0.0),
+                loss: Loss::Mse,
                 ..cfg.clone()
             };
             let mut r = ReferenceNet::new(&frozen, &quiet, pg[i].clone()).unwrap();
@@ -453,9 +454,8 @@ mod tests {
                 batch: 8,
                 input_activation: true,
                 input_noise: true,
-                lr: 0.3,
-                optimizer: GridOptimizer::SGD,
-                loss: GridLoss::Mse,
+                optimizer: OptimizerConfig::sgd(0.3),
+                loss: Loss::Mse,
                 precision: Precision::Fp32,
                 use_graphs: true,
                 loss_history: 16,

@@ -8,8 +8,9 @@ use std::time::Instant;
 
 use super::device::{Device, DeviceMatrix, Phase};
 use super::error::CudaError;
-use super::grid::{GpuGrid, GridConfig, GridOptimizer, NetSpec, Precision};
+use super::grid::{GpuGrid, GridConfig, NetSpec, Precision};
 use super::parity::{json_num, json_str};
+use crate::optim::OptimizerConfig;
 use crate::rng::Key;
 
 /// The paper's seeding: run (keep index i, depth index j) has seed 10·i + j.
@@ -173,7 +174,7 @@ pub struct Throughput {
     /// Precision of the products.
     pub precision: Precision,
     /// The optimiser.
-    pub optimizer: GridOptimizer,
+    pub optimizer: OptimizerConfig,
     /// Networks in the grid (100 for the paper grid).
     pub networks: usize,
     /// Timed grid-steps.
@@ -360,7 +361,7 @@ mod tests {
         assert_eq!(paper_seed(3, 4), 34);
         let t = Throughput {
             precision: Precision::Tf32,
-            optimizer: GridOptimizer::SGD,
+            optimizer: OptimizerConfig::sgd(1e-3),
             networks: 100,
             grid_steps: 50,
             warmup: 3,

@@ -6,10 +6,10 @@ use noisyprop_theory::{Activation, Network, Noise, NoiseLaw};
 
 use super::device::Device;
 use super::error::CudaError;
-use super::grid::{
-    GpuGrid, GridConfig, GridLoss, GridOptimizer, NetParams, NetSpec, Precision, init_params,
-};
+use super::grid::{GpuGrid, GridConfig, NetParams, NetSpec, Precision, init_params};
 use super::reference::{CpuTrainer, EngineTrainer, ReferenceNet};
+use crate::loss::Loss;
+use crate::optim::OptimizerConfig;
 use crate::rng::Key;
 
 /// The networks of a parity check: d_in → depth × width → d_in reconstruction with MSE
@@ -29,16 +29,15 @@ pub struct ParityConfig {
     pub keeps: Vec<f64>,
     /// SGD steps.
     pub steps: usize,
-    /// Learning rate. Large (0.2) on purpose: with the reconstruction MSE (mean over
-    /// 784 outputs) the gradients are ~10⁻⁴, and the update must stand well above the
-    /// fp32 rounding of the weights for the update comparison to mean anything.
-    pub lr: f32,
     /// Network i has seed `seed + i`.
     pub seed: u64,
     /// φ.
     pub activation: Activation,
-    /// The optimiser.
-    pub optimizer: GridOptimizer,
+    /// The optimiser and its learning rate. The default lr is large (0.2) on purpose:
+    /// with the reconstruction MSE (mean over 784 outputs) the gradients are ~10⁻⁴, and
+    /// the update must stand well above the fp32 rounding of the weights for the update
+    /// comparison to mean anything.
+    pub optimizer: OptimizerConfig,
     /// 0: reconstruction (MSE); otherwise classification into this many classes with
     /// softmax cross-entropy (labels drawn from the seed).
     pub classes: usize,
@@ -54,10 +53,9 @@ impl Default for ParityConfig {
             batch: 16,
             keeps: vec![0.8, 0.5, 1.0],
             steps: 4,
-            lr: 0.2,
             seed: 7,
             activation: Activation::Relu,
-            optimizer: GridOptimizer::SGD,
+            optimizer: OptimizerConfig::sgd(0.2),
             classes: 0,
         }
     }
@@ -77,8 +75,7 @@ impl ParityConfig {
     /// The default networks trained with Adam (lr 10⁻³, as the quick preset).
     pub fn adam() -> Self {
         ParityConfig {
-            optimizer: GridOptimizer::ADAM,
-            lr: 1e-3,
+            optimizer: OptimizerConfig::adam(1e-3),
             ..ParityConfig::default()
         }
     }
@@ -88,8 +85,10 @@ impl ParityConfig {
     pub fn classification() -> Self {
         ParityConfig {
             activation: Activation::Tanh,
-            optimizer: GridOptimizer::sgd(0.9),
-            lr: 0.1,
+            optimizer: OptimizerConfig::Sgd {
+                lr: 0.1,
+                momentum: 0.9,
+            },
             classes: 10,
             ..ParityConfig::default()
         }
@@ -125,12 +124,11 @@ impl ParityConfig {
             batch: self.batch,
             input_activation: true,
             input_noise: true,
-            lr: self.lr,
             optimizer: self.optimizer,
             loss: if self.classes == 0 {
-                GridLoss::Mse
+                Loss::Mse
             } else {
-                GridLoss::SoftmaxCrossEntropy
+                Loss::SoftmaxCrossEntropy
             },
             precision,
             use_graphs: true,
@@ -282,13 +280,13 @@ impl ParityReport {
 pub fn parity_tolerances(
     precision: Precision,
     activation: Activation,
-    optimizer: GridOptimizer,
+    optimizer: OptimizerConfig,
 ) -> (f64, f64) {
     let kinked = matches!(
         activation,
         Activation::Relu | Activation::LeakyRelu { .. } | Activation::Abs
     );
-    let adam = matches!(optimizer, GridOptimizer::Adam { .. });
+    let adam = matches!(optimizer, OptimizerConfig::Adam { .. });
     let tol = precision.parity_tolerance();
     match (precision, kinked || adam) {
         (Precision::Fp32, _) if adam => (tol, 1e-3),

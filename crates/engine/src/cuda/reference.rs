@@ -8,14 +8,14 @@
 use noisyprop_theory::Activation;
 
 use super::error::CudaError;
-use super::grid::{GridConfig, GridLoss, GridOptimizer, NetParams, NetSpec};
+use super::grid::{GridConfig, NetParams, NetSpec};
 use crate::act;
 use crate::error::EngineError;
 use crate::loss::{Loss, Target};
 use crate::matmul::{Threads, gemm_nn, gemm_nt, gemm_tn};
 use crate::mlp::{Mlp, MlpConfig};
 use crate::noise::NoiseSampler;
-use crate::optim::{Adam, Optimizer};
+use crate::optim::OptimizerConfig;
 use crate::rng::{Key, tags};
 use crate::train::Trainer;
 
@@ -72,17 +72,19 @@ impl ReferenceNet {
                 "parameters do not match the layer sizes {dims:?}"
             )));
         }
-        let GridOptimizer::Sgd { momentum } = cfg.optimizer else {
+        let OptimizerConfig::Sgd { lr, momentum } = cfg.optimizer else {
             return Err(CudaError::Config(
                 "the reference network implements SGD only (EngineTrainer has Adam)".to_string(),
             ));
         };
-        if cfg.loss != GridLoss::Mse {
+        if cfg.loss != Loss::Mse {
             return Err(CudaError::Config(
                 "the reference network implements MSE only (EngineTrainer has cross-entropy)"
                     .to_string(),
             ));
         }
+        // The f32 constants the GPU kernels (and the CPU optimiser) use.
+        let (lr, momentum) = (lr as f32, momentum as f32);
         let velocity = (momentum != 0.0).then(|| NetParams {
             weights: params.weights.iter().map(|w| vec![0.0; w.len()]).collect(),
             biases: params.biases.iter().map(|b| vec![0.0; b.len()]).collect(),
@@ -97,7 +99,7 @@ impl ReferenceNet {
             noise_key: Key::new(spec.seed).child(tags::NOISE),
             params,
             velocity,
-            lr: cfg.lr,
+            lr,
             momentum,
             step: cfg.first_step,
         })
@@ -272,20 +274,9 @@ impl EngineTrainer {
             ..MlpConfig::new(cfg.d_in, cfg.width, cfg.depth, cfg.d_out)
         };
         let mlp = Mlp::<f32>::new(mc).map_err(engine)?;
-        let lr = f64::from(cfg.lr);
-        let opt = match cfg.optimizer {
-            GridOptimizer::Sgd { momentum } => Optimizer::sgd(lr, f64::from(momentum)),
-            GridOptimizer::Adam { beta1, beta2, eps } => {
-                Adam::with_params(lr, beta1, beta2, eps).map(Optimizer::Adam)
-            }
-        }
-        .map_err(engine)?;
-        let loss = match cfg.loss {
-            GridLoss::Mse => Loss::Mse,
-            GridLoss::SoftmaxCrossEntropy => Loss::SoftmaxCrossEntropy,
-        };
+        let opt = cfg.optimizer.build().map_err(engine)?;
         Ok(EngineTrainer {
-            trainer: Trainer::new(mlp, loss, opt),
+            trainer: Trainer::new(mlp, cfg.loss, opt),
             step: cfg.first_step,
         })
     }
@@ -355,9 +346,8 @@ mod tests {
             batch: 6,
             input_activation: true,
             input_noise: true,
-            lr: 0.1,
-            optimizer: GridOptimizer::SGD,
-            loss: GridLoss::Mse,
+            optimizer: OptimizerConfig::sgd(0.1),
+            loss: Loss::Mse,
             precision: Precision::Fp32,
             use_graphs: false,
             loss_history: 8,
@@ -404,6 +394,7 @@ mod tests {
             let mut net = ReferenceNet::new(&cfg, &spec, p0.clone()).unwrap();
             net.train_step(&x, &y, rows).unwrap();
             let p1 = net.params();
+            let lr = cfg.optimizer.lr() as f32;
             let h = 1e-2f32;
             let mut worst = 0f32;
             for l in 0..p0.weights.len() {
@@ -414,7 +405,7 @@ mod tests {
                     pp.weights[l][i] -= 2.0 * h;
                     let lm = loss_at(&pp);
                     let fd = (lp - lm) / (2.0 * h);
-                    let upd = (p0.weights[l][i] - p1.weights[l][i]) / cfg.lr;
+                    let upd = (p0.weights[l][i] - p1.weights[l][i]) / lr;
                     worst = worst.max((fd - upd).abs() / (fd.abs() + 1e-2));
                 }
                 for i in 0..p0.biases[l].len() {
@@ -424,7 +415,7 @@ mod tests {
                     pp.biases[l][i] -= 2.0 * h;
                     let lm = loss_at(&pp);
                     let fd = (lp - lm) / (2.0 * h);
-                    let upd = (p0.biases[l][i] - p1.biases[l][i]) / cfg.lr;
+                    let upd = (p0.biases[l][i] - p1.biases[l][i]) / lr;
                     worst = worst.max((fd - upd).abs() / (fd.abs() + 1e-2));
                 }
             }
@@ -464,7 +455,10 @@ mod tests {
             ),
         ] {
             let cfg = GridConfig {
-                optimizer: GridOptimizer::sgd(momentum),
+                optimizer: OptimizerConfig::Sgd {
+                    lr: pc.optimizer.lr(),
+                    momentum,
+                },
                 first_step: 3,
                 ..pc.grid_config(Precision::Fp32)
             };
@@ -495,8 +489,10 @@ mod tests {
     #[test]
     fn momentum_accumulates_and_training_reduces_the_loss() {
         let mut cfg = tiny();
-        cfg.optimizer = GridOptimizer::sgd(0.9);
-        cfg.lr = 0.05;
+        cfg.optimizer = OptimizerConfig::Sgd {
+            lr: 0.05,
+            momentum: 0.9,
+        };
         let spec = NetSpec::critical_dropout(1.0, 3).unwrap();
         let p0 = init_params(&cfg.dims(), &spec);
         let mut net = ReferenceNet::new(&cfg, &spec, p0).unwrap();

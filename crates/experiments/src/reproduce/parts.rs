@@ -372,7 +372,7 @@ fn settings(part: Part, opts: &ReproduceOptions) -> String {
                     OptimizerSpec::Sgd { lr, momentum } if momentum > 0.0 =>
                         format!("SGD lr {} momentum {}", fmt_short(lr), fmt_short(momentum)),
                     OptimizerSpec::Sgd { lr, .. } => format!("SGD lr {}", fmt_short(lr)),
-                    OptimizerSpec::Adam { lr } => format!("Adam lr {}", fmt_short(lr)),
+                    OptimizerSpec::Adam { lr, .. } => format!("Adam lr {}", fmt_short(lr)),
                 },
                 r.epochs,
                 opts.preset.keeps().len(),

@@ -6,10 +6,10 @@ use std::ops::Range;
 
 use noisyprop_data::Examples;
 use noisyprop_engine::loss::accuracy;
-use noisyprop_engine::{Loss, Mlp, MlpConfig, Optimizer, Target, Threads, Trainer, TrainerGroup};
+use noisyprop_engine::{Loss, Mlp, MlpConfig, Target, Threads, Trainer, TrainerGroup};
 
 use super::protocol::{Backend, Metrics, StepMetrics, Which};
-use super::spec::{OptimizerSpec, Task, TrainSpec};
+use super::spec::{Task, TrainSpec};
 use crate::ExperimentError;
 
 /// Classes of the classification task (every supported dataset has 10).
@@ -40,10 +40,7 @@ pub fn build(
         Task::Reconstruction => Loss::Mse,
         Task::Classification => Loss::SoftmaxCrossEntropy,
     };
-    let optimizer = match spec.optimizer {
-        OptimizerSpec::Sgd { lr, momentum } => Optimizer::sgd(lr, momentum)?,
-        OptimizerSpec::Adam { lr } => Optimizer::adam(lr)?,
-    };
+    let optimizer = spec.optimizer.build()?;
     Ok(Trainer::new(mlp, loss, optimizer))
 }
 

@@ -6,14 +6,14 @@ use std::ops::Range;
 use std::sync::Arc;
 
 use noisyprop_data::Examples;
+use noisyprop_engine::Loss;
 use noisyprop_engine::cuda::{
-    CudaError, Device, DeviceMatrix, GpuGrid, GridConfig, GridLoss, GridOptimizer, NetSpec,
-    Precision,
+    CudaError, Device, DeviceMatrix, GpuGrid, GridConfig, NetSpec, Precision,
 };
 
 use super::cpu::CLASSES;
 use super::protocol::{Backend, Metrics, StepMetrics, Which, common_shape};
-use super::spec::{OptimizerSpec, Task, TrainSpec};
+use super::spec::{Task, TrainSpec};
 use crate::ExperimentError;
 
 /// The training and validation images on the device, and their labels as
@@ -124,10 +124,6 @@ impl<'a> CudaBackend<'a> {
                 "one label in 0..=9 per example (classification)",
             ));
         }
-        let (lr, optimizer) = match first.optimizer {
-            OptimizerSpec::Sgd { lr, momentum } => (lr, GridOptimizer::sgd(momentum as f32)),
-            OptimizerSpec::Adam { lr } => (lr, GridOptimizer::ADAM),
-        };
         let nets = specs
             .iter()
             .map(|s| Ok(NetSpec::new(s.network()?, s.seed)))
@@ -141,12 +137,11 @@ impl<'a> CudaBackend<'a> {
             batch: batch.min(n.max(val.n)),
             input_activation: true,
             input_noise: true,
-            lr: lr as f32,
-            optimizer,
+            optimizer: first.optimizer,
             loss: if classify {
-                GridLoss::SoftmaxCrossEntropy
+                Loss::SoftmaxCrossEntropy
             } else {
-                GridLoss::Mse
+                Loss::Mse
             },
             precision,
             use_graphs: true,

@@ -174,7 +174,7 @@ impl Recipe {
     pub fn quick() -> Self {
         Recipe {
             width: 256,
-            optimizer: OptimizerSpec::Adam { lr: 1e-3 },
+            optimizer: OptimizerSpec::adam(1e-3),
             epochs: 10,
             examples: Some(4000),
             ..Recipe::paper()
@@ -212,16 +212,12 @@ impl Recipe {
                     "SGD only (Adam has no momentum setting)",
                 ));
             }
-            (Some(OptimizerKind::Adam), _) => OptimizerSpec::Adam {
-                lr: o.lr.unwrap_or(1e-3),
-            },
+            (Some(OptimizerKind::Adam), _) => OptimizerSpec::adam(o.lr.unwrap_or(1e-3)),
             (Some(OptimizerKind::Sgd), _) => OptimizerSpec::Sgd {
                 lr: o.lr.unwrap_or(1e-3),
                 momentum: o.momentum.unwrap_or(0.0),
             },
-            (None, OptimizerSpec::Adam { lr }) => OptimizerSpec::Adam {
-                lr: o.lr.unwrap_or(lr),
-            },
+            (None, adam @ OptimizerSpec::Adam { lr, .. }) => adam.with_lr(o.lr.unwrap_or(lr)),
             (None, OptimizerSpec::Sgd { lr, momentum }) => OptimizerSpec::Sgd {
                 lr: o.lr.unwrap_or(lr),
                 momentum: o.momentum.unwrap_or(momentum),
@@ -343,7 +339,7 @@ mod tests {
                 ..Default::default()
             })
             .unwrap();
-        assert_eq!(r.optimizer, OptimizerSpec::Adam { lr: 0.01 });
+        assert_eq!(r.optimizer, OptimizerSpec::adam(0.01));
         assert_eq!(r.width, 64);
         assert_eq!(r.epochs, q.epochs);
         let s = Recipe::paper()

@@ -96,32 +96,11 @@ impl fmt::Display for Init {
     }
 }
 
-/// The optimiser.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
-#[serde(tag = "kind", rename_all = "kebab-case")]
-pub enum OptimizerSpec {
-    /// SGD with momentum (0 = plain SGD, the paper's).
-    Sgd {
-        /// Learning rate.
-        lr: f64,
-        /// Momentum.
-        momentum: f64,
-    },
-    /// Adam (β₁ 0.9, β₂ 0.999, ε 1e-8).
-    Adam {
-        /// Learning rate.
-        lr: f64,
-    },
-}
-
-impl OptimizerSpec {
-    /// The learning rate.
-    pub fn lr(&self) -> f64 {
-        match *self {
-            OptimizerSpec::Sgd { lr, .. } | OptimizerSpec::Adam { lr } => lr,
-        }
-    }
-}
+/// The optimiser of a run: the engine's description, the one the CPU trainer builds
+/// and the GPU grid runs. Its JSON (`{"kind":"sgd","lr":…,"momentum":…}`,
+/// `{"kind":"adam","lr":…}`; Adam's β₁, β₂, ε only where not the defaults) is part of
+/// the cell key.
+pub use noisyprop_engine::OptimizerConfig as OptimizerSpec;
 
 /// Everything that defines a training run (a grid cell).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -205,6 +184,8 @@ impl TrainSpec {
         {
             return Err(ExperimentError::invalid("momentum", momentum, "[0, 1)"));
         }
+        // Adam's β₁, β₂, ε (read from a record: the recipes use the defaults).
+        self.optimizer.validate()?;
         Ok(())
     }
 
@@ -218,5 +199,43 @@ impl TrainSpec {
             && self.optimizer == other.optimizer
             && self.batch == other.batch
             && self.epochs == other.epochs
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::OptimizerSpec;
+
+    /// The optimiser's JSON is part of every cell key: the form of the records written
+    /// before the engine's description replaced the experiments' own type.
+    #[test]
+    fn optimizer_json_keeps_the_recorded_form() {
+        let cases = [
+            (
+                OptimizerSpec::sgd(1e-3),
+                r#"{"kind":"sgd","lr":0.001,"momentum":0.0}"#,
+            ),
+            (
+                OptimizerSpec::Sgd {
+                    lr: 0.05,
+                    momentum: 0.9,
+                },
+                r#"{"kind":"sgd","lr":0.05,"momentum":0.9}"#,
+            ),
+            (OptimizerSpec::adam(1e-3), r#"{"kind":"adam","lr":0.001}"#),
+            (
+                OptimizerSpec::Adam {
+                    lr: 1e-3,
+                    beta1: 0.8,
+                    beta2: 0.999,
+                    eps: 1e-8,
+                },
+                r#"{"kind":"adam","lr":0.001,"beta1":0.8}"#,
+            ),
+        ];
+        for (spec, json) in cases {
+            assert_eq!(serde_json::to_string(&spec).unwrap(), json);
+            assert_eq!(serde_json::from_str::<OptimizerSpec>(json).unwrap(), spec);
+        }
     }
 }

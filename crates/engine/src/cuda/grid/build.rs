@@ -4,11 +4,13 @@ use std::sync::Arc;
 
 use noisyprop_theory::Activation;
 
-use super::{GpuGrid, GridConfig, GridLoss, NetParams, NetSpec, offsets};
+use super::config::kernel_opt_code;
+use super::{GpuGrid, GridConfig, NetParams, NetSpec, offsets};
 use crate::cuda::device::Device;
 use crate::cuda::error::CudaError;
 use crate::cuda::kernels::opt_code;
 use crate::gpu_support::MAX_STAGES;
+use crate::loss::Loss;
 use crate::rng::{Key, tags};
 
 impl GpuGrid {
@@ -47,7 +49,7 @@ impl GpuGrid {
         } else {
             None
         };
-        let code = cfg.optimizer.code();
+        let code = kernel_opt_code(&cfg.optimizer);
         let (first, second) = (code != opt_code::SGD, code == opt_code::ADAM);
         let moment = |on: bool, len: usize| on.then(|| dev.alloc::<f32>(len)).transpose();
         let max_layer = (0..layers)
@@ -112,8 +114,8 @@ impl GpuGrid {
 
         let hist = dev.alloc::<f32>(cfg.loss_history * g)?;
         let hist_acc = dev.alloc::<f32>(match cfg.loss {
-            GridLoss::Mse => 1,
-            GridLoss::SoftmaxCrossEntropy => cfg.loss_history * g,
+            Loss::Mse => 1,
+            Loss::SoftmaxCrossEntropy => cfg.loss_history * g,
         })?;
         let eval_acc = dev.alloc::<f64>(2 * g)?;
         let step = cfg.first_step;

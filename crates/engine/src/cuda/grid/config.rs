@@ -1,5 +1,6 @@
-//! The set-up of a [`GpuGrid`](super::GpuGrid): arithmetic, optimiser, loss, the networks
-//! ([`NetSpec`]) and their shared shape ([`GridConfig`]).
+//! The set-up of a [`GpuGrid`](super::GpuGrid): arithmetic, the networks ([`NetSpec`]) and
+//! their shared shape and training setup ([`GridConfig`]: the optimiser is the CPU engine's
+//! [`OptimizerConfig`], the loss its [`Loss`]).
 
 use cudarc::cublas::sys::{cublasComputeType_t, cudaDataType};
 use noisyprop_theory::{Activation, Network, Noise, NoiseLaw};
@@ -7,6 +8,8 @@ use noisyprop_theory::{Activation, Network, Noise, NoiseLaw};
 use crate::cuda::error::CudaError;
 use crate::cuda::kernels::opt_code;
 use crate::gpu_support::Precision;
+use crate::loss::Loss;
+use crate::optim::OptimizerConfig;
 
 /// The cuBLAS operand type of a precision.
 pub(super) fn operand_type(p: Precision) -> cudaDataType {
@@ -26,90 +29,36 @@ pub(super) fn compute_type(p: Precision) -> cublasComputeType_t {
     }
 }
 
-/// The optimiser of a grid: the arithmetic of `optim.rs`, element by element (kernel
-/// `np_opt_apply`); hyper-parameters are rounded to f32 as the CPU optimiser rounds them.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub enum GridOptimizer {
-    /// SGD with momentum μ ∈ [0, 1): `v ← μ·v + g; w ← w − lr·v`. With μ = 0 (plain SGD)
-    /// the update is fused into the weight-gradient GEMM (β = 1) and no velocity is kept.
-    Sgd {
-        /// μ.
-        momentum: f32,
-    },
-    /// Adam with bias correction (`optim::Adam`): first/second moments per parameter,
-    /// the update count t kept on the device.
-    Adam {
-        /// β₁ ∈ [0, 1).
-        beta1: f64,
-        /// β₂ ∈ [0, 1).
-        beta2: f64,
-        /// ε > 0.
-        eps: f64,
-    },
+/// The kernel's optimiser code (`NP_OPT_*`) of `o`. Plain SGD (μ = 0 in f32) has the
+/// update fused into the weight-gradient GEMM (β = 1) and keeps no velocity.
+pub(super) fn kernel_opt_code(o: &OptimizerConfig) -> i32 {
+    match *o {
+        OptimizerConfig::Sgd { momentum, .. } if momentum as f32 == 0.0 => opt_code::SGD,
+        OptimizerConfig::Sgd { .. } => opt_code::MOMENTUM,
+        OptimizerConfig::Adam { .. } => opt_code::ADAM,
+    }
 }
 
-impl GridOptimizer {
-    /// Plain SGD.
-    pub const SGD: GridOptimizer = GridOptimizer::Sgd { momentum: 0.0 };
-
-    /// Adam with the CPU engine's defaults (β₁ 0.9, β₂ 0.999, ε 10⁻⁸).
-    pub const ADAM: GridOptimizer = GridOptimizer::Adam {
-        beta1: 0.9,
-        beta2: 0.999,
-        eps: 1e-8,
+/// Checks a grid's optimiser: a finite learning rate (0 and negative ones run too),
+/// μ (as the kernels see it, in f32), β₁, β₂ in [0, 1), ε > 0.
+fn validate_optimizer(o: &OptimizerConfig) -> Result<(), CudaError> {
+    if !o.lr().is_finite() {
+        return Err(CudaError::Config("lr must be finite".to_string()));
+    }
+    let unit = |v: f64| v.is_finite() && (0.0..1.0).contains(&v);
+    let ok = match *o {
+        OptimizerConfig::Sgd { momentum, .. } => unit(f64::from(momentum as f32)),
+        OptimizerConfig::Adam {
+            beta1, beta2, eps, ..
+        } => unit(beta1) && unit(beta2) && eps.is_finite() && eps > 0.0,
     };
-
-    /// SGD with momentum μ.
-    pub fn sgd(momentum: f32) -> Self {
-        GridOptimizer::Sgd { momentum }
+    if ok {
+        Ok(())
+    } else {
+        Err(CudaError::Config(format!(
+            "optimiser {o:?} is out of range; valid: momentum, β₁, β₂ in [0, 1), ε > 0"
+        )))
     }
-
-    /// The kernel's optimiser code (`NP_OPT_*`).
-    pub(super) fn code(self) -> i32 {
-        match self {
-            GridOptimizer::Sgd { momentum: 0.0 } => opt_code::SGD,
-            GridOptimizer::Sgd { .. } => opt_code::MOMENTUM,
-            GridOptimizer::Adam { .. } => opt_code::ADAM,
-        }
-    }
-
-    pub(super) fn validate(self) -> Result<(), CudaError> {
-        let unit = |v: f64| v.is_finite() && (0.0..1.0).contains(&v);
-        let ok = match self {
-            GridOptimizer::Sgd { momentum } => unit(f64::from(momentum)),
-            GridOptimizer::Adam { beta1, beta2, eps } => {
-                unit(beta1) && unit(beta2) && eps.is_finite() && eps > 0.0
-            }
-        };
-        if ok {
-            Ok(())
-        } else {
-            Err(CudaError::Config(format!(
-                "optimiser {self:?} is out of range; valid: momentum, β₁, β₂ in [0, 1), ε > 0"
-            )))
-        }
-    }
-}
-
-impl std::fmt::Display for GridOptimizer {
-    /// "sgd", "sgd momentum 0.9" or "adam".
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            GridOptimizer::Sgd { momentum: 0.0 } => f.write_str("sgd"),
-            GridOptimizer::Sgd { momentum } => write!(f, "sgd momentum {momentum}"),
-            GridOptimizer::Adam { .. } => f.write_str("adam"),
-        }
-    }
-}
-
-/// The loss of a grid (`loss.rs`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum GridLoss {
-    /// Mean squared error against the targets (the inputs for reconstruction).
-    Mse,
-    /// Softmax cross-entropy against one-hot targets (rows × d_out, one 1 per row: the
-    /// class is the first largest entry); per-network accuracy is tracked too.
-    SoftmaxCrossEntropy,
 }
 
 /// One network of a grid: its [`Network`] (φ, noise, σ_w², σ_b²) and seed. The networks
@@ -175,12 +124,15 @@ pub struct GridConfig {
     pub input_activation: bool,
     /// Apply the noise to the raw input.
     pub input_noise: bool,
-    /// Learning rate.
-    pub lr: f32,
-    /// The optimiser.
-    pub optimizer: GridOptimizer,
-    /// The loss.
-    pub loss: GridLoss,
+    /// The optimiser and its learning rate: the arithmetic of `optim.rs`, element by
+    /// element (kernel `np_opt_apply`; Adam's update count t is kept on the device), lr
+    /// and hyper-parameters rounded to f32 as the CPU optimiser rounds them. Plain SGD
+    /// (μ = 0) is fused into the weight-gradient GEMM (β = 1) and keeps no velocity.
+    pub optimizer: OptimizerConfig,
+    /// The loss: MSE against the targets (the inputs for reconstruction), or softmax
+    /// cross-entropy against one-hot targets (rows × d_out, one 1 per row: the class is
+    /// the first largest entry), per-network accuracy tracked too.
+    pub loss: Loss,
     /// Arithmetic of the products.
     pub precision: Precision,
     /// Capture one training step as a CUDA graph and replay it (falls back to direct
@@ -204,9 +156,8 @@ impl GridConfig {
             batch: 128,
             input_activation: true,
             input_noise: true,
-            lr: 1e-3,
-            optimizer: GridOptimizer::SGD,
-            loss: GridLoss::Mse,
+            optimizer: OptimizerConfig::sgd(1e-3),
+            loss: Loss::Mse,
             precision,
             use_graphs: true,
             loss_history: 512,
@@ -230,10 +181,7 @@ impl GridConfig {
         if self.batch == 0 {
             return bad("batch must be positive");
         }
-        if !self.lr.is_finite() {
-            return bad("lr must be finite");
-        }
-        self.optimizer.validate()?;
+        validate_optimizer(&self.optimizer)?;
         if self.loss_history == 0 {
             return bad("loss_history must be positive");
         }

@@ -3,11 +3,13 @@
 
 use cudarc::cublas::sys::cudaDataType;
 
-use super::config::{compute_type, operand_type};
-use super::{GpuGrid, GridLoss, GridOptimizer, SINGLE, THREADS, at, ew_dims, mse_blocks};
+use super::config::{compute_type, kernel_opt_code, operand_type};
+use super::{GpuGrid, SINGLE, THREADS, at, ew_dims, mse_blocks};
 use crate::cuda::device::{Arg, DevBuf, Dims, GemmCall, KernelId, Phase};
 use crate::cuda::error::CudaError;
 use crate::gpu_support::MAX_STAGES;
+use crate::loss::Loss;
+use crate::optim::OptimizerConfig;
 
 impl GpuGrid {
     pub(super) fn enqueue_step(&self, rows: usize) -> Result<(), CudaError> {
@@ -18,7 +20,7 @@ impl GpuGrid {
         self.enqueue_forward(rows, true)?;
         self.enqueue_loss(rows, true)?;
         self.dev.mark(Phase::Loss)?;
-        if let GridOptimizer::Adam { beta1, beta2, .. } = self.cfg.optimizer {
+        if let OptimizerConfig::Adam { beta1, beta2, .. } = self.cfg.optimizer {
             // adam_t holds 1 u64, adam_bc 2 floats.
             self.dev.launch(
                 KernelId::AdamStep,
@@ -182,7 +184,7 @@ impl GpuGrid {
             (Some(h), true) => d.ptr(h),
             _ => 0,
         };
-        if self.cfg.loss == GridLoss::SoftmaxCrossEntropy {
+        if self.cfg.loss == Loss::SoftmaxCrossEntropy {
             // z/delta hold G·B_max·d_out, y B_max·d_out, hist/hist_acc loss_history·G
             // floats, eval_acc 2·G doubles.
             return d.launch(
@@ -256,7 +258,7 @@ impl GpuGrid {
     pub(super) fn enqueue_backward(&self, rows: usize) -> Result<(), CudaError> {
         let d = &self.dev;
         let (g, bmax, layers) = (self.g, self.cfg.batch, self.dims.len() - 1);
-        let lr = self.cfg.lr;
+        let lr = self.cfg.optimizer.lr() as f32;
         let opt = self.optimizer_args();
         let z = d.ptr(&self.z);
         let delta = d.ptr(&self.delta);
@@ -387,14 +389,14 @@ impl GpuGrid {
     pub(super) fn optimizer_args(&self) -> [Arg; 8] {
         let f = |v: f64| Arg::F32(v as f32);
         let (b1, b2, c1, c2, eps) = match self.cfg.optimizer {
-            GridOptimizer::Sgd { momentum } => (Arg::F32(momentum), f(0.0), f(0.0), f(0.0), f(0.0)),
-            GridOptimizer::Adam { beta1, beta2, eps } => {
-                (f(beta1), f(beta2), f(1.0 - beta1), f(1.0 - beta2), f(eps))
-            }
+            OptimizerConfig::Sgd { momentum, .. } => (f(momentum), f(0.0), f(0.0), f(0.0), f(0.0)),
+            OptimizerConfig::Adam {
+                beta1, beta2, eps, ..
+            } => (f(beta1), f(beta2), f(1.0 - beta1), f(1.0 - beta2), f(eps)),
         };
         [
-            Arg::I32(self.cfg.optimizer.code()),
-            Arg::F32(self.cfg.lr),
+            Arg::I32(kernel_opt_code(&self.cfg.optimizer)),
+            f(self.cfg.optimizer.lr()),
             b1,
             b2,
             c1,

@@ -2,7 +2,7 @@
 //!
 //! | file | contents |
 //! |---|---|
-//! | `config.rs` | [`Precision`], [`GridOptimizer`], [`GridLoss`], [`NetSpec`], [`GridConfig`] |
+//! | `config.rs` | [`Precision`], [`NetSpec`], [`GridConfig`] (optimiser [`OptimizerConfig`](crate::optim::OptimizerConfig), loss [`Loss`]) |
 //! | `params.rs` | [`NetParams`], [`init_params`] (the CPU engine's initialisation) |
 //! | `build.rs` | allocation and upload of a grid |
 //! | `mod.rs` | the public API: batches, steps, evaluation, losses, parameters |
@@ -15,6 +15,7 @@ use noisyprop_theory::Activation;
 use super::device::{DevBuf, Device, DeviceMatrix, Dims, Graph, Phase};
 use super::error::CudaError;
 use crate::gpu_support::{kernel_activation, kernel_stages};
+use crate::loss::Loss;
 
 mod build;
 mod config;
@@ -22,7 +23,7 @@ mod launch;
 mod params;
 
 pub use crate::gpu_support::Precision;
-pub use config::{GridConfig, GridLoss, GridOptimizer, NetSpec};
+pub use config::{GridConfig, NetSpec};
 pub(crate) use params::init_parallel;
 pub use params::{NetParams, init_params};
 
@@ -337,7 +338,7 @@ impl GpuGrid {
                 self.cfg.d_in, self.cfg.d_out
             )));
         }
-        if y_len.is_none() && self.cfg.loss == GridLoss::SoftmaxCrossEntropy {
+        if y_len.is_none() && self.cfg.loss == Loss::SoftmaxCrossEntropy {
             return Err(CudaError::Config(
                 "softmax cross-entropy needs one-hot targets (rows × d_out)".to_string(),
             ));
@@ -439,8 +440,8 @@ impl GpuGrid {
         }
         let host = self.dev.read(&self.hist)?;
         let accs = match self.cfg.loss {
-            GridLoss::Mse => None,
-            GridLoss::SoftmaxCrossEntropy => Some(self.dev.read(&self.hist_acc)?),
+            Loss::Mse => None,
+            Loss::SoftmaxCrossEntropy => Some(self.dev.read(&self.hist_acc)?),
         };
         let cap = self.cfg.loss_history as u64;
         for t in self.pending_from..self.step {
@@ -479,7 +480,7 @@ impl GpuGrid {
         let accs = std::mem::take(&mut self.host_accuracies);
         Ok((
             losses,
-            (self.cfg.loss == GridLoss::SoftmaxCrossEntropy).then_some(accs),
+            (self.cfg.loss == Loss::SoftmaxCrossEntropy).then_some(accs),
         ))
     }
 
@@ -524,7 +525,7 @@ impl GpuGrid {
         let mean = |r: std::ops::Range<usize>| acc[r].iter().map(|v| v / n).collect();
         Ok((
             mean(0..self.g),
-            (self.cfg.loss == GridLoss::SoftmaxCrossEntropy).then(|| mean(self.g..2 * self.g)),
+            (self.cfg.loss == Loss::SoftmaxCrossEntropy).then(|| mean(self.g..2 * self.g)),
         ))
     }
 
@@ -555,11 +556,11 @@ impl GpuGrid {
     ///
     /// # Errors
     /// A non-finite rate.
-    pub fn set_lr(&mut self, lr: f32) -> Result<(), CudaError> {
+    pub fn set_lr(&mut self, lr: f64) -> Result<(), CudaError> {
         if !lr.is_finite() {
             return Err(CudaError::Config(format!("learning rate {lr}")));
         }
-        self.cfg.lr = lr;
+        self.cfg.optimizer = self.cfg.optimizer.with_lr(lr);
         self.graphs.clear();
         Ok(())
     }
