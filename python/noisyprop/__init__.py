@@ -96,9 +96,19 @@ class _Defaults:
             raise AttributeError(name) from None
 
 
+def _plain(value: object) -> object:
+    """numpy arrays and scalars as the Python lists and numbers they hold
+    (the Rust side reads Python's own types)."""
+    if isinstance(value, (list, tuple)):
+        return type(value)(_plain(v) for v in value)
+    if type(value).__module__ == "numpy" and hasattr(value, "tolist"):
+        return value.tolist()  # type: ignore[attr-defined]
+    return value
+
+
 def _run(command: str, arguments: dict) -> dict:
     """The record of ``command`` for the function's arguments (``locals()``)."""
-    return _native.run(command, arguments)
+    return _native.run(command, {k: _plain(v) for k, v in arguments.items()})
 
 
 _analyze = _Defaults("analyze")
@@ -441,8 +451,12 @@ def gain(
     if name == "leaky-relu":
         name = f"leaky-relu:slope={0.01 if param is None else param}"
     elif param is not None:
-        raise ValueError(f"param is only used by leaky_relu, not by {activation!r}")
-    a = analyze(name, noise, None, sigma_b2)
+        raise ValueError(f"param is only used by leaky_relu (leaky-relu), not by {activation!r}")
+    try:
+        a = analyze(name, noise, None, sigma_b2)
+    except ValueError as e:
+        # gain() has no sigma_w2 to give: the reason without analyze's hint.
+        raise ValueError(str(e).split("\n\nhint:")[0]) from None
     return math.sqrt(a.sigma_w2)
 
 
@@ -459,6 +473,4 @@ def verdict(
     l + 1 and ``theory[l]`` the theory's (e.g. ``trajectory(...).column("q")[1:]``).
     Each layer passes when |theory − mean| ≤ t·SE + a, t Bonferroni-corrected
     over the layers, a = 1/√width (relative for q)."""
-    theory = [float(t) for t in theory]
-    samples = [[float(v) for v in s] for s in samples]
     return Verdict(_run("verdict", locals()))

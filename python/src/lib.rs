@@ -71,6 +71,13 @@ fn argument_error<O: Operation>(kwargs: &Bound<'_, PyDict>, e: &Error) -> PyErr 
             reason.as_str(),
         ),
     };
+    let (is_type, reason) = if reason.contains("negative int") {
+        (false, "out of range; valid range is whole numbers ≥ 0")
+    } else if reason.contains("too big to convert") {
+        (false, "out of range: too large")
+    } else {
+        (is_type, reason)
+    };
     let text = match given {
         Some(v) => format!("{name}={v}: {reason}"),
         None => format!("{O}(): {reason}", O = O::NAME),

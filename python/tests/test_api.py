@@ -223,7 +223,7 @@ def test_bad_argument_types_are_value_or_type_errors():
         noisyprop.analyze("relu", [0.5])
     with pytest.raises(ValueError, match="^nodes=2 is out of range; valid range is \\[4, 1024\\]"):
         noisyprop.analyze("gelu", sigma_w2=1.0, quadrature=True, nodes=2)
-    with pytest.raises(ValueError, match="^y='q': unknown variant `q`, expected `sigma_b2` or `mu2`"):
+    with pytest.raises(ValueError, match="^y=.q.: unknown variant `q`, expected one of `sigma-b2`, `sigma_b2`, `mu2`"):
         noisyprop.phase(y="q")
     with pytest.raises(ValueError, match="^width=0 is out of range"):
         noisyprop.verdict([1.0], [[1.0], [1.0]], 0)
@@ -438,3 +438,42 @@ def test_channel_dropout_spellings_are_dropout():
     for spelling in ("SpatialDropout2D(0.2)", "nn.Dropout2d(p=0.2)"):
         a = noisyprop.analyze("relu", spelling)
         assert a.noise == "dropout:keep=0.8" and a.sigma_w2 == pytest.approx(1.6, abs=1e-15)
+
+
+def test_numpy_values_are_read_as_their_python_values():
+    import numpy as np
+
+    a = noisyprop.simulate(width=32, networks=2, depth=2, q0=np.array([1.0, 2.0]), c0=[np.float64(0.5)])
+    assert [c.q0 for c in a.classes] == [1.0, 2.0]
+    t = noisyprop.critical_table(["relu"], ["none"], np.array([0.0, 0.1]))
+    assert [r.sigma_b2 for r in t.rows] == [0.0, 0.1]
+    p = noisyprop.phase(x_range=(np.float64(0.5), 4, np.int64(3)), y_range=(1, 2, 2))
+    assert p.grid("xi_c").shape == (2, 3)
+    with pytest.raises(TypeError, match="^samples="):
+        noisyprop.verdict([1.0], "xy", width=16)
+
+
+def test_negative_counts_say_their_range_and_gain_names_no_missing_argument():
+    with pytest.raises(ValueError, match=r"^depth=-3: out of range; valid range is whole numbers ≥ 0"):
+        noisyprop.trajectory(depth=-3)
+    with pytest.raises(ValueError) as e:
+        noisyprop.gain("gelu", "Dropout(0.2)")
+    assert "no critical σ_w²" in str(e.value) and "hint" not in str(e.value)
+
+
+def test_to_dict_has_lists_where_the_json_has_lists():
+    d = noisyprop.Result({"pairs": [(0.5, {"x": 1.0})]}).to_dict()
+    assert d == {"pairs": [[0.5, {"x": 1.0}]]}
+
+
+def test_errors_name_the_sweep_or_list_parameter_not_the_library_name():
+    with pytest.raises(ValueError, match="^x_range: "):
+        noisyprop.phase(x_range=(4, 0.5, 10))
+    with pytest.raises(ValueError, match="^y_range: "):
+        noisyprop.phase(y_range=(0.5, 2, 3))
+    with pytest.raises(ValueError, match=r"^keeps=0 is out of range"):
+        noisyprop.trainable_depth(keeps=[0, 1])
+    with pytest.raises(ValueError, match=r"^parts=`fig9` is out of range"):
+        noisyprop.reproduce(parts="tables,fig9")
+    with pytest.raises(ValueError, match="data directory \\(data_dir\\)"):
+        noisyprop.train(dataset="cifar10")

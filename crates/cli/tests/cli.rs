@@ -289,13 +289,28 @@ fn bad_input_is_a_clear_error() {
         (&["init", "--fan-in", "0"], &["--fan-in 0"]),
         (&["trajectory", "--c0", "1.5"], &["--c0 1.5", "[-1, 1]"]),
         (&["trajectory", "--q0", "-1"], &["--q0 -1"]),
-        (&["phase", "--y-range", "0.5:2:3"], &["mu2", "[1, inf)"]),
-        (&["phase", "--x-range", "0:2:3"], &["sigma_w2", "(0, inf)"]),
+        (
+            &["phase", "--y-range", "0.5:2:3"],
+            &["--y-range", "[1, inf)"],
+        ),
+        (&["phase", "--x-range", "0:2:3"], &["--x-range", "(0, inf)"]),
         (&["phase", "--x-range", "1:2:0"], &["0 points"]),
         (&["phase", "--x-range", "1:2"], &["MIN:MAX:N"]),
         (
             &["phase", "--contours", "-5"],
             &["--contours -5", "(0, inf)"],
+        ),
+        (
+            &[
+                "phase",
+                "--png",
+                "/proc/x.png",
+                "--x-range",
+                "1:2:2",
+                "--y-range",
+                "1:2:2",
+            ],
+            &["/proc/x.png"],
         ),
         (
             &[

@@ -435,8 +435,14 @@ fn training_commands_reject_bad_input() {
             ],
             "no critical",
         ),
-        (vec!["trainable-depth", "--keeps", "1.5"], "keep = 1.5"),
-        (vec!["trainable-depth", "--depths", "0"], "depth = 0"),
+        (
+            vec!["trainable-depth", "--keeps", "1.5"],
+            "--keeps 1.5 is out of range",
+        ),
+        (
+            vec!["trainable-depth", "--depths", "0"],
+            "--depths 0 is out of range",
+        ),
         (
             vec!["train", "--width", "1000000", "--examples", "100"],
             "GiB of memory needed",

@@ -197,15 +197,15 @@ pub fn load(
             name,
             &[PathBuf::from(FASHION_MNIST_DEBIAN_DIR)],
             split,
-            "Install it with `apt-get install dataset-fashion-mnist`, or pass --data-dir with \
-             the four Fashion-MNIST IDX files.",
+            "Install it with `apt-get install dataset-fashion-mnist`, or give a data directory \
+             (data_dir) with the four Fashion-MNIST IDX files.",
         ),
         (DatasetName::Cifar10, Some(dir)) => load_cifar10(dir, split),
         (DatasetName::Cifar10, None) => Err(DataError::DataDirRequired {
             dataset: name,
             hint: format!(
-                "pass --data-dir with data_batch_1.bin … data_batch_5.bin and test_batch.bin \
-                 (or the `{}/` directory holding them)",
+                "give a data directory (data_dir) with data_batch_1.bin … data_batch_5.bin and \
+                 test_batch.bin (or the `{}/` directory holding them)",
                 crate::cifar::CIFAR10_SUBDIR
             ),
         }),

@@ -255,6 +255,16 @@ impl Error {
         }
     }
 
+    /// The same error about the request's parameter `field`.
+    pub(crate) fn renamed(mut self, field: &str) -> Self {
+        if let ErrorKind::OutOfRange { param, .. } | ErrorKind::Invalid { param, .. } =
+            &mut self.kind
+        {
+            *param = field.to_string();
+        }
+        self
+    }
+
     /// Whether the caller stopped the operation.
     pub fn is_cancelled(&self) -> bool {
         matches!(self.kind, ErrorKind::Cancelled)

@@ -156,3 +156,21 @@ pub fn maybe_numbers<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<MaybeNumber>
         OneOrMany::Many(v) => v,
     })
 }
+
+/// Text that may also be given as a number (`init = 1.5` for the σ_w²
+/// `"1.5"`); nothing for `None`.
+///
+/// # Errors
+/// Neither text nor a number.
+pub fn text_or_number<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged, expecting = "expected a string or a number")]
+    enum Form {
+        Text(String),
+        Number(f64),
+    }
+    Ok(Option::<Form>::deserialize(d)?.map(|f| match f {
+        Form::Text(t) => t,
+        Form::Number(x) => x.to_string(),
+    }))
+}

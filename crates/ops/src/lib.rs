@@ -83,6 +83,9 @@ pub trait Operation {
     /// Whether it takes long enough (seconds) that a front-end runs it
     /// where it can be interrupted and shows progress.
     const LONG_RUNNING: bool = false;
+    /// Names the libraries give this request's parameters (`keep` of one
+    /// cell for `keeps`): (library name, request field).
+    const ALIASES: &'static [(&'static str, &'static str)] = &[];
 
     /// Runs the request, reporting progress to `observer` and stopping
     /// (with [`ErrorKind::Cancelled`]) when it asks.
@@ -104,7 +107,12 @@ pub fn execute<O: Operation>(
     observer: &dyn Observer,
 ) -> Result<O::Record, Error> {
     O::run(request, observer).map_err(|e| match e.param() {
-        Some(p) if !is_field::<O::Request>(p) => e.unnamed(),
+        Some(p) if !is_field::<O::Request>(p) => {
+            match O::ALIASES.iter().find(|(library, _)| *library == p) {
+                Some(&(_, field)) => e.renamed(field),
+                None => e.unnamed(),
+            }
+        }
         _ => e,
     })
 }
@@ -170,19 +178,26 @@ mod tests {
         round_trip::<figures::Figures>();
     }
 
-    /// A library's inner name (a grid cell's `keep`) is not spelled as a
-    /// flag or keyword of the request, which has `keeps`.
+    /// A library's name for a parameter (a grid cell's `keep`) is spelled
+    /// as the request's (`keeps`); one the request does not have keeps the
+    /// library's wording.
     #[test]
-    fn inner_names_keep_the_library_wording() {
+    fn library_names_become_the_requests_or_keep_their_wording() {
         let r = trainable_depth::TrainableDepthRequest {
             keeps: vec![1.5],
             ..Default::default()
         };
         let e = execute::<trainable_depth::TrainableDepth>(&r, &Quiet).expect_err("keep 1.5");
-        assert_eq!(e.param(), None);
+        assert_eq!(e.param(), Some("keeps"));
         assert_eq!(
             e.render(Spelling::Cli),
-            "keep = 1.5 is out of range; valid range is (0, 1]"
+            "--keeps 1.5 is out of range; valid range is (0, 1]"
+        );
+        let inner = Error::out_of_range("groups", 0, "[1, 1000000]").unnamed();
+        assert_eq!(inner.param(), None);
+        assert_eq!(
+            inner.render(Spelling::Cli),
+            "groups = 0 is out of range; valid range is [1, 1000000]"
         );
         let r = simulate::SimulateRequest {
             width: 0,

@@ -8,7 +8,9 @@ use serde::{Deserialize, Serialize};
 
 use noisyprop_experiments::figs::phase::{ColorBy, PhaseFigure, check_png_path, write_phase_png};
 use noisyprop_theory::record::PhaseRecord;
-use noisyprop_theory::{PHASE_NODES, PhaseAxis, PhaseSpec, phase_diagram_with_progress};
+use noisyprop_theory::{
+    PHASE_NODES, PhaseAxis, PhaseSpec, TheoryError, phase_diagram_with_progress,
+};
 
 use crate::form::Range;
 use crate::network::{NetworkParams, integration};
@@ -104,7 +106,16 @@ impl Operation for Phase {
         observer.start(spec.y.n as u64, "rows");
         let diagram = phase_diagram_with_progress(&family, &spec, &|| observer.tick());
         observer.finish();
-        let diagram = diagram?;
+        // The sweeps are checked by the theory under the axis' name.
+        let diagram = diagram.map_err(|e| match e {
+            TheoryError::InvalidGrid { axis, reason } if axis == "sigma_w2" => {
+                Error::invalid("x_range", reason)
+            }
+            TheoryError::InvalidGrid { axis, reason } if axis == "mu2" || axis == "sigma_b2" => {
+                Error::invalid("y_range", reason)
+            }
+            e => e.into(),
+        })?;
         if let Some(path) = &r.png {
             write_phase_png(&diagram, &figure, path)?;
         }

@@ -143,6 +143,7 @@ pub struct RecipeParams {
     /// φ.
     pub activation: Option<String>,
     /// critical, he, xavier, or a σ_w² value.
+    #[serde(deserialize_with = "crate::form::text_or_number")]
     pub init: Option<String>,
     /// sgd or adam.
     pub optimizer: Option<String>,

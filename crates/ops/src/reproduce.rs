@@ -125,9 +125,11 @@ impl ReproduceRequest {
         let mut parts: Vec<Part> = if self.parts.is_empty() {
             Part::ALL.to_vec()
         } else {
+            // `tables,fig2` as on a command line, or one part per entry.
             self.parts
                 .iter()
-                .map(|p| parse("parts", p))
+                .flat_map(|p| p.split(','))
+                .map(|p| parse("parts", p.trim()))
                 .collect::<Result<_, _>>()?
         };
         parts.sort();
@@ -199,6 +201,7 @@ impl Operation for Reproduce {
     type Request = ReproduceRequest;
     type Record = Report;
     const LONG_RUNNING: bool = true;
+    const ALIASES: &'static [(&'static str, &'static str)] = &[("part", "parts")];
 
     fn run(r: &ReproduceRequest, observer: &dyn Observer) -> Result<Report, Error> {
         let (opts, device, mode) = r.resolve()?;

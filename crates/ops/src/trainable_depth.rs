@@ -63,6 +63,8 @@ impl Operation for TrainableDepth {
     type Request = TrainableDepthRequest;
     type Record = TrainableDepthRecord;
     const LONG_RUNNING: bool = true;
+    const ALIASES: &'static [(&'static str, &'static str)] =
+        &[("keep", "keeps"), ("depth", "depths")];
 
     fn run(
         r: &TrainableDepthRequest,

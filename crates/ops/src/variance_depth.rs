@@ -63,6 +63,7 @@ impl Operation for VarianceDepth {
     type Request = VarianceDepthRequest;
     type Record = VarianceDepthRecord;
     const LONG_RUNNING: bool = true;
+    const ALIASES: &'static [(&'static str, &'static str)] = &[("sigma_w2", "sigma_w2_range")];
 
     fn run(
         r: &VarianceDepthRequest,

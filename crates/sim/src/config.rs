@@ -155,7 +155,7 @@ impl SimConfig {
             // Bounded before the class's size is computed (which would
             // overflow for an absurd count).
             let (lo, valid) = if c.c0.is_some() {
-                (1, "[1, 10000000] when c0 is given")
+                (1, "[1, 10000000] for a class with a correlation c⁰")
             } else {
                 (0, "[0, 10000000]")
             };
@@ -247,7 +247,7 @@ mod tests {
         let (name, msg) = rejected(|c| c.partners = 0);
         assert_eq!(name, "partners");
         assert!(
-            msg.starts_with("partners = 0") && msg.contains("when c0 is given"),
+            msg.starts_with("partners = 0") && msg.contains("with a correlation c⁰"),
             "{msg}"
         );
         // Absurd partner counts are partners too (not an overflow, not "inputs").

@@ -127,6 +127,7 @@ impl Sweep {
 #[serde(rename_all = "snake_case")]
 pub enum PhaseAxis {
     /// σ_b², with the network's noise.
+    #[serde(alias = "sigma-b2")]
     SigmaB2,
     /// μ₂ of the multiplicative noise (replacing the network's
     /// multiplicative stages; additive ones are kept, applied after it).

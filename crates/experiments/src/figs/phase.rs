@@ -106,6 +106,20 @@ pub fn check_png_path(path: &Path) -> Result<(), ExperimentError> {
             "a file in an existing directory",
         ));
     }
+    // Writable now, so a long grid is not computed for nothing: open it
+    // for writing (and remove it again if it did not exist).
+    let existed = path.exists();
+    std::fs::OpenOptions::new()
+        .append(true)
+        .create(true)
+        .open(path)
+        .map_err(|cause| ExperimentError::Io {
+            path: path.to_path_buf(),
+            cause,
+        })?;
+    if !existed {
+        let _ = std::fs::remove_file(path);
+    }
     Ok(())
 }
 
