@@ -255,6 +255,27 @@ impl Error {
         }
     }
 
+    /// The same error said to be about the request's parameter `param`
+    /// where the library's message names only a parameter of the spec
+    /// given for it (`` `dropout:keep=2`: keep = 2 is out of range``, a
+    /// number that is not one): a front-end then names `param` too
+    /// (`noise: …`, `--noise: …`). Messages that name what they read
+    /// (`unknown activation …`, `malformed noise …`) stay as they are.
+    pub(crate) fn about(self, param: &str) -> Self {
+        match self.kind {
+            ErrorKind::Theory(
+                e @ (TheoryError::InvalidParameter { .. } | TheoryError::NotANumber { .. }),
+            ) => Error {
+                kind: ErrorKind::Invalid {
+                    param: param.to_string(),
+                    reason: e.to_string(),
+                },
+                hint: self.hint,
+            },
+            _ => self,
+        }
+    }
+
     /// The same error about the request's parameter `field`.
     pub(crate) fn renamed(mut self, field: &str) -> Self {
         if let ErrorKind::OutOfRange { param, .. } | ErrorKind::Invalid { param, .. } =

@@ -137,8 +137,9 @@ pub(crate) fn noise(specs: &[String]) -> Result<Noise, Error> {
 /// # Errors
 /// An unknown activation, a malformed noise, σ_b² out of range.
 pub(crate) fn family(activation: &str, noise: &[String], sigma_b2: f64) -> Result<Family, Error> {
-    let noise = self::noise(noise)?;
-    Ok(Family::new(activation.parse()?, noise, sigma_b2)?)
+    let noise = self::noise(noise).map_err(|e| e.about("noise"))?;
+    let activation = self::activation(activation)?;
+    Ok(Family::new(activation, noise, sigma_b2)?)
 }
 
 /// The network of `family` at `sigma_w2`, or at its critical σ_w² when
@@ -167,7 +168,9 @@ pub(crate) fn network(
 /// # Errors
 /// An unknown name or a parameter out of range.
 pub(crate) fn activation(text: &str) -> Result<Activation, Error> {
-    Ok(text.parse()?)
+    text.parse::<Activation>()
+        .and_then(|a| a.validate().map(|()| a))
+        .map_err(|e| Error::from(e).about("activation"))
 }
 
 /// The default noise of a request: [`NO_NOISE`].

@@ -214,6 +214,31 @@ impl Activation {
         }
     }
 
+    /// For φ with φ(0) = 0, its one-sided slopes at the origin (φ′(0⁺),
+    /// φ′(0⁻)): φ(x) ≈ φ′(0⁺)·x for small x > 0 and φ′(0⁻)·x for small
+    /// x < 0. As q → 0 the maps of φ approach those of a leaky ReLU with
+    /// slope φ′(0⁻)/φ′(0⁺) scaled by φ′(0⁺) (the vanishing limit, spec 2.7).
+    /// `None` where φ(0) ≠ 0 (sigmoid, softplus: the variance cannot vanish).
+    pub fn origin_slopes(&self) -> Option<(f64, f64)> {
+        match *self {
+            Activation::Sigmoid | Activation::Softplus => None,
+            // φ′(0) = 2/√π.
+            Activation::Erf => Some((
+                std::f64::consts::FRAC_2_SQRT_PI,
+                std::f64::consts::FRAC_2_SQRT_PI,
+            )),
+            Activation::Tanh => Some((1.0, 1.0)),
+            // GELU: Φ(0) + 0·ϕ(0); SiLU: σ(0) + 0·σ′(0).
+            Activation::Gelu | Activation::Silu => Some((0.5, 0.5)),
+            Activation::Elu { alpha } => Some((1.0, alpha)),
+            Activation::Selu => Some((SELU_LAMBDA, SELU_LAMBDA * SELU_ALPHA)),
+            Activation::Relu
+            | Activation::LeakyRelu { .. }
+            | Activation::Linear
+            | Activation::Abs => self.negative_slope().map(|a| (1.0, a)),
+        }
+    }
+
     /// φ(x).
     #[inline]
     pub fn eval(&self, x: f64) -> f64 {

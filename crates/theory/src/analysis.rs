@@ -133,11 +133,20 @@ pub struct Analysis {
     pub c_star: f64,
     /// Slope of the correlation map at c*.
     pub chi_c: f64,
-    /// ξ_c = −1/ln χ_c, `None` when infinite or when the variance vanishes
-    /// or explodes (then correlations are not what limits depth).
+    /// ξ_c = −1/ln χ_c, `None` only when infinite (χ_c ≥ 1). Where the
+    /// variance vanishes or explodes it is the limit value named by
+    /// `correlation_basis` (e.g. −1/ln(1/μ₂) as q → 0 for a φ smooth at 0):
+    /// how fast correlations go, while the variance itself limits the depth
+    /// ([`Analysis::trainable_depth`] is then `None`).
     pub xi_c: Option<f64>,
-    /// Where the correlation map was evaluated.
+    /// Where the correlation map was evaluated: at q*, independent of q, or
+    /// in the limit q → 0 or q → ∞ (the kind of c*, χ_c and ξ_c).
     pub correlation_basis: CorrelationBasis,
+    /// Whether correlations approach c*: `false` where the limit map is the
+    /// identity (a φ linear at 0 without noise, the variance vanishing), so
+    /// that every c is a fixed point and a network's correlations move only
+    /// through the corrections to the limit (a warning says so).
+    pub c_star_approached: bool,
     /// Per-layer factor of the two-input gradient covariance at c*.
     pub gradient_covariance_factor: f64,
     /// Per-layer factor of the two-input gradient correlation at c*.
@@ -285,15 +294,16 @@ fn analyze_with(net: &Network, mf: &MeanField, opts: &AnalysisOptions) -> Analys
         chi_1,
         c_star: fp.c_star,
         chi_c: fp.chi_c,
-        xi_c: signal_survives(&regime).then_some(fp.xi_c).flatten(),
+        xi_c: fp.xi_c,
         correlation_basis: map.basis(),
+        c_star_approached: !map.is_identity(),
         gradient_covariance_factor: cov,
         gradient_correlation_factor: if chi_1 > 0.0 { cov / chi_1 } else { f64::NAN },
         trainable_depth: signal_survives(&regime)
             .then(|| trainable_depth(fp.xi_c, opts.depth_multiplier))
             .flatten(),
         trainable_depth_unbounded: signal_survives(&regime) && fp.xi_c.is_none(),
-        warnings: warnings(mf, &regime, opts.q0, chi_1),
+        warnings: warnings(mf, &regime, opts.q0, chi_1, map.is_identity()),
         depth_limit: depth_limit(mf, &regime, opts, fp.xi_c, depths.f32),
         overflow_depth: depths,
         overflow_direction: direction,
@@ -325,8 +335,20 @@ const SLOW_XI_Q: f64 = 20.0;
 /// Where the fixed-point numbers do not describe the first layers of a
 /// network started at q⁰: the variance approaches q* only over ξ_q > 20
 /// layers, or χ₁ at q⁰ differs from its limit by more than 10 %.
-fn warnings(mf: &MeanField, regime: &VarianceRegime, q0: f64, chi_1: f64) -> Vec<String> {
+fn warnings(
+    mf: &MeanField,
+    regime: &VarianceRegime,
+    q0: f64,
+    chi_1: f64,
+    identity_limit: bool,
+) -> Vec<String> {
     let mut out = Vec::new();
+    if identity_limit {
+        out.push(
+            "c* is not approached: as the variance vanishes φ acts as a linear map and there is no noise, so the limiting correlation map is the identity (every c is a fixed point); correlations move only through corrections that fade with q and stay near values set by the inputs"
+                .into(),
+        );
+    }
     if let VarianceRegime::FixedPoint { q_star, .. } = *regime
         && let Some(xi_q) = regime.depth_scale()
         && xi_q > SLOW_XI_Q

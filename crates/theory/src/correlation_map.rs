@@ -70,6 +70,9 @@ pub struct CorrelationMap {
     mu2: f64,
     /// Square of a scale applied to φ (s₊² for the asymptotic map).
     scale2: f64,
+    /// Whether F(c) = c for every c: a linearised map with equal slopes
+    /// and no noise (φ linear near 0 or at ∞, noiseless).
+    identity: bool,
 }
 
 /// The attracting fixed point of a correlation map.
@@ -130,6 +133,14 @@ impl CorrelationMap {
     /// Which variance the map stands for.
     pub fn basis(&self) -> CorrelationBasis {
         self.basis
+    }
+
+    /// Whether the map is the identity, F(c) = c: a limit map of a φ that is
+    /// linear there, without noise. Every c is then a fixed point; the
+    /// reported c* = 1 is not an attractor, and the correlations of a real
+    /// network move only through the corrections to the limit.
+    pub fn is_identity(&self) -> bool {
+        self.identity
     }
 
     /// χ₁ = σ_w² μ₂ E[φ′(√q z)²] at the map's input variance.
@@ -233,6 +244,7 @@ impl MeanField {
             basis: CorrelationBasis::FixedPoint,
             mu2: self.a,
             scale2: 1.0,
+            identity: false,
         }
     }
 
@@ -244,11 +256,15 @@ impl MeanField {
         let (q_in, basis) = match *regime {
             VarianceRegime::FixedPoint { q_star, .. } => (q_star, CorrelationBasis::FixedPoint),
             _ if homogeneous && no_offset => (1.0, CorrelationBasis::Homogeneous),
-            VarianceRegime::Vanishing { .. } => (1e-10, CorrelationBasis::VanishingLimit),
+            VarianceRegime::Vanishing { .. } => match self.activation().origin_slopes() {
+                Some((sp, sm)) => return self.linearised_correlation_map(sp, sm, false),
+                None => (1e-10, CorrelationBasis::VanishingLimit),
+            },
             VarianceRegime::Marginal => (1.0, CorrelationBasis::Homogeneous),
             VarianceRegime::ExplodingExponential { .. }
             | VarianceRegime::ExplodingLinear { .. } => {
-                return self.asymptotic_correlation_map();
+                let (sp, sm) = self.activation().asymptotic_slopes().unwrap_or((1.0, 0.0));
+                return self.linearised_correlation_map(sp, sm, true);
             }
         };
         CorrelationMap {
@@ -257,10 +273,15 @@ impl MeanField {
         }
     }
 
-    /// The q → ∞ correlation map: φ replaced by its linear asymptotes
-    /// (a leaky ReLU with slope s₋/s₊), no bias, no additive noise.
-    fn asymptotic_correlation_map(&self) -> CorrelationMap {
-        let (sp, sm) = self.activation().asymptotic_slopes().unwrap_or((1.0, 0.0));
+    /// The correlation map of φ replaced by a piecewise-linear function with
+    /// slopes (s₊, s₋) — a leaky ReLU with slope s₋/s₊ scaled by s₊ — with no
+    /// bias and no additive noise. `asymptotic`: the q → ∞ map (s₊, s₋ the
+    /// slopes of φ's linear asymptotes; bias and additive noise become
+    /// negligible); else the q → 0 map of a vanishing variance (s₊, s₋ the
+    /// slopes of φ at 0, [`Activation::origin_slopes`]; there is no bias or
+    /// additive noise, or the variance could not vanish). Both are exact
+    /// limits: χ₁ of a φ smooth at 0 is then exactly σ_w²μ₂φ′(0)² (spec 2.7).
+    fn linearised_correlation_map(&self, sp: f64, sm: f64, asymptotic: bool) -> CorrelationMap {
         let kernel = GaussKernel::auto(Activation::LeakyRelu { slope: sm / sp }, 0);
         let q_out = self.sigma_w2 * self.a * kernel.moments(1.0).second;
         CorrelationMap {
@@ -271,9 +292,14 @@ impl MeanField {
             q_in: 1.0,
             q_out,
             noiseless: self.a == 1.0,
-            basis: CorrelationBasis::Asymptotic,
+            basis: if asymptotic {
+                CorrelationBasis::Asymptotic
+            } else {
+                CorrelationBasis::VanishingLimit
+            },
             mu2: self.a,
             scale2: sp * sp,
+            identity: sp == sm && self.a == 1.0,
         }
     }
 }

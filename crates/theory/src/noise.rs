@@ -395,7 +395,14 @@ fn parse_framework(text: &str) -> Result<NoiseStage, TheoryError> {
             )
         }
         "GaussianDropout" => {
-            let r = check(t, "rate", v, "[0, 1)", |r| (0.0..1.0).contains(&r))?;
+            // std = √(rate/(1 − rate)) within [0, 1e6] as for gauss-mult.
+            let r = check(
+                t,
+                "rate",
+                v,
+                "[0, 1), with rate/(1 − rate) ≤ 1e12",
+                |r| (0.0..1.0).contains(&r) && r / (1.0 - r) <= MAX_NOISE_SCALE * MAX_NOISE_SCALE,
+            )?;
             let std = (r / (1.0 - r)).sqrt();
             (
                 NoiseLaw::GaussMult { std },
@@ -407,7 +414,9 @@ fn parse_framework(text: &str) -> Result<NoiseStage, TheoryError> {
             )
         }
         "GaussianNoise" => {
-            let s = check(t, "stddev", v, "[0, inf)", |s| s >= 0.0)?;
+            let s = check(t, "stddev", v, "[0, 1e6]", |s| {
+                (0.0..=MAX_NOISE_SCALE).contains(&s)
+            })?;
             (
                 NoiseLaw::GaussAdd { std: s },
                 format!(
@@ -424,6 +433,9 @@ fn parse_framework(text: &str) -> Result<NoiseStage, TheoryError> {
             });
         }
     };
+    // The ranges of the laws themselves (as for `KIND:PARAM=VALUE` specs), so
+    // that a framework spelling reads only as a law `Network::new` accepts.
+    law.validate(t)?;
     Ok(NoiseStage {
         law,
         framework: Some(FrameworkReading {

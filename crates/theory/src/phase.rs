@@ -202,9 +202,11 @@ pub struct PhaseCell {
     pub c_star: f64,
     /// χ_c.
     pub chi_c: f64,
-    /// ξ_c (`None` = infinite).
+    /// ξ_c, `None` only when infinite; where the variance vanishes or
+    /// explodes, the limit value named by `correlation_basis`.
     pub xi_c: Option<f64>,
-    /// k·ξ_c (`None` = infinite).
+    /// k·ξ_c where the signal survives; `None` where ξ_c is infinite or the
+    /// variance vanishes or explodes (`regime` says which).
     pub trainable_depth: Option<f64>,
     /// Where the correlation map was evaluated.
     pub correlation_basis: CorrelationBasis,
@@ -339,7 +341,7 @@ pub fn phase_diagram_with_progress(
                         },
                         c_star: fp.c_star,
                         chi_c: fp.chi_c,
-                        xi_c: signal_survives(&regime).then_some(fp.xi_c).flatten(),
+                        xi_c: fp.xi_c,
                         trainable_depth: signal_survives(&regime)
                             .then(|| trainable_depth(fp.xi_c, spec.depth_multiplier))
                             .flatten(),

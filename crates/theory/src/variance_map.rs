@@ -252,8 +252,16 @@ impl MeanField {
                 rate: self.variance_map_slope(1e-30),
             }
         } else {
+            // A bounded φ bounds the map (V(q) ≤ σ_w²μ₂·sup φ² + σ_b² + the
+            // additive variance), so a fixed point exists at any scale: search
+            // up to the float range. An unbounded one explodes past 1e15.
+            let limit = if self.activation().asymptotic_slopes().is_none() {
+                f64::MAX / 16.0
+            } else {
+                1e15
+            };
             let mut lo = q0;
-            while lo < 1e15 {
+            while lo < limit {
                 let hi = lo * 8.0;
                 if g(hi) <= 0.0 {
                     return fixed(lo, hi);

@@ -113,15 +113,28 @@ fn report(a: &Analysis, source: SigmaSource) -> Report {
         CorrelationBasis::FixedPoint => String::new(),
         b => format!(" ({})", b.describe()),
     };
-    r.row("c*", format!("{}{basis}", g(a.c_star)));
+    let approached = if a.c_star_approached {
+        ""
+    } else {
+        ", not approached: see the warning"
+    };
+    r.row("c*", format!("{}{basis}{approached}", g(a.c_star)));
     r.row("χ_c", g(a.chi_c));
     let survives = matches!(a.regime, RegimeKind::FixedPoint | RegimeKind::Marginal);
     r.row(
         "ξ_c = −1/ln χ_c",
         match (a.xi_c, survives) {
-            (Some(x), _) => g(x),
-            (None, true) => "∞".into(),
-            (None, false) => "not applicable: the variance vanishes or explodes".into(),
+            (Some(x), true) => g(x),
+            (Some(x), false) => format!(
+                "{}{basis}: how fast correlations go while the variance {}",
+                g(x),
+                if a.regime == RegimeKind::Vanishing {
+                    "vanishes"
+                } else {
+                    "explodes"
+                }
+            ),
+            (None, _) => "∞".into(),
         },
     );
     r.row(

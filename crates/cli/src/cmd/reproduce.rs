@@ -194,8 +194,8 @@ pub fn run(args: &ReproduceArgs, out: &mut impl Write) -> Result<Outcome> {
         for claim in p.claims.iter().filter(|c| c.verdict == Verdict::Fail) {
             writeln!(
                 out,
-                "FAIL {}: paper {}, ours {} ({})",
-                claim.id, claim.paper, claim.ours, claim.rule
+                "FAIL {}: expected {}, ours {} ({})",
+                claim.id, claim.expected, claim.ours, claim.rule
             )?;
         }
     }

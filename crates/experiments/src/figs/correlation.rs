@@ -237,6 +237,7 @@ pub fn figure4(
             theory: fp.c_star,
             simulated: None,
             std_error: None,
+            note: None,
         });
         measurements.push(Measurement {
             setting: label,
@@ -244,6 +245,7 @@ pub fn figure4(
             theory: theory_last,
             simulated: (last.len() == b.classes.len()).then_some(mean_last),
             std_error: Some(se),
+            note: None,
         });
         notes.push(noisyprop_plot::plain_text(&format!(
             "{}: c* = {:.4} (theory), c^30 simulated {:.4} (mean over c⁰)",

@@ -37,7 +37,7 @@ pub struct DepthScaleFit {
     pub c_sim_last: f64,
     /// Theory ξ_c = −1/ln χ_c.
     pub xi_theory: f64,
-    /// ξ fitted to the simulation (NaN when too few points; see [`fit_decay`]).
+    /// ξ fitted to the simulation (NaN when there is no fit: `no_fit` says why).
     pub xi_fit: f64,
     /// Standard error of `xi_fit`.
     pub xi_fit_se: f64,
@@ -45,6 +45,21 @@ pub struct DepthScaleFit {
     pub points: usize,
     /// The fitted asymptote c_∞ (the finite-width fixed point).
     pub c_inf: f64,
+    /// Why there is no fit (empty when there is one).
+    pub no_fit: Option<String>,
+}
+
+impl DepthScaleFit {
+    /// The setting as a noise spec: `dropout:keep=0.1` (the keep
+    /// probability, not a drop rate), `gauss-mult:std=0.25`.
+    pub fn setting(&self) -> String {
+        let key = if self.noise == "dropout" {
+            "keep"
+        } else {
+            "std"
+        };
+        format!("{}:{key}={}", self.noise, fmt_short(self.param))
+    }
 }
 
 #[derive(Serialize)]
@@ -59,6 +74,51 @@ struct DecayRow {
     /// |c̄^l − c_∞| (the fitted asymptote).
     abs_diff: f64,
     in_fit: bool,
+}
+
+/// The range of depth scales [`fit_decay`] searches.
+pub const XI_SEARCH: (f64, f64) = (0.03, 100.0);
+
+/// Why [`fit_decay`] gives no depth scale.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum NoFit {
+    /// Fewer points than parameters + 2.
+    TooFewPoints {
+        /// Points with a defined correlation.
+        points: usize,
+    },
+    /// The best ξ is an end of [`XI_SEARCH`].
+    AtSearchBound {
+        /// That end.
+        bound: f64,
+    },
+    /// χ² stays within its standard-error rise over a factor e² on a side
+    /// of the best ξ: the data do not constrain it.
+    Unconstrained {
+        /// The best ξ.
+        xi: f64,
+    },
+}
+
+impl std::fmt::Display for NoFit {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match *self {
+            NoFit::TooFewPoints { points } => write!(
+                f,
+                "no fit: too few layers with a defined correlation ({points} points; narrow networks with strong dropout can lose every unit)"
+            ),
+            NoFit::AtSearchBound { bound } => write!(
+                f,
+                "no fit (at the search bound ξ = {}: the simulated correlations do not constrain ξ; use a wider network or more networks)",
+                fmt_short(bound)
+            ),
+            NoFit::Unconstrained { xi } => write!(
+                f,
+                "no fit (ξ ≈ {} is not constrained: its standard error has no bound; use a wider network or more networks)",
+                fmt_short(xi)
+            ),
+        }
+    }
 }
 
 /// The fit of [`fit_decay`]: ξ, its standard error, the fitted asymptote
@@ -89,7 +149,12 @@ pub struct DecayFit {
 /// the theory's c* out of ξ: measured against c* itself, a 0.003 offset bends
 /// the tail of ln|c̄^l − c*| and biased earlier fits by up to +43 %. `None`
 /// when fewer points than parameters + 2 remain.
-pub fn fit_decay(classes: &[ClassResult], c_star: f64) -> Option<DecayFit> {
+///
+/// # Errors
+/// [`NoFit`]: too few points, a best ξ at an end of the search range
+/// [`XI_SEARCH`] (the data do not constrain it there: no value is made up),
+/// or a standard error without bounds.
+pub fn fit_decay(classes: &[ClassResult], c_star: f64) -> Result<DecayFit, NoFit> {
     // (class, layer, mean, weight)
     let mut data: Vec<(usize, f64, f64, f64)> = Vec::new();
     for (k, class) in classes.iter().enumerate() {
@@ -127,7 +192,7 @@ pub fn fit_decay(classes: &[ClassResult], c_star: f64) -> Option<DecayFit> {
     let groups = classes.len();
     let params = groups + 1;
     if data.len() < params + 2 {
-        return None;
+        return Err(NoFit::TooFewPoints { points: data.len() });
     }
     // Weighted least squares at fixed ξ: unknowns (c_∞, A_1 … A_K).
     let chi2 = |xi: f64| -> (f64, Vec<f64>) {
@@ -158,13 +223,19 @@ pub fn fit_decay(classes: &[ClassResult], c_star: f64) -> Option<DecayFit> {
         (ss, beta)
     };
     // Coarse log grid, then golden-section refinement of ln ξ.
+    let (xi_lo, xi_hi) = XI_SEARCH;
     let grid: Vec<f64> = (0..=240)
-        .map(|i| (0.03f64).ln() + i as f64 * (100f64 / 0.03).ln() / 240.0)
+        .map(|i| xi_lo.ln() + i as f64 * (xi_hi / xi_lo).ln() / 240.0)
         .collect();
-    let best = grid
-        .iter()
-        .copied()
-        .min_by(|&x, &y| chi2(x.exp()).0.total_cmp(&chi2(y.exp()).0))?;
+    let best = (0..grid.len())
+        .min_by(|&x, &y| chi2(grid[x].exp()).0.total_cmp(&chi2(grid[y].exp()).0))
+        .ok_or(NoFit::TooFewPoints { points: 0 })?;
+    if best == 0 || best == grid.len() - 1 {
+        return Err(NoFit::AtSearchBound {
+            bound: grid[best].exp(),
+        });
+    }
+    let best = grid[best];
     let step = grid[1] - grid[0];
     let (mut lo, mut hi) = (best - step, best + step);
     let g = (5f64.sqrt() - 1.0) / 2.0;
@@ -181,21 +252,25 @@ pub fn fit_decay(classes: &[ClassResult], c_star: f64) -> Option<DecayFit> {
     let dof = data.len() - params - 1;
     let delta = (min / dof as f64).max(1.0);
     // Profile half-width where χ² rises by `delta`, searched on each side.
-    let edge = |dir: f64| -> f64 {
+    // None: χ² never rises by `delta` within a factor e² of ξ.
+    let edge = |dir: f64| -> Option<f64> {
         let mut t = ln_xi;
         for _ in 0..2000 {
             t += dir * 1e-3;
             if chi2(t.exp()).0 >= min + delta {
-                break;
+                return Some(t.exp());
             }
         }
-        t.exp()
+        None
     };
     let xi = ln_xi.exp();
-    Some(DecayFit {
+    let (Some(up), Some(down)) = (edge(1.0), edge(-1.0)) else {
+        return Err(NoFit::Unconstrained { xi });
+    };
+    Ok(DecayFit {
         xi,
-        se: 0.5 * (edge(1.0) - edge(-1.0)),
-        c_inf: *beta.first()?,
+        se: 0.5 * (up - down),
+        c_inf: *beta.first().ok_or(NoFit::TooFewPoints { points: 0 })?,
         amplitudes: beta[1..].to_vec(),
         used: data.iter().map(|&(k, l, _, _)| (k, l as usize)).collect(),
         points: data.len(),
@@ -263,6 +338,8 @@ pub fn figure5(
             let (xi_fit, xi_se, points) = fit
                 .as_ref()
                 .map_or((f64::NAN, f64::NAN, 0), |f| (f.xi, f.se, f.points));
+            let no_fit = fit.as_ref().err().map(ToString::to_string);
+            let fit = fit.ok();
             let c_inf = fit.as_ref().map_or(f64::NAN, |f| f.c_inf);
             let last: Vec<f64> = r
                 .classes
@@ -339,6 +416,7 @@ pub fn figure5(
                 xi_fit_se: xi_se,
                 points,
                 c_inf,
+                no_fit,
             });
         }
         // ξ against μ₂: theory curve and fitted points.
@@ -406,11 +484,12 @@ pub fn figure5(
     let measurements = fits
         .iter()
         .map(|f| Measurement {
-            setting: format!("{} {}", f.noise, fmt_short(f.param)),
+            setting: f.setting(),
             quantity: "ξ_c".into(),
             theory: f.xi_theory,
             simulated: f.xi_fit.is_finite().then_some(f.xi_fit),
             std_error: f.xi_fit_se.is_finite().then_some(f.xi_fit_se),
+            note: f.no_fit.clone(),
         })
         .collect();
     for f in &fits {
@@ -423,10 +502,7 @@ pub fn figure5(
                 100.0 * (f.xi_fit / f.xi_theory - 1.0)
             )
         } else {
-            format!(
-                "no fit: too few layers with a defined correlation ({} points; narrow networks with strong dropout can lose every unit)",
-                f.points
-            )
+            f.no_fit.clone().unwrap_or_else(|| "no fit".into())
         };
         let num = |x: f64| {
             if x.is_finite() {
@@ -436,9 +512,8 @@ pub fn figure5(
             }
         };
         notes.push(format!(
-            "{} {:.2}: ξ_c theory {:.3}, {fitted}; c* {:.4}, c_∞ fitted {}, c̄^30 {}",
-            f.noise,
-            f.param,
+            "{}: ξ_c theory {:.3}, {fitted}; c* {:.4}, c_∞ fitted {}, c̄^30 {}",
+            f.setting(),
             f.xi_theory,
             f.c_star,
             num(f.c_inf),
@@ -525,6 +600,21 @@ mod tests {
         // Too few points: no fit.
         let mut one = synthetic(0.3, 1.0, &[0.0], 1e-4);
         one[0].layers.truncate(2);
-        assert!(fit_decay(&one, 0.3).is_none());
+        assert!(matches!(
+            fit_decay(&one, 0.3),
+            Err(NoFit::TooFewPoints { .. })
+        ));
+        // Correlations flat at c*: every ξ fits as well, so the best one sits
+        // at an end of the search or is unconstrained — never a number.
+        let flat = synthetic(0.3, 1.0, &[0.3, 0.3, 0.3], 1e-4);
+        let nofit = fit_decay(&flat, 0.3).unwrap_err();
+        assert!(
+            matches!(
+                nofit,
+                NoFit::AtSearchBound { .. } | NoFit::Unconstrained { .. }
+            ),
+            "{nofit:?}"
+        );
+        assert!(nofit.to_string().starts_with("no fit"), "{nofit}");
     }
 }

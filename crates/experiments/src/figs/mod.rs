@@ -85,6 +85,10 @@ pub struct Measurement {
     pub simulated: Option<f64>,
     /// Standard error of the simulated mean.
     pub std_error: Option<f64>,
+    /// Why there is no simulated value where one was sought (a fit at its
+    /// search bound, too few points).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
 }
 
 /// Files written, notes and measurements of one figure.

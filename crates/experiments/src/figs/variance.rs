@@ -160,6 +160,7 @@ fn variance_panels(
                 theory: theory_dyn[l],
                 simulated: Some(layers[l].q.mean),
                 std_error: Some(layers[l].q.standard_error()),
+                note: None,
             });
         }
         notes.push(noisyprop_plot::plain_text(&format!(

@@ -69,8 +69,9 @@ pub fn render(report: &Report, dir: &Path) -> Result<String, ExperimentError> {
         "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n\
          <title>noisyprop: reproduction report</title>\n<style>{STYLE}</style>\n</head>\n<body>\n\
          <h1>Critical initialisation for deep signal propagation in noisy rectifier neural networks — reproduced</h1>\n\
-         <p class=\"meta\">Pretorius, van Biljon, Kroon &amp; Kamper, NeurIPS 2018. Every claim below is the paper's number \
-         (as given in docs/paper-spec.md) next to ours, with the rule that judged it.</p>\n\
+         <p class=\"meta\">Pretorius, van Biljon, Kroon &amp; Kamper, NeurIPS 2018. Every claim below is ours next to what it was judged \
+         against, with that value's source (the paper's number as given in docs/paper-spec.md, our mean-field theory, \
+         an mpmath table, or a threshold of the rule) and the rule that judged it.</p>\n\
          <p class=\"summary\" id=\"summary\">{} claims: <span class=\"badge pass\">{} PASS</span> \
          <span class=\"badge fail\">{} FAIL</span> <span class=\"badge info\">{} info</span>{}</p>\n",
         c.pass + c.fail + c.info,
@@ -184,7 +185,7 @@ fn section(h: &mut String, part: &PartReport, dir: &Path) -> Result<(), Experime
     }
     if !part.claims.is_empty() {
         h.push_str(
-            "<table class=\"claims\"><tr><th>claim</th><th>paper</th><th>ours</th><th>verdict</th><th>rule</th></tr>\n",
+            "<table class=\"claims\"><tr><th>claim</th><th>expected (source)</th><th>ours</th><th>verdict</th><th>rule</th></tr>\n",
         );
         for c in &part.claims {
             let _ = writeln!(
@@ -192,7 +193,7 @@ fn section(h: &mut String, part: &PartReport, dir: &Path) -> Result<(), Experime
                 "<tr id=\"{}\"><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
                 esc(&c.id),
                 esc(&c.statement),
-                esc(&c.paper),
+                esc(&c.expected),
                 esc(&c.ours),
                 badge(c.verdict),
                 esc(&c.rule)
