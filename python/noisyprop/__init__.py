@@ -106,6 +106,18 @@ def _plain(value: object) -> object:
     return value
 
 
+def _path(name: str, value: object) -> object:
+    """``value`` as a path (``os.fspath``); a value that is none names the
+    argument, as the Rust side's errors do."""
+    try:
+        return os.fspath(value)  # type: ignore[call-overload]
+    except TypeError:
+        raise TypeError(
+            f"{name}={value!r}: invalid type: {type(value).__name__}, expected a path "
+            "(str or os.PathLike)"
+        ) from None
+
+
 def _run(command: str, arguments: dict) -> dict:
     """The record of ``command`` for the function's arguments (``locals()``)."""
     return _native.run(command, {k: _plain(v) for k, v in arguments.items()})
@@ -198,12 +210,36 @@ def critical(
     and the reason in words; where there is none, where the edge of chaos
     starts (``edge_of_chaos_sigma_b2``). Never raises for "no critical
     point": ``kind == "none"`` says so."""
-    if isinstance(noise, (list, tuple)):
+    if isinstance(noise, (list, tuple)) and all(isinstance(n, str) for n in noise):
         noise = ", then ".join(noise) if noise else "none"
-    table = critical_table(
-        [activation], [noise], [sigma_b2], quadrature=quadrature, rule=rule, nodes=nodes
-    )
+    try:
+        table = critical_table(
+            [activation], [noise], [sigma_b2], quadrature=quadrature, rule=rule, nodes=nodes
+        )
+    except (ValueError, TypeError) as e:
+        raise type(e)(_one_of_the_table(str(e))) from None
     return table.rows[0]
+
+
+#: critical()'s arguments by the names of critical_table()'s lists.
+_TABLE_NAMES = {"activations": "activation", "noises": "noise", "sigma_b2s": "sigma_b2"}
+
+
+def _one_of_the_table(message: str) -> str:
+    """A critical_table() error as critical()'s: its argument's name (and
+    value, not the one-element list critical() passed)."""
+    import re
+
+    plural = "|".join(_TABLE_NAMES)
+    message = re.sub(
+        rf"^({plural})=\[(.*?)\]: ", lambda m: f"{_TABLE_NAMES[m[1]]}={m[2]}: ", message, count=1
+    )
+    message = re.sub(rf"^({plural})(?=[=:])", lambda m: _TABLE_NAMES[m[1]], message, count=1)
+    head, sep, hint = message.partition("\n\nhint: ")
+    if sep and hint.startswith("noises is a list"):
+        # critical() stacks a list of noises itself.
+        hint = "to stack noises, give them one by one: noise=[A, B]"
+    return head + sep + hint
 
 
 def trajectory(
@@ -248,7 +284,7 @@ def phase(
     (``color``, ``contours``). ``.grid("xi_c")`` is a (len(y), len(x)) numpy
     array. Runs with the GIL released; Ctrl-C stops it."""
     if png is not None:
-        png = os.fspath(png)
+        png = _path("png", png)
     return Phase(_run("phase", locals()))
 
 
@@ -310,7 +346,7 @@ def train(
     recipe (200 epochs), or ``quick=True`` (seconds); every other argument
     overrides the recipe. Runs with the GIL released; Ctrl-C stops it."""
     if data_dir is not None:
-        data_dir = os.fspath(data_dir)
+        data_dir = _path("data_dir", data_dir)
     return Training(_run("train", locals()))
 
 
@@ -330,9 +366,9 @@ def variance_depth(
     sweep: where the variance leaves the f32 range, beside the theory's L*
     (``noisyprop variance-depth``; Figure 6a). Writes CSV, JSON and a PNG
     under ``out``. Runs with the GIL released; Ctrl-C stops it."""
-    out = os.fspath(out)
+    out = _path("out", out)
     if data_dir is not None:
-        data_dir = os.fspath(data_dir)
+        data_dir = _path("data_dir", data_dir)
     return VarianceDepth(_run("variance-depth", locals()))
 
 
@@ -365,9 +401,9 @@ def trainable_depth(
     critical initialisation over keep × depth, trained on real data, against
     k·ξ_c. Each finished cell is one file under ``store``; a rerun (or a run
     stopped with Ctrl-C and started again) reuses them."""
-    store = os.fspath(store)
+    store = _path("store", store)
     if data_dir is not None:
-        data_dir = os.fspath(data_dir)
+        data_dir = _path("data_dir", data_dir)
     return TrainableDepth(_run("trainable-depth", locals()))
 
 
@@ -390,9 +426,9 @@ def reproduce(
     Finished parts and grid cells of an earlier run are reused, so a run
     stopped with Ctrl-C resumes. Cluster runs (Slurm, shards) are the CLI's:
     ``noisyprop reproduce --executor slurm``."""
-    out = os.fspath(out)
+    out = _path("out", out)
     if data_dir is not None:
-        data_dir = os.fspath(data_dir)
+        data_dir = _path("data_dir", data_dir)
     return Reproduction(_run("reproduce", locals()))
 
 
@@ -410,7 +446,7 @@ def figures(
     fits ξ_c to the simulated correlations. Ctrl-C stops it."""
     if isinstance(fig, int):
         fig = [fig]
-    out = os.fspath(out)
+    out = _path("out", out)
     return Result(_run("figures", locals()))
 
 
@@ -447,16 +483,28 @@ def gain(
     if isinstance(noise, (int, float)) and not isinstance(noise, bool) and param is None:
         # calculate_gain("leaky_relu", 0.2): the second positional is torch's param.
         noise, param = "none", float(noise)
+    if not isinstance(activation, str):
+        raise TypeError(f"activation={activation!r}: invalid type: expected a string")
+    if param is not None and (isinstance(param, bool) or not isinstance(param, (int, float))):
+        raise TypeError(f"param={param!r}: invalid type: expected a number")
     name = _TORCH_NAMES.get(activation, activation)
-    if name == "leaky-relu":
-        name = f"leaky-relu:slope={0.01 if param is None else param}"
+    slope = name == "leaky-relu"
+    if slope:
+        name = f"leaky-relu:slope={0.01 if param is None else float(param)!r}"
     elif param is not None:
-        raise ValueError(f"param is only used by leaky_relu (leaky-relu), not by {activation!r}")
+        raise ValueError(
+            f"param is only used by leaky_relu (leaky-relu), not by {activation!r} "
+            "(a number given as noise is torch's param)"
+        )
     try:
         a = analyze(name, noise, None, sigma_b2)
     except ValueError as e:
         # gain() has no sigma_w2 to give: the reason without analyze's hint.
-        raise ValueError(str(e).split("\n\nhint:")[0]) from None
+        text = str(e).removesuffix("\n\nhint: give sigma_w2")
+        if slope and param is not None and text.startswith("activation: `leaky-relu"):
+            # The slope is gain()'s param, not part of an activation given.
+            text = f"param={param!r} (leaky_relu's negative slope): " + text[len("activation: "):]
+        raise ValueError(text) from None
     return math.sqrt(a.sigma_w2)
 
 

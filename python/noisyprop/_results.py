@@ -161,6 +161,7 @@ class Analysis(Result):
     chi_c: float
     xi_c: Optional[float]
     correlation_basis: str
+    c_star_approached: bool
     gradient_covariance_factor: float
     gradient_correlation_factor: float
     trainable_depth: Optional[float]

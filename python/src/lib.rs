@@ -89,13 +89,41 @@ fn argument_error<O: Operation>(kwargs: &Bound<'_, PyDict>, e: &Error) -> PyErr 
     }
 }
 
-/// Stops a running operation when Python asks (Ctrl-C).
+/// Stops a running operation when Python asks (Ctrl-C), and keeps its
+/// warnings for Python's `warnings` once it is over (a worker thread holds
+/// no GIL).
 #[derive(Default)]
-struct Interrupt(AtomicBool);
+struct Interrupt {
+    stop: AtomicBool,
+    warnings: std::sync::Mutex<Vec<String>>,
+}
 
 impl Observer for Interrupt {
     fn stop_requested(&self) -> bool {
-        self.0.load(Ordering::Relaxed)
+        self.stop.load(Ordering::Relaxed)
+    }
+    fn warn(&self, text: &str) {
+        if let Ok(mut w) = self.warnings.lock() {
+            w.push(text.to_string());
+        }
+    }
+}
+
+impl Interrupt {
+    /// Says the operation's warnings as Python `UserWarning`s.
+    fn emit(&self, py: Python<'_>) -> PyResult<()> {
+        let warnings = self.warnings.lock().map(|w| w.clone()).unwrap_or_default();
+        for text in warnings {
+            let text = std::ffi::CString::new(text.replace('\0', " "))
+                .unwrap_or_else(|_| c"(unprintable warning)".to_owned());
+            PyErr::warn(
+                py,
+                &py.get_type::<pyo3::exceptions::PyUserWarning>(),
+                &text,
+                1,
+            )?;
+        }
+        Ok(())
     }
 }
 
@@ -107,11 +135,12 @@ where
     O::Request: Sync,
     O::Record: Send,
 {
-    if !O::LONG_RUNNING {
-        return noisyprop_ops::execute::<O>(request, &noisyprop_ops::Quiet)
-            .map_err(|e| py_error(&e));
-    }
     let interrupt = Interrupt::default();
+    if !O::LONG_RUNNING {
+        let record = noisyprop_ops::execute::<O>(request, &interrupt).map_err(|e| py_error(&e))?;
+        interrupt.emit(py)?;
+        return Ok(record);
+    }
     std::thread::scope(|s| {
         let worker = s.spawn(|| noisyprop_ops::execute::<O>(request, &interrupt));
         loop {
@@ -126,7 +155,7 @@ where
                 break;
             }
             if let Err(e) = py.check_signals() {
-                interrupt.0.store(true, Ordering::Relaxed);
+                interrupt.stop.store(true, Ordering::Relaxed);
                 py.detach(|| {
                     while !worker.is_finished() {
                         std::thread::sleep(Duration::from_millis(2));
@@ -136,7 +165,11 @@ where
             }
         }
         match worker.join() {
-            Ok(result) => result.map_err(|e| py_error(&e)),
+            Ok(result) => {
+                let record = result.map_err(|e| py_error(&e))?;
+                interrupt.emit(py)?;
+                Ok(record)
+            }
             Err(_) => Err(PyValueError::new_err(format!(
                 "{}: internal error (a panic); please report it",
                 O::NAME

@@ -1,6 +1,8 @@
 /*!
 Progress bars on stderr (indicatif), hidden when stderr is not a terminal,
-with `--quiet`, or when `NO_COLOR`/`NOISYPROP_NO_PROGRESS` is set.
+with `--quiet`, or when `NO_COLOR`/`NOISYPROP_NO_PROGRESS` is set. Without a
+bar (a log) each finished part is one line on stderr instead, unless
+`--quiet`; warnings are always printed.
 */
 
 use std::io::IsTerminal;
@@ -85,6 +87,19 @@ impl noisyprop_ops::Observer for Bar {
     fn stage(&self, what: &str) {
         if let Some(b) = self.bar.get() {
             b.stage(what);
+        }
+    }
+    fn finished(&self, line: &str) {
+        match self.bar.get() {
+            Some(b) if !b.bar.is_hidden() => b.bar.println(line),
+            _ if !self.quiet => eprintln!("{line}"),
+            _ => {}
+        }
+    }
+    fn warn(&self, text: &str) {
+        match self.bar.get() {
+            Some(b) => b.bar.suspend(|| eprintln!("warning: {text}")),
+            None => eprintln!("warning: {text}"),
         }
     }
     fn finish(&self) {

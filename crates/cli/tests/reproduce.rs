@@ -60,6 +60,10 @@ fn reproduce_reports_claims_and_reuses_parts() {
         "{row}"
     );
     assert!(out.join("report.html").is_file() && out.join("report.json").is_file());
+    let on_disk: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("report.json")).unwrap()).unwrap();
+    let judged = rejudge(&on_disk);
+    assert!(judged >= 130, "{judged} numbers judged");
     let again = reproduce(&out);
     for p in again["parts"].as_array().unwrap() {
         assert_eq!(p["reused"], true, "{p}");
@@ -79,6 +83,65 @@ fn reproduce_reports_claims_and_reuses_parts() {
         text.contains("35 claims: 35 PASS, 0 FAIL") && text.contains("report.html"),
         "{text}"
     );
+}
+
+/// Every claim of `report` (report.json) judged again from its numbers
+/// alone, independently of the library's code: a PASS has numbers (unless
+/// it is a categorical statement), each measured value lies in its band
+/// [low, high], and the band excludes a wrong answer of 0 and of twice the
+/// expected value, so no PASS holds by construction; a FAIL has a number
+/// outside its band; every `expected` text starts with its source. Returns
+/// how many numbers were judged.
+pub fn rejudge(report: &serde_json::Value) -> usize {
+    let inside = |n: &serde_json::Value, x: f64| {
+        let low = n["low"].as_f64().unwrap();
+        x >= low && n["high"].as_f64().is_none_or(|h| x <= h)
+    };
+    let holds =
+        |n: &serde_json::Value| match (n["measured"].as_f64(), n["measured_beyond"].as_f64()) {
+            (Some(m), _) => inside(n, m),
+            (None, Some(b)) => n["high"].as_f64().is_none_or(|h| h >= b),
+            (None, None) => false,
+        };
+    let mut judged = 0;
+    for part in report["parts"].as_array().unwrap() {
+        for c in part["claims"].as_array().unwrap() {
+            let numbers = c["numbers"].as_array().unwrap();
+            let expected = c["expected"].as_str().unwrap();
+            assert!(
+                ["paper", "theory", "mpmath", "rule"]
+                    .iter()
+                    .any(|s| expected.starts_with(s))
+                    || c["rule_name"] == "categorical",
+                "expected without its source: {c}"
+            );
+            match c["verdict"].as_str().unwrap() {
+                "pass" if c["rule_name"] == "categorical" => assert!(numbers.is_empty(), "{c}"),
+                "pass" => {
+                    assert!(!numbers.is_empty(), "a PASS without numbers: {c}");
+                    for n in numbers {
+                        assert!(holds(n), "PASS with a number outside its band: {c}");
+                        assert!(!inside(n, 0.0), "a measured 0 would pass too: {c}");
+                        if let Some(e) = n["expected"].as_f64() {
+                            assert!(
+                                !inside(n, 2.0 * e),
+                                "twice the expected value would pass too: {c}"
+                            );
+                        }
+                        judged += 1;
+                    }
+                }
+                "fail" if c["rule_name"] == "categorical" => {}
+                "fail" => assert!(
+                    numbers.iter().any(|n| !holds(n)),
+                    "FAIL though every number holds: {c}"
+                ),
+                "info" => {}
+                v => panic!("unknown verdict {v}: {c}"),
+            }
+        }
+    }
+    judged
 }
 
 /// Unknown parts and presets are named.

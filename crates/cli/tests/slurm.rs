@@ -126,6 +126,11 @@ fn slurm_run_equals_local_run() {
     );
     assert_eq!(claims(&local), claims(&cluster));
     assert!(!claims(&cluster).is_empty());
+    // The cluster's verdicts stand on the numbers it recorded.
+    let report: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(cluster.join("report.json")).unwrap())
+            .unwrap();
+    assert!(crate::reproduce::rejudge(&report) > 0);
     // Everything is done: a rerun submits nothing and assembles here.
     let (code, text, err) = run(&[
         "reproduce",

@@ -73,11 +73,23 @@ impl Operation for Figures {
             .iter()
             .map(|&f| figs::simulation_count(f, &opts))
             .sum();
+        if let Some(w) = r
+            .fig
+            .contains(&5)
+            .then(|| figs::fig5_warning(&opts))
+            .flatten()
+        {
+            observer.warn(&w);
+        }
         observer.start(total, "networks");
-        let figures: Result<Vec<_>, _> = r
+        let figures: Result<Vec<_>, noisyprop_experiments::ExperimentError> = r
             .fig
             .iter()
-            .map(|&f| figs::run(f, &opts, &|| observer.tick()))
+            .map(|&f| {
+                let rep = figs::run(f, &opts, &|| observer.tick())?;
+                observer.finished(&rep.summary());
+                Ok(rep)
+            })
             .collect();
         observer.finish();
         Ok(FiguresRecord { figures: figures? })

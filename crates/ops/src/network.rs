@@ -169,7 +169,6 @@ pub(crate) fn network(
 /// An unknown name or a parameter out of range.
 pub(crate) fn activation(text: &str) -> Result<Activation, Error> {
     text.parse::<Activation>()
-        .and_then(|a| a.validate().map(|()| a))
         .map_err(|e| Error::from(e).about("activation"))
 }
 

@@ -21,6 +21,16 @@ pub trait Observer: Sync {
     fn stage(&self, what: &str) {
         let _ = what;
     }
+    /// A piece of the work (a part of a reproduction, a figure) finished;
+    /// `line` says what it found, in one line (a log shows one per piece).
+    fn finished(&self, line: &str) {
+        let _ = line;
+    }
+    /// Something the caller should know before the result (a setting too
+    /// small to give a fit), said once, up front.
+    fn warn(&self, text: &str) {
+        let _ = text;
+    }
     /// The work is over.
     fn finish(&self) {}
     /// Whether the caller asks the operation to stop.

@@ -7,10 +7,11 @@ use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};
 
+use noisyprop_experiments::figs;
 use noisyprop_experiments::grid::Shard;
 use noisyprop_experiments::reproduce::slurm::{Scripts, SlurmOptions, Submitted, render, submit};
 use noisyprop_experiments::reproduce::{
-    Hooks, Mode, Part, Pending, Report, ReproduceOptions, pending, reproduce, units,
+    Hooks, Mode, Part, Pending, Report, ReproduceOptions, fig_options, pending, reproduce, units,
 };
 use noisyprop_experiments::training::{Device, Preset};
 
@@ -170,6 +171,11 @@ fn run_mode(
     observer: &dyn Observer,
 ) -> Result<Option<Report>, Error> {
     let device = device.open()?;
+    if opts.parts.contains(&Part::Fig5)
+        && let Some(w) = figs::fig5_warning(&fig_options(opts, Part::Fig5))
+    {
+        observer.warn(&w);
+    }
     let total: u64 = opts.parts.iter().map(|&p| units(p, opts)).sum();
     observer.start(total, "units");
     let report = reproduce(
@@ -185,6 +191,7 @@ fn run_mode(
                 observer.advance_by(n);
                 !observer.stop_requested()
             },
+            finished: &|r| observer.finished(&r.summary()),
         },
     );
     observer.finish();

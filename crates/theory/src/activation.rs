@@ -412,8 +412,8 @@ impl FromStr for Activation {
             "relu" => no_params(Activation::Relu),
             "leaky-relu" | "leakyrelu" | "lrelu" => {
                 let slope = spec.optional(&["slope"])?[0].unwrap_or(0.01);
-                let slope = check(text, "slope", slope, "(-inf, inf), finite", |_| true)?;
-                Ok(Activation::LeakyRelu { slope })
+                let a = Activation::LeakyRelu { slope };
+                a.validate().map(|()| a)
             }
             "linear" | "identity" => no_params(Activation::Linear),
             "abs" => no_params(Activation::Abs),
@@ -424,8 +424,8 @@ impl FromStr for Activation {
             "silu" | "swish" => no_params(Activation::Silu),
             "elu" => {
                 let alpha = spec.optional(&["alpha"])?[0].unwrap_or(1.0);
-                let alpha = check(text, "alpha", alpha, "(0, inf)", |a| a > 0.0)?;
-                Ok(Activation::Elu { alpha })
+                let a = Activation::Elu { alpha };
+                a.validate().map(|()| a)
             }
             "selu" => no_params(Activation::Selu),
             "softplus" => no_params(Activation::Softplus),
@@ -514,7 +514,7 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(
-            err.contains("alpha = -1") && err.contains("(0, inf)"),
+            err.contains("alpha = -1") && err.contains("(0, 1e6]"),
             "{err}"
         );
         assert!("relu:slope=1".parse::<Activation>().is_err());

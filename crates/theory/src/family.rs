@@ -71,6 +71,16 @@ impl Family {
     /// reach, spec 2.4), with the critical point: the one place a critical
     /// initialisation is resolved (CLI, Python, training, predictions).
     ///
+    /// ```
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// use noisyprop_theory::{Activation, Family, Integration};
+    /// let family = Family::new(Activation::Relu, "dropout:keep=0.8".parse()?, 0.0)?;
+    /// let (network, _) = family.critical(Integration::default())?;
+    /// assert!((network.sigma_w2() - 1.6).abs() < 1e-12); // σ_w² = 2/μ₂ = 2·0.8
+    /// # Ok(())
+    /// # }
+    /// ```
+    ///
     /// # Errors
     /// [`TheoryError::NoCriticalPoint`] with the reason (and, where one
     /// exists at a larger σ_b², where the edge of chaos starts) when none

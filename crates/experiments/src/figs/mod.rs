@@ -109,6 +109,36 @@ pub struct FigureReport {
     pub seconds: f64,
 }
 
+impl FigureReport {
+    /// One line on the finished figure: `Figure 2: 24 numbers in 3.2 s →
+    /// out/fig2.png`.
+    pub fn summary(&self) -> String {
+        let files: Vec<String> = self.files.iter().map(|f| f.display().to_string()).collect();
+        format!(
+            "Figure {}: {} numbers in {:.1} s → {}",
+            self.figure,
+            self.measurements.len(),
+            self.seconds,
+            files.join(", ")
+        )
+    }
+}
+
+/// Width and network count below which Figure 5's fits mostly fail.
+pub const FIG5_ADEQUATE: (usize, usize) = (500, 10);
+
+/// A warning, before any work, where `opts` is too small for Figure 5 to
+/// fit most of its depth scales ([`FIG5_ADEQUATE`]); `None` otherwise.
+pub fn fig5_warning(opts: &FigOptions) -> Option<String> {
+    let (width, networks) = FIG5_ADEQUATE;
+    (opts.width < width || opts.networks < networks).then(|| {
+        format!(
+            "Figure 5 at width {} with {} networks: fitting a depth scale needs about width ≥ {width} and ≥ {networks} networks (measured: width 256 fits 14 of 22 settings within 20 %, width 1000 with 24 networks 20 of 22); expect rows that say \"no fit\"",
+            opts.width, opts.networks
+        )
+    })
+}
+
 /// One network setting of a figure.
 #[derive(Debug, Clone)]
 pub struct Setting {

@@ -212,6 +212,27 @@ pub struct PartReport {
     pub counts: Counts,
 }
 
+impl PartReport {
+    /// One line on what the part found: `Figure 2 (§3.1): 24 PASS, 0 FAIL,
+    /// 0 info in 3.2 s` (`reused` for a part read back, the error for one
+    /// that failed).
+    pub fn summary(&self) -> String {
+        let Counts { pass, fail, info } = self.counts;
+        let how = if self.reused {
+            "reused".to_string()
+        } else {
+            format!("in {:.1} s", self.seconds)
+        };
+        match &self.error {
+            Some(e) => format!("{} ({}): failed: {e}", self.title, self.section),
+            None => format!(
+                "{} ({}): {pass} PASS, {fail} FAIL, {info} info {how}",
+                self.title, self.section
+            ),
+        }
+    }
+}
+
 /// The whole report (`report.json`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Report {
@@ -240,6 +261,8 @@ pub struct Hooks<'a> {
     /// between the epochs of a grid cell in training, only to ask); `false`
     /// stops the part under way at its next unit (or epoch).
     pub tick: &'a (dyn Fn(u64) -> bool + Sync),
+    /// A part finished (computed, reused or assembled).
+    pub finished: &'a (dyn Fn(&PartReport) + Sync),
 }
 
 /// Units of work of `part` (simulated networks, σ_w² values, grid cells),
@@ -273,6 +296,7 @@ pub fn reproduce(
         if !(hooks.part)(part) {
             return Err(ExperimentError::Cancelled);
         }
+        let done = reports.len();
         match mode {
             Mode::Full => reports.push(parts::run_cached(part, opts, device, hooks.tick)?),
             Mode::Shard(shard) => {
@@ -291,6 +315,9 @@ pub fn reproduce(
                     array_job.as_deref(),
                 ));
             }
+        }
+        if let Some(r) = reports.get(done) {
+            (hooks.finished)(r);
         }
     }
     if let Mode::Shard(_) = mode {

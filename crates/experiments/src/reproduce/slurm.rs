@@ -129,7 +129,7 @@ pub fn render(
     };
     let array = format!(
         "#!/bin/bash\n\
-         # noisyprop reproduce: one shard per array task (shared/spec/distributed.md).\n\
+         # noisyprop reproduce: one shard per array task (README.md, \"On a cluster: Slurm\").\n\
          #SBATCH --job-name=noisyprop-reproduce\n\
          #SBATCH --array=0-{last}\n\
          {output}\

@@ -1,0 +1,8 @@
+//! cargo-fuzz target `activation_spec`: the checks are in harness/activation_spec.rs (shared with
+//! the stable replay test of the crate that owns the code).
+#![no_main]
+
+#[path = "../harness/activation_spec.rs"]
+mod harness;
+
+libfuzzer_sys::fuzz_target!(|data: &[u8]| harness::run(data));
