@@ -276,7 +276,7 @@ pub fn printed_claim(
 pub const SIM_T: f64 = 4.0;
 
 /// The simulation of `m` against its mean field, by the simulator's own
-/// rule ([`noisyprop_sim::verdict`]) with t = 4: |sim − theory| ≤ 4·SE + a·
+/// rule ([`noisyprop_sim::verdict()`]) with t = 4: |sim − theory| ≤ 4·SE + a·
 /// |theory| for a variance (relative: a variance of 0.0007 is judged at its
 /// own scale) and 4·SE + a for a correlation, a = 1/√width. A band that
 /// would admit a simulation of 0 or of twice the theory cannot tell them
