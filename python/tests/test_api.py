@@ -477,3 +477,11 @@ def test_errors_name_the_sweep_or_list_parameter_not_the_library_name():
         noisyprop.reproduce(parts="tables,fig9")
     with pytest.raises(ValueError, match="data directory \\(data_dir\\)"):
         noisyprop.train(dataset="cifar10")
+
+
+def test_an_operations_warning_reaches_python_warnings(tmp_path):
+    """Issue 20: Figure 5 at a size too small to fit its depth scales warns
+    before it runs (the CLI prints ``warning: …``); Python gets the same text
+    as a ``UserWarning``, and the rows say "no fit" rather than a number."""
+    with pytest.warns(UserWarning, match=r"Figure 5 at width 30 with 2 networks"):
+        noisyprop.figures(fig=5, width=30, networks=2, partners=4, out=str(tmp_path))
