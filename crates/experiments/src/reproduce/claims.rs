@@ -168,6 +168,16 @@ impl Claim {
         }
     }
 
+    /// The same claim reported without a verdict ([`Verdict::Info`]), its
+    /// rule replaced by `why` it was not judged (its numbers kept).
+    pub fn unjudged(self, why: String) -> Claim {
+        Claim {
+            verdict: Verdict::Info,
+            rule: why,
+            ..self
+        }
+    }
+
     /// A yes/no claim without numbers.
     pub fn categorical(
         id: String,
@@ -328,29 +338,23 @@ pub fn simulation_claim(
         format!("theory {}", fmt_short(theory)),
         format!("simulated {} ± {}", fmt_short(sim), fmt_short(se)),
     );
-    if !number.discriminates() {
-        return Some(Claim {
-            verdict: Verdict::Info,
-            rule: format!(
-                "not judged: the band ±{} is as wide as the value itself, so a simulation of 0 or of twice the theory would pass ({rule})",
-                fmt_short(band)
-            ),
-            ..Claim::judged(
-                id,
-                statement,
-                texts,
-                (RuleName::SimulationBand, rule),
-                vec![number],
-            )
-        });
-    }
-    Some(Claim::judged(
+    let discriminates = number.discriminates();
+    let why = format!(
+        "not judged: the band ±{} is as wide as the value itself, so a simulation of 0 or of twice the theory would pass ({rule})",
+        fmt_short(band)
+    );
+    let claim = Claim::judged(
         id,
         statement,
         texts,
         (RuleName::SimulationBand, rule),
         vec![number],
-    ))
+    );
+    Some(if discriminates {
+        claim
+    } else {
+        claim.unjudged(why)
+    })
 }
 
 /// Counts of each verdict.

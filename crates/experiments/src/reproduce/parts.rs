@@ -643,17 +643,13 @@ fn figure_claims(rep: &FigureReport, width: usize) -> Vec<Claim> {
             claims.push(if (lo..=hi).contains(&m.theory) {
                 claim
             } else {
-                Claim {
-                    verdict: Verdict::Info,
-                    rule: format!(
-                        "not judged: ξ_c = {} lies outside the depth scales {} simulated layers resolve, [{}, {}] (below, the decay is over within a layer; above, the layers end before it is)",
-                        fmt_short(m.theory),
-                        LAYERS,
-                        fmt_short(lo),
-                        fmt_short(hi)
-                    ),
-                    ..claim
-                }
+                claim.unjudged(format!(
+                    "not judged: ξ_c = {} lies outside the depth scales {} simulated layers resolve, [{}, {}] (below, the decay is over within a layer; above, the layers end before it is)",
+                    fmt_short(m.theory),
+                    LAYERS,
+                    fmt_short(lo),
+                    fmt_short(hi)
+                ))
             });
         }
         return claims;
