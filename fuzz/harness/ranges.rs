@@ -213,16 +213,7 @@ fn trainable_depth_grid(r: &TrainableDepthRequest) {
         return;
     };
     let _ = r.training.device.device();
-    let keeps = if r.keeps.is_empty() {
-        preset.keeps()
-    } else {
-        r.keeps.clone()
-    };
-    let depths = if r.depths.is_empty() {
-        preset.depths()
-    } else {
-        r.depths.clone()
-    };
+    let (keeps, depths) = r.keeps_and_depths(preset);
     let base = TrainSpec {
         dataset: "mnist".into(),
         data_source: "fuzz".into(),

@@ -58,6 +58,24 @@ impl Default for TrainableDepthRequest {
 /// The `trainable-depth` command.
 pub struct TrainableDepth;
 
+impl TrainableDepthRequest {
+    /// The grid's keeps and depths: the request's, or `preset`'s where it
+    /// gives none.
+    pub fn keeps_and_depths(&self, preset: Preset) -> (Vec<f64>, Vec<usize>) {
+        fn or<T: Clone>(given: &[T], default: Vec<T>) -> Vec<T> {
+            if given.is_empty() {
+                default
+            } else {
+                given.to_vec()
+            }
+        }
+        (
+            or(&self.keeps, preset.keeps()),
+            or(&self.depths, preset.depths()),
+        )
+    }
+}
+
 impl Operation for TrainableDepth {
     const NAME: &'static str = "trainable-depth";
     type Request = TrainableDepthRequest;
@@ -74,16 +92,7 @@ impl Operation for TrainableDepth {
         let shard: Option<Shard> = parse_opt("shard", &r.shard)?;
         let device = r.training.device.device()?;
         let recipe = r.training.recipe.recipe(preset)?;
-        let keeps = if r.keeps.is_empty() {
-            preset.keeps()
-        } else {
-            r.keeps.clone()
-        };
-        let depths = if r.depths.is_empty() {
-            preset.depths()
-        } else {
-            r.depths.clone()
-        };
+        let (keeps, depths) = r.keeps_and_depths(preset);
         let (grid, data) = setup(
             &recipe,
             &r.training.data.choice()?,
